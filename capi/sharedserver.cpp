@@ -1,0 +1,440 @@
+// The extern "C" shim: handles, error codes and buffers over the C++ core.
+// No exception crosses this boundary; every entry point is wrapped by guard().
+#include "sharedserver/sharedserver.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <new>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "../libsharedserver/duration.hpp"
+#include "../libsharedserver/events.hpp"
+#include "../libsharedserver/lifecycle.hpp"
+#include "../libsharedserver/log_tail.hpp"
+#include "../libsharedserver/names.hpp"
+#include "../libsharedserver/spawn.hpp"
+#include "../libsharedserver/state_dir.hpp"
+#include "../libsharedserver/status.hpp"
+
+using namespace sharedserver;
+
+struct sharedserver_context {
+    Lifecycle lifecycle;
+};
+
+struct sharedserver_info {
+    ServerInfo info;
+};
+
+struct sharedserver_list {
+    std::vector<sharedserver_info> items;
+};
+
+namespace {
+
+struct LastError {
+    int code = 0;
+    int sys_errno = 0;
+    std::string message;
+    std::string path;
+};
+
+thread_local LastError last_error;
+
+int set_error(const Error &error) {
+    last_error = {error.code, error.sys_errno, error.message, error.path};
+    return error.code;
+}
+
+int set_error(int code, std::string message) { return set_error(Error{code, std::move(message), 0, {}}); }
+
+int ok() {
+    last_error = {};
+    return SHAREDSERVER_OK;
+}
+
+template <class F>
+int guard(F &&body) {
+    try {
+        return body();
+    } catch (const std::bad_alloc &) {
+        return set_error(SHAREDSERVER_ERROR, "out of memory");
+    } catch (const std::exception &e) {
+        return set_error(SHAREDSERVER_ERROR, std::string("internal error: ") + e.what());
+    } catch (...) {
+        return set_error(SHAREDSERVER_ERROR, "internal error");
+    }
+}
+
+int fill_buf(sharedserver_buf *out, const std::string &text) {
+    if (!out) return set_error(SHAREDSERVER_EINVALID, "the output buffer is NULL");
+    char *copy = static_cast<char *>(std::malloc(text.size() + 1));
+    if (!copy) return set_error(SHAREDSERVER_ERROR, "out of memory");
+    std::memcpy(copy, text.data(), text.size());
+    copy[text.size()] = '\0';
+    sharedserver_buf_dispose(out);
+    out->ptr = copy;
+    out->size = text.size();
+    return ok();
+}
+
+bool check_name(const char *name) {
+    if (!name) {
+        set_error(SHAREDSERVER_EINVALID, "the server name is NULL");
+        return false;
+    }
+    if (auto valid = validate_name(name); !valid) {
+        set_error(valid.error());
+        return false;
+    }
+    return true;
+}
+
+bool check_context(const sharedserver_context *ctx) {
+    if (ctx) return true;
+    set_error(SHAREDSERVER_EINVALID, "the context is NULL; open one with sharedserver_context_open()");
+    return false;
+}
+
+std::vector<std::string> strings(const char *const *items, size_t count) {
+    std::vector<std::string> out;
+    for (size_t i = 0; items && i < count; ++i) out.emplace_back(items[i] ? items[i] : "");
+    return out;
+}
+
+// Reads only the fields the caller's struct version has.
+sharedserver_use_options effective_options(const sharedserver_use_options *opts) {
+    sharedserver_use_options defaults = SHAREDSERVER_USE_OPTIONS_INIT;
+    if (!opts) return defaults;
+    return *opts;  // version 1 is the only layout so far
+}
+
+Result<ProcessId> resolve_client(int64_t pid) {
+    if (pid < 0 || pid > INT_MAX)
+        return fail(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(pid) + ": not a process id");
+    pid_t p = pid == 0 ? ::getpid() : static_cast<pid_t>(pid);
+    auto id = identify_process(p);
+    if (!id)
+        return fail(SHAREDSERVER_EINVALID, "client pid " + std::to_string(p) +
+                                               " is not a live process; pass the pid of the process that uses the server");
+    return *id;
+}
+
+ServerSpec spec_from(const sharedserver_use_options &o) {
+    ServerSpec spec;
+    spec.argv = strings(o.argv, o.argc);
+    spec.env = strings(o.env, o.envc);
+    spec.working_dir = o.working_dir ? o.working_dir : "";
+    spec.log_file = o.log_file ? o.log_file : "";
+    spec.grace_period_ms = o.grace_period_ms;
+    return spec;
+}
+
+const ClientInfo *client_at(const sharedserver_info *info, size_t i) {
+    if (!info || i >= info->info.clients.size()) return nullptr;
+    return &info->info.clients[i];
+}
+
+const char *string_at(const std::vector<std::string> &items, size_t i) {
+    return i < items.size() ? items[i].c_str() : nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char *sharedserver_version(void) { return SHAREDSERVER_VERSION_STRING; }
+
+int sharedserver_abi_version(void) { return SHAREDSERVER_ABI_VERSION; }
+
+const char *sharedserver_library_path(void) {
+    static const std::string path = [] {
+        Dl_info info{};
+        if (::dladdr(reinterpret_cast<void *>(&sharedserver_library_path), &info) == 0 || !info.dli_fname)
+            return std::string();
+        char resolved[PATH_MAX];
+        return std::string(::realpath(info.dli_fname, resolved) ? resolved : info.dli_fname);
+    }();
+    return path.c_str();
+}
+
+const char *sharedserver_error_last(void) { return last_error.message.c_str(); }
+int sharedserver_error_last_code(void) { return last_error.code; }
+int sharedserver_error_last_errno(void) { return last_error.sys_errno; }
+const char *sharedserver_error_last_path(void) { return last_error.path.c_str(); }
+
+void sharedserver_buf_dispose(sharedserver_buf *buf) {
+    if (!buf) return;
+    std::free(buf->ptr);
+    buf->ptr = nullptr;
+    buf->size = 0;
+}
+
+int sharedserver_duration_parse(int64_t *out_ms, const char *text) {
+    return guard([&] {
+        if (!out_ms || !text) return set_error(SHAREDSERVER_EINVALID, "duration_parse needs a text and an output");
+        auto ms = parse_duration(text);
+        if (!ms) return set_error(ms.error());
+        *out_ms = *ms;
+        return ok();
+    });
+}
+
+int sharedserver_duration_format(sharedserver_buf *out, int64_t ms) {
+    return guard([&] { return fill_buf(out, format_duration(ms)); });
+}
+
+int sharedserver_name_validate(const char *name) {
+    return guard([&] { return check_name(name) ? ok() : last_error.code; });
+}
+
+const char *sharedserver_state_name(int state) { return state_name(state); }
+
+int sharedserver_context_open(sharedserver_context **out, const char *state_dir) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the context output pointer is NULL");
+        *out = nullptr;
+        std::string dir = state_dir && *state_dir ? state_dir : default_state_dir();
+        if (auto ready = ensure_private_directory(dir); !ready) return set_error(ready.error());
+        *out = new sharedserver_context{Lifecycle(dir, find_watcher_executable())};
+        return ok();
+    });
+}
+
+void sharedserver_context_free(sharedserver_context *ctx) { delete ctx; }
+
+const char *sharedserver_context_state_dir(const sharedserver_context *ctx) {
+    return ctx ? ctx->lifecycle.state_dir().c_str() : "";
+}
+
+const char *sharedserver_context_watcher_path(const sharedserver_context *ctx) {
+    return ctx ? ctx->lifecycle.watcher_path().c_str() : "";
+}
+
+int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version) {
+    if (!opts || version != SHAREDSERVER_USE_OPTIONS_VERSION)
+        return set_error(SHAREDSERVER_EINVALID, "unsupported sharedserver_use_options version");
+    *opts = SHAREDSERVER_USE_OPTIONS_INIT;
+    return ok();
+}
+
+int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx, const char *name,
+                     const sharedserver_use_options *opts) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        sharedserver_use_options o = effective_options(opts);
+        auto client = resolve_client(o.client_pid);
+        if (!client) return set_error(client.error());
+        UseRequest request;
+        if (o.argv && o.argc > 0) request.spec = spec_from(o);
+        request.client = *client;
+        request.metadata = o.metadata ? o.metadata : "";
+        auto outcome = ctx->lifecycle.use(name, request);
+        if (!outcome) return set_error(outcome.error());
+        if (result) {
+            result->outcome = outcome->outcome;
+            result->pid = outcome->server.pid;
+            result->refcount = outcome->refcount;
+            std::snprintf(result->mismatch, sizeof result->mismatch, "%s", outcome->mismatch.c_str());
+        }
+        return ok();
+    });
+}
+
+int sharedserver_unuse(size_t *refcount_out, sharedserver_context *ctx, const char *name, int64_t client_pid) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        if (client_pid < 0 || client_pid > INT_MAX)
+            return set_error(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(client_pid));
+        pid_t pid = client_pid == 0 ? ::getpid() : static_cast<pid_t>(client_pid);
+        auto refcount = ctx->lifecycle.unuse(name, pid);
+        if (!refcount) return set_error(refcount.error());
+        if (refcount_out) *refcount_out = *refcount;
+        return ok();
+    });
+}
+
+int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx, const char *name,
+                       const sharedserver_use_options *opts) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        sharedserver_use_options o = effective_options(opts);
+        auto server = ctx->lifecycle.start(name, spec_from(o));
+        if (!server) return set_error(server.error());
+        if (pid_out) *pid_out = server->pid;
+        return ok();
+    });
+}
+
+int sharedserver_stop(sharedserver_context *ctx, const char *name, const sharedserver_stop_options *opts) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        sharedserver_stop_options o = SHAREDSERVER_STOP_OPTIONS_INIT;
+        if (opts) o = *opts;
+        auto stopped = ctx->lifecycle.stop(name, o.force != 0, o.timeout_ms);
+        if (!stopped) return set_error(stopped.error());
+        return ok();
+    });
+}
+
+int sharedserver_restart(int64_t *pid_out, sharedserver_context *ctx, const char *name) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto server = ctx->lifecycle.restart(name);
+        if (!server) return set_error(server.error());
+        if (pid_out) *pid_out = server->pid;
+        return ok();
+    });
+}
+
+int sharedserver_kill(sharedserver_context *ctx, const char *name) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto killed = ctx->lifecycle.kill(name);
+        if (!killed) return set_error(killed.error());
+        return ok();
+    });
+}
+
+int sharedserver_doctor(sharedserver_buf *report, sharedserver_context *ctx, const char *name) {
+    return guard([&] {
+        if (!check_context(ctx)) return last_error.code;
+        if (name && !check_name(name)) return last_error.code;
+        auto repairs = ctx->lifecycle.doctor(name ? name : "");
+        if (!repairs) return set_error(repairs.error());
+        std::string text;
+        for (const auto &line : *repairs) text += line + "\n";
+        return report ? fill_buf(report, text) : ok();
+    });
+}
+
+int sharedserver_info_get(sharedserver_info **out, sharedserver_context *ctx, const char *name) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the info output pointer is NULL");
+        *out = nullptr;
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto info = read_server_info(ctx->lifecycle.files(name));
+        if (!info) return set_error(info.error());
+        *out = new sharedserver_info{std::move(*info)};
+        return ok();
+    });
+}
+
+void sharedserver_info_free(sharedserver_info *info) { delete info; }
+
+int sharedserver_check(int *state_out, sharedserver_context *ctx, const char *name) {
+    return guard([&] {
+        if (!state_out) return set_error(SHAREDSERVER_EINVALID, "the state output pointer is NULL");
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto state = read_server_state(ctx->lifecycle.files(name));
+        if (!state) return set_error(state.error());
+        *state_out = *state;
+        return ok();
+    });
+}
+
+const char *sharedserver_info_name(const sharedserver_info *i) { return i ? i->info.name.c_str() : ""; }
+int sharedserver_info_state(const sharedserver_info *i) { return i ? i->info.state : SHAREDSERVER_STOPPED; }
+int64_t sharedserver_info_pid(const sharedserver_info *i) { return i ? i->info.pid : 0; }
+int64_t sharedserver_info_watcher_pid(const sharedserver_info *i) { return i ? i->info.watcher_pid : 0; }
+size_t sharedserver_info_refcount(const sharedserver_info *i) { return i ? i->info.clients.size() : 0; }
+int64_t sharedserver_info_client_pid(const sharedserver_info *i, size_t n) {
+    auto *c = client_at(i, n);
+    return c ? c->pid : 0;
+}
+int64_t sharedserver_info_client_attached_at(const sharedserver_info *i, size_t n) {
+    auto *c = client_at(i, n);
+    return c ? c->attached_at_ms : 0;
+}
+const char *sharedserver_info_client_metadata(const sharedserver_info *i, size_t n) {
+    auto *c = client_at(i, n);
+    return c ? c->metadata.c_str() : nullptr;
+}
+size_t sharedserver_info_argc(const sharedserver_info *i) { return i ? i->info.spec.argv.size() : 0; }
+const char *sharedserver_info_argv(const sharedserver_info *i, size_t n) {
+    return i ? string_at(i->info.spec.argv, n) : nullptr;
+}
+size_t sharedserver_info_envc(const sharedserver_info *i) { return i ? i->info.spec.env.size() : 0; }
+const char *sharedserver_info_env(const sharedserver_info *i, size_t n) {
+    return i ? string_at(i->info.spec.env, n) : nullptr;
+}
+const char *sharedserver_info_working_dir(const sharedserver_info *i) { return i ? i->info.spec.working_dir.c_str() : ""; }
+const char *sharedserver_info_log_file(const sharedserver_info *i) { return i ? i->info.spec.log_file.c_str() : ""; }
+int64_t sharedserver_info_grace_period_ms(const sharedserver_info *i) { return i ? i->info.spec.grace_period_ms : 0; }
+int64_t sharedserver_info_grace_deadline(const sharedserver_info *i) { return i ? i->info.grace_deadline_ms : 0; }
+int64_t sharedserver_info_started_at(const sharedserver_info *i) { return i ? i->info.started_at_ms : 0; }
+
+int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info) {
+    return guard([&] {
+        if (!info) return set_error(SHAREDSERVER_EINVALID, "the info is NULL");
+        return fill_buf(out, info_to_json(info->info));
+    });
+}
+
+int sharedserver_list_get(sharedserver_list **out, sharedserver_context *ctx) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the list output pointer is NULL");
+        *out = nullptr;
+        if (!check_context(ctx)) return last_error.code;
+        auto *list = new sharedserver_list;
+        for (auto &info : list_servers(ctx->lifecycle.state_dir())) list->items.push_back({std::move(info)});
+        *out = list;
+        return ok();
+    });
+}
+
+void sharedserver_list_free(sharedserver_list *list) { delete list; }
+size_t sharedserver_list_count(const sharedserver_list *list) { return list ? list->items.size() : 0; }
+const sharedserver_info *sharedserver_list_at(const sharedserver_list *list, size_t i) {
+    return list && i < list->items.size() ? &list->items[i] : nullptr;
+}
+
+int sharedserver_list_json(sharedserver_buf *out, const sharedserver_list *list) {
+    return guard([&] {
+        if (!list) return set_error(SHAREDSERVER_EINVALID, "the list is NULL");
+        std::vector<ServerInfo> infos;
+        for (const auto &item : list->items) infos.push_back(item.info);
+        return fill_buf(out, infos_to_json(infos));
+    });
+}
+
+int sharedserver_events(sharedserver_buf *out, sharedserver_context *ctx, const char *name) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto text = read_events(ctx->lifecycle.files(name));
+        if (!text) return set_error(text.error());
+        return fill_buf(out, *text);
+    });
+}
+
+int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at, int *unexpected, sharedserver_context *ctx,
+                           const char *name) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto exit = last_exit(ctx->lifecycle.files(name));
+        if (!exit)
+            return set_error(SHAREDSERVER_ENOTRUNNING, "no exit of " + quote(name) + " is recorded");
+        if (exit_code) *exit_code = exit->exit_code;
+        if (signal) *signal = exit->signal;
+        if (at) *at = exit->at_ms;
+        if (unexpected) *unexpected = exit->unexpected ? 1 : 0;
+        return ok();
+    });
+}
+
+int sharedserver_log_tail(sharedserver_buf *out, sharedserver_context *ctx, const char *name, size_t lines) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto text = tail_server_log(ctx->lifecycle.files(name), lines);
+        if (!text) return set_error(text.error());
+        return fill_buf(out, *text);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,290 @@
+// The `sharedserver` command: argument mapping and presentation over the
+// public C++ wrapper. No lifecycle logic lives here.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <sharedserver/sharedserver.hpp>
+
+#include "completion.hpp"
+#include "output.hpp"
+
+namespace {
+
+using sharedserver::Context;
+using sharedserver::State;
+
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_check_error = 4;  // check uses 0-3 for states
+
+// Options shared by `use` and `admin start`.
+struct SpecArgs {
+    std::string grace_period;
+    int64_t pid = 0;
+    std::string metadata;
+    std::vector<std::string> env;
+    std::string log_file;
+    std::string working_dir;
+};
+
+void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
+    cmd->add_option("--grace-period", args.grace_period,
+                    "How long the server outlives its last client (500ms, 90s, 30m, 2h30m; 0s: stop at once; default 5m)");
+    if (with_pid)
+        cmd->add_option("--pid", args.pid, "The client's pid (default: the calling process, i.e. this command's parent)");
+    cmd->add_option("--metadata", args.metadata, "Free text stored with the client (shown by info)");
+    cmd->add_option("--env", args.env, "KEY=VALUE added to the server's inherited environment (repeatable)");
+    cmd->add_option("--log-file", args.log_file, "Where the server's stdout/stderr go (default <state dir>/<name>.log)");
+    cmd->add_option("--working-dir", args.working_dir, "The server's working directory (default: the current one)");
+}
+
+sharedserver::UseOptions to_options(const SpecArgs &args, const std::vector<std::string> &command) {
+    sharedserver::UseOptions options;
+    options.command = command;
+    options.env = args.env;
+    options.working_dir = args.working_dir;
+    options.log_file = args.log_file;
+    options.metadata = args.metadata;
+    if (!args.grace_period.empty()) {
+        try {
+            options.grace_period_ms = sharedserver::parse_duration(args.grace_period);
+        } catch (const sharedserver::Error &e) {
+            throw sharedserver::Error(e.code(), std::string("--grace-period: ") + e.what(), 0, "");
+        }
+    }
+    return options;
+}
+
+// `use` and `unuse` act for the caller: the shell or script that ran us.
+int64_t caller_pid(int64_t given) { return given != 0 ? given : static_cast<int64_t>(::getppid()); }
+
+std::string clients_phrase(std::size_t n) { return std::to_string(n) + (n == 1 ? " client" : " clients"); }
+
+void warn(const std::string &message) { std::cerr << "sharedserver: warning: " << message << "\n"; }
+
+int fail(const std::string &message, int code = exit_failure) {
+    std::cerr << "sharedserver: " << message << "\n";
+    return code;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    // Everything after the first `--` is the server's command, never ours to parse.
+    std::vector<std::string> words, command;
+    bool has_command = false;
+    for (int i = 1; i < argc; ++i) {
+        if (!has_command && std::string(argv[i]) == "--") {
+            has_command = true;
+            continue;
+        }
+        (has_command ? command : words).push_back(argv[i]);
+    }
+
+    CLI::App app{"Share one development server per user and name across editors, scripts and programs:\n"
+                 "started by the first client, stopped a grace period after the last one leaves.",
+                 "sharedserver"};
+    app.set_version_flag("--version", std::string("sharedserver ") + sharedserver::version());
+    app.require_subcommand(1);
+    app.footer("State lives in $SHAREDSERVER_LOCKDIR (default $XDG_RUNTIME_DIR/sharedserver or /tmp/sharedserver-<uid>).");
+
+    std::string name;
+    SpecArgs spec;
+    bool json = false, names_only = false, force = false;
+    std::string timeout, shell;
+    int64_t pid = 0;
+
+    auto *use = app.add_subcommand("use", "Attach to a server, starting it with the command after `--` if it is not running");
+    use->add_option("name", name, "Server name")->required();
+    add_spec_options(use, spec, true);
+    use->footer("Usage: sharedserver use [OPTIONS] <name> [-- <command> [args...]]");
+
+    auto *unuse = app.add_subcommand("unuse", "Detach from a server; the last detach starts its grace period");
+    unuse->add_option("name", name, "Server name")->required();
+    unuse->add_option("--pid", pid, "The client's pid (default: the calling process)");
+
+    auto *list = app.add_subcommand("list", "Show every running server");
+    list->add_flag("--json", json, "Print a JSON array");
+    list->add_flag("--names", names_only, "Print only the names, one per line (for completion)");
+
+    auto *info = app.add_subcommand("info", "Show one server");
+    info->add_option("name", name, "Server name")->required();
+    info->add_flag("--json", json, "Print a JSON object");
+
+    auto *check = app.add_subcommand("check", "Exit 0 when active, 1 in grace, 2 stopped, 3 starting or stopping (4 on error)");
+    check->add_option("name", name, "Server name")->required();
+
+    auto *completion = app.add_subcommand("completion", "Print a completion script: bash, zsh or fish");
+    completion->add_option("shell", shell, "bash, zsh or fish")->required();
+
+    auto *admin = app.add_subcommand("admin", "Administrative commands");
+    admin->require_subcommand(1);
+    auto *start = admin->add_subcommand("start", "Start a server with no client attached (it begins in its grace period)");
+    start->add_option("name", name, "Server name")->required();
+    add_spec_options(start, spec, false);
+    start->footer("Usage: sharedserver admin start [OPTIONS] <name> -- <command> [args...]");
+    auto *stop = admin->add_subcommand("stop", "Stop a server for every client");
+    stop->add_option("name", name, "Server name")->required();
+    stop->add_flag("--force", force, "SIGKILL the process group if SIGTERM has not stopped it within the timeout");
+    stop->add_option("--timeout", timeout, "How long to wait after SIGTERM (default 5s)");
+    auto *incref = admin->add_subcommand("incref", "Attach a pid to a running server");
+    incref->add_option("name", name, "Server name")->required();
+    incref->add_option("--pid", pid, "The client's pid")->required();
+    incref->add_option("--metadata", spec.metadata, "Free text stored with the client");
+    auto *decref = admin->add_subcommand("decref", "Detach a pid from a server");
+    decref->add_option("name", name, "Server name")->required();
+    decref->add_option("--pid", pid, "The client's pid")->required();
+    auto *debug = admin->add_subcommand("debug", "Show a server's event log");
+    debug->add_option("name", name, "Server name")->required();
+    debug->add_flag("--json", json, "Print the raw JSON lines");
+    auto *doctor = admin->add_subcommand("doctor", "Remove stale records and adopt servers whose watcher died");
+    doctor->add_option("name", name, "Server name (default: every server)");
+    auto *kill = admin->add_subcommand("kill", "SIGKILL a server and its watcher and remove its records");
+    kill->add_option("name", name, "Server name")->required();
+
+    try {
+        std::vector<std::string> reversed(words.rbegin(), words.rend());
+        app.parse(reversed);
+    } catch (const CLI::CallForHelp &e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp &e) {
+        return app.exit(e);
+    } catch (const CLI::Success &e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError &e) {
+        return fail(std::string(e.what()) + " (see `sharedserver --help`)", exit_usage);
+    }
+
+    bool takes_command = use->parsed() || start->parsed();
+    if (has_command && !takes_command)
+        return fail("only `use` and `admin start` take a command after `--`", exit_usage);
+
+    try {
+        if (completion->parsed()) {
+            auto script = cli::completion_script(shell);
+            if (!script) return fail("unknown shell \"" + shell + "\": choose bash, zsh or fish", exit_usage);
+            std::cout << *script;
+            return 0;
+        }
+
+        Context ctx;
+
+        if (use->parsed()) {
+            auto options = to_options(spec, command);
+            options.client_pid = caller_pid(spec.pid);
+            auto result = ctx.use(name, options);
+            if (!result.mismatch.empty())
+                warn("\"" + name + "\" runs with a different definition than asked: " + result.mismatch);
+            switch (result.outcome) {
+                case sharedserver::Outcome::started:
+                    std::cout << "started " << name << " (pid " << result.pid << ")\n";
+                    break;
+                case sharedserver::Outcome::rescued:
+                    std::cout << "attached to " << name << " (pid " << result.pid << ", " << clients_phrase(result.refcount)
+                              << "), ending its grace period\n";
+                    break;
+                case sharedserver::Outcome::attached:
+                    std::cout << "attached to " << name << " (pid " << result.pid << ", " << clients_phrase(result.refcount)
+                              << ")\n";
+                    break;
+            }
+            return 0;
+        }
+        if (unuse->parsed() || decref->parsed()) {
+            std::size_t left = ctx.unuse(name, unuse->parsed() ? caller_pid(pid) : pid);
+            if (left > 0) {
+                std::cout << "detached from " << name << " (" << clients_phrase(left) << " left)\n";
+            } else {
+                auto now = ctx.info(name);
+                std::cout << "detached from " << name << "; no client left, it stops in "
+                          << sharedserver::format_duration(now.grace_period_ms) << " unless one attaches\n";
+            }
+            return 0;
+        }
+        if (list->parsed()) {
+            if (json) {
+                std::cout << ctx.list_json() << "\n";
+            } else if (names_only) {
+                for (const auto &s : ctx.list()) std::cout << s.name << "\n";
+            } else {
+                cli::print_list(ctx.list());
+            }
+            return 0;
+        }
+        if (info->parsed()) {
+            auto i = ctx.info(name);
+            if (json) std::cout << i.json << "\n";
+            else cli::print_info(i);
+            return 0;
+        }
+        if (check->parsed()) {
+            try {
+                State state = ctx.check(name);
+                if (::isatty(STDOUT_FILENO)) std::cout << sharedserver::to_string(state) << "\n";
+                switch (state) {
+                    case State::active: return 0;
+                    case State::grace: return 1;
+                    case State::stopped: return 2;
+                    default: return 3;
+                }
+            } catch (const sharedserver::Error &e) {
+                return fail(e.what(), exit_check_error);
+            }
+        }
+        if (start->parsed()) {
+            if (command.empty())
+                return fail("admin start needs the server's command after `--` (sharedserver admin start " + name +
+                                " -- <command> [args...])",
+                            exit_usage);
+            int64_t server = ctx.start(name, to_options(spec, command));
+            std::cout << "started " << name << " (pid " << server << ") with no client; it stops in "
+                      << sharedserver::format_duration(ctx.info(name).grace_period_ms) << " unless one attaches\n";
+            return 0;
+        }
+        if (stop->parsed()) {
+            int64_t timeout_ms = -1;
+            if (!timeout.empty()) {
+                try {
+                    timeout_ms = sharedserver::parse_duration(timeout);
+                } catch (const sharedserver::Error &e) {
+                    return fail(std::string("--timeout: ") + e.what(), exit_usage);
+                }
+            }
+            ctx.stop(name, force, timeout_ms);
+            std::cout << "stopped " << name << "\n";
+            return 0;
+        }
+        if (incref->parsed()) {
+            sharedserver::UseOptions options;
+            options.client_pid = pid;
+            options.metadata = spec.metadata;
+            auto result = ctx.use(name, options);
+            std::cout << "attached pid " << pid << " to " << name << " (" << clients_phrase(result.refcount) << ")\n";
+            return 0;
+        }
+        if (debug->parsed()) {
+            sharedserver::validate_name(name);
+            std::string events = ctx.events(name);
+            if (json) std::cout << events;
+            else cli::print_events(events);
+            return 0;
+        }
+        if (doctor->parsed()) {
+            std::string report = ctx.doctor(name);
+            std::cout << (report.empty() ? std::string("nothing to repair\n") : report);
+            return 0;
+        }
+        if (kill->parsed()) {
+            ctx.kill(name);
+            std::cout << "killed " << name << "\n";
+            return 0;
+        }
+    } catch (const sharedserver::Error &e) {
+        return fail(e.what(), e.code() == SHAREDSERVER_EINVALID ? exit_usage : exit_failure);
+    }
+    return fail("no command given (see `sharedserver --help`)", exit_usage);
+}

@@ -1,0 +1,190 @@
+#include "output.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace cli {
+
+namespace {
+
+constexpr const char *green = "\x1b[32m";
+constexpr const char *yellow = "\x1b[33m";
+constexpr const char *dim = "\x1b[2m";
+constexpr const char *bold = "\x1b[1m";
+
+int64_t now_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+// Display width: UTF-8 continuation bytes and ANSI escapes take no column.
+std::size_t display_width(const std::string &text) {
+    std::size_t width = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == 0x1b) {
+            while (i < text.size() && text[i] != 'm') ++i;
+            continue;
+        }
+        if ((c & 0xC0) != 0x80) ++width;
+    }
+    return width;
+}
+
+std::string shell_quote(const std::string &arg) {
+    if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_-+=:,./") == std::string::npos)
+        return arg;
+    std::string out = "'";
+    for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+}  // namespace
+
+bool colour_enabled() {
+    static const bool enabled = [] {
+        const char *no_colour = std::getenv("NO_COLOR");
+        if (no_colour && *no_colour) return false;
+        return ::isatty(STDOUT_FILENO) == 1;
+    }();
+    return enabled;
+}
+
+std::string paint(const std::string &text, const char *ansi) {
+    if (!colour_enabled()) return text;
+    return std::string(ansi) + text + "\x1b[0m";
+}
+
+std::string human_span(int64_t ms) {
+    if (ms < 0) ms = 0;
+    int64_t s = ms / 1000;
+    int64_t d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60, sec = s % 60;
+    char buf[64];
+    if (d > 0) std::snprintf(buf, sizeof buf, "%lldd %lldh", (long long)d, (long long)h);
+    else if (h > 0) std::snprintf(buf, sizeof buf, "%lldh %lldm", (long long)h, (long long)m);
+    else if (m > 0) std::snprintf(buf, sizeof buf, "%lldm %llds", (long long)m, (long long)sec);
+    else std::snprintf(buf, sizeof buf, "%llds", (long long)sec);
+    return buf;
+}
+
+std::string local_time(int64_t unix_ms) {
+    time_t t = static_cast<time_t>(unix_ms / 1000);
+    tm local{};
+    ::localtime_r(&t, &local);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
+    return buf;
+}
+
+std::string state_label(sharedserver::State state) {
+    using sharedserver::State;
+    switch (state) {
+        case State::active: return paint("● active", green);
+        case State::grace: return paint("⏳ grace", yellow);
+        case State::starting: return paint("◐ starting", yellow);
+        case State::stopping: return paint("◑ stopping", yellow);
+        default: return paint("○ stopped", dim);
+    }
+}
+
+std::string table(const std::vector<std::vector<std::string>> &rows) {
+    std::vector<std::size_t> widths;
+    for (const auto &row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (widths.size() <= i) widths.push_back(0);
+            widths[i] = std::max(widths[i], display_width(row[i]));
+        }
+    std::string out;
+    for (const auto &row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(widths[i] - display_width(row[i]) + 2, ' ');
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string join_command(const std::vector<std::string> &argv) {
+    std::string out;
+    for (const auto &arg : argv) out += (out.empty() ? "" : " ") + shell_quote(arg);
+    return out;
+}
+
+void print_list(const std::vector<sharedserver::Info> &servers) {
+    if (servers.empty()) {
+        std::cout << "no servers are running\n";
+        return;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {paint("NAME", bold), paint("STATE", bold), paint("PID", bold), paint("REFS", bold), paint("UPTIME", bold),
+         paint("GRACE", bold), paint("COMMAND", bold)}};
+    int64_t now = now_ms();
+    for (const auto &s : servers) {
+        std::string grace = s.state == sharedserver::State::grace
+                                ? human_span(s.grace_deadline_ms - now) + " left"
+                                : sharedserver::format_duration(s.grace_period_ms);
+        rows.push_back({s.name, state_label(s.state), std::to_string(s.pid), std::to_string(s.refcount()),
+                        human_span(now - s.started_at_ms), grace, join_command(s.command)});
+    }
+    std::cout << table(rows);
+}
+
+void print_info(const sharedserver::Info &info) {
+    using sharedserver::State;
+    int64_t now = now_ms();
+    std::vector<std::vector<std::string>> rows = {{"name:", info.name}, {"state:", state_label(info.state)}};
+    if (info.state != State::stopped) {
+        rows.push_back({"pid:", std::to_string(info.pid)});
+        rows.push_back({"watcher pid:", std::to_string(info.watcher_pid)});
+        rows.push_back({"refcount:", std::to_string(info.refcount())});
+        rows.push_back({"command:", join_command(info.command)});
+        for (const auto &e : info.env) rows.push_back({"env:", e});
+        rows.push_back({"working dir:", info.working_dir});
+        rows.push_back({"log file:", info.log_file});
+        rows.push_back({"started:", local_time(info.started_at_ms) + " (" + human_span(now - info.started_at_ms) + " ago)"});
+        rows.push_back({"grace period:", sharedserver::format_duration(info.grace_period_ms)});
+        if (info.state == State::grace)
+            rows.push_back({"grace ends:", local_time(info.grace_deadline_ms) + " (in " +
+                                               human_span(info.grace_deadline_ms - now) + ")"});
+        for (const auto &c : info.clients) {
+            std::string line = "pid " + std::to_string(c.pid) + ", attached " + local_time(c.attached_at_ms);
+            if (!c.metadata.empty()) line += ", " + c.metadata;
+            rows.push_back({"client:", line});
+        }
+    }
+    std::cout << table(rows);
+}
+
+void print_events(const std::string &jsonl) {
+    std::istringstream lines(jsonl);
+    std::vector<std::vector<std::string>> rows;
+    for (std::string line; std::getline(lines, line);) {
+        auto event = nlohmann::json::parse(line, nullptr, false);
+        if (event.is_discarded() || !event.is_object()) continue;
+        int64_t at = event.value("at", int64_t{0});
+        char millis[8];
+        std::snprintf(millis, sizeof millis, ".%03lld", (long long)(at % 1000));
+        std::string details;
+        for (auto &[key, value] : event.items()) {
+            if (key == "at" || key == "event") continue;
+            details += (details.empty() ? "" : " ") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+        }
+        rows.push_back({local_time(at) + millis, event.value("event", "?"), details});
+    }
+    if (rows.empty()) {
+        std::cout << "no events recorded\n";
+        return;
+    }
+    std::cout << table(rows);
+}
+
+}  // namespace cli

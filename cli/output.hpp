@@ -1,0 +1,35 @@
+// Presentation for the CLI: aligned tables, colour only on a terminal and
+// never with NO_COLOR, and human durations and times.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <sharedserver/sharedserver.hpp>
+
+namespace cli {
+
+bool colour_enabled();
+
+// Wraps text in an ANSI colour when colour is enabled.
+std::string paint(const std::string &text, const char *ansi);
+
+// "2h 15m", "45m 32s", "12s".
+std::string human_span(int64_t ms);
+
+// Local time as "2026-11-26 05:50:01".
+std::string local_time(int64_t unix_ms);
+
+std::string state_label(sharedserver::State state);
+
+// Columns padded to their widest cell (by display width, so ● and ⏳ align).
+std::string table(const std::vector<std::vector<std::string>> &rows);
+
+std::string join_command(const std::vector<std::string> &argv);
+
+void print_list(const std::vector<sharedserver::Info> &servers);
+void print_info(const sharedserver::Info &info);
+void print_events(const std::string &jsonl);
+
+}  // namespace cli

@@ -1,0 +1,287 @@
+/*
+ * sharedserver — one development server per user and name, shared by every
+ * client that needs it, reference counted, stopped a grace period after the
+ * last client leaves or dies.
+ *
+ * This is the stable C ABI. Conventions (see DESIGN.md §9):
+ *  - every function returns int: 0 on success or a negative sharedserver_error;
+ *    sharedserver_error_last() then describes the failure for this thread;
+ *  - out-parameters come first; handles are opaque and freed with their
+ *    *_free() function, which accepts NULL;
+ *  - strings returned by getters are borrowed from their handle and live as
+ *    long as it does; owned strings come back in a sharedserver_buf released
+ *    with sharedserver_buf_dispose();
+ *  - options structs start with `unsigned version`, are initialised with
+ *    their *_INIT macro and only ever grow at the end;
+ *  - all functions are safe to call from several threads at once; a context
+ *    may be shared between threads.
+ */
+#ifndef SHAREDSERVER_H
+#define SHAREDSERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define SHAREDSERVER_API
+#elif defined(__GNUC__)
+#define SHAREDSERVER_API __attribute__((visibility("default")))
+#else
+#define SHAREDSERVER_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHAREDSERVER_VERSION_MAJOR 0
+#define SHAREDSERVER_VERSION_MINOR 1
+#define SHAREDSERVER_VERSION_PATCH 0
+#define SHAREDSERVER_VERSION_STRING "0.1.0"
+
+/* Bumped whenever a binary-incompatible change is made; bindings refuse a
+ * library whose sharedserver_abi_version() differs from the one they were
+ * written for. */
+#define SHAREDSERVER_ABI_VERSION 1
+
+/* Error codes. Callers branch on the expected ones; the rest are reported. */
+typedef enum sharedserver_error {
+    SHAREDSERVER_OK = 0,
+    SHAREDSERVER_ERROR = -1,           /* anything not listed below */
+    SHAREDSERVER_ENOTRUNNING = -2,     /* no live server under that name */
+    SHAREDSERVER_EALREADY = -3,        /* a server already runs under that name */
+    SHAREDSERVER_EINVALID = -4,        /* a bad argument: name, duration, env, pid... */
+    SHAREDSERVER_ESPAWN = -5,          /* the command could not be started */
+    SHAREDSERVER_ETIMEOUT = -6,        /* a wait ran out */
+    SHAREDSERVER_EBUSY = -7,           /* the name is locked by a transaction */
+    SHAREDSERVER_EPERM = -8,           /* the state directory is not safe or not ours */
+    SHAREDSERVER_ENOTCLIENT = -9,      /* the pid is not attached to that server */
+    SHAREDSERVER_ECORRUPT = -10        /* a record cannot be read; admin doctor repairs it */
+} sharedserver_error;
+
+typedef enum sharedserver_state {
+    SHAREDSERVER_STOPPED = 0,
+    SHAREDSERVER_STARTING = 1,
+    SHAREDSERVER_ACTIVE = 2,
+    SHAREDSERVER_GRACE = 3,
+    SHAREDSERVER_STOPPING = 4
+} sharedserver_state;
+
+/* What sharedserver_use() did. */
+typedef enum sharedserver_outcome {
+    SHAREDSERVER_STARTED = 0,   /* no server ran; this call started it */
+    SHAREDSERVER_ATTACHED = 1,  /* joined a server that had clients */
+    SHAREDSERVER_RESCUED = 2    /* joined a server in its grace period */
+} sharedserver_outcome;
+
+/* ---- library identity -------------------------------------------------- */
+
+SHAREDSERVER_API const char *sharedserver_version(void);
+SHAREDSERVER_API int sharedserver_abi_version(void);
+/* Path of the loaded library file (dladdr); never NULL, may be "". */
+SHAREDSERVER_API const char *sharedserver_library_path(void);
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* The last failure's message on this thread; never NULL ("" if none). */
+SHAREDSERVER_API const char *sharedserver_error_last(void);
+/* The last failure's code on this thread (0 if none). */
+SHAREDSERVER_API int sharedserver_error_last_code(void);
+/* For SHAREDSERVER_ESPAWN and I/O failures: the errno behind it, else 0. */
+SHAREDSERVER_API int sharedserver_error_last_errno(void);
+/* The path the last failure is about (the command, a directory); never NULL. */
+SHAREDSERVER_API const char *sharedserver_error_last_path(void);
+
+/* ---- owned buffers ----------------------------------------------------- */
+
+typedef struct sharedserver_buf {
+    char *ptr;   /* NUL-terminated; NULL when empty and never filled */
+    size_t size; /* bytes, excluding the terminating NUL */
+} sharedserver_buf;
+
+#define SHAREDSERVER_BUF_INIT {NULL, 0}
+
+SHAREDSERVER_API void sharedserver_buf_dispose(sharedserver_buf *buf);
+
+/* ---- small helpers the clients share ----------------------------------- */
+
+/* "500ms", "90s", "30m", "1h", "2h30m", "0s" -> milliseconds. */
+SHAREDSERVER_API int sharedserver_duration_parse(int64_t *out_ms, const char *text);
+/* Milliseconds -> the shortest text sharedserver_duration_parse() accepts. */
+SHAREDSERVER_API int sharedserver_duration_format(sharedserver_buf *out, int64_t ms);
+/* 0 when `name` is a valid server name, else SHAREDSERVER_EINVALID. */
+SHAREDSERVER_API int sharedserver_name_validate(const char *name);
+/* "stopped", "starting", "active", "grace", "stopping"; never NULL. */
+SHAREDSERVER_API const char *sharedserver_state_name(int state);
+
+/* ---- context ----------------------------------------------------------- */
+
+/* A context names one state directory. It is cheap; open one per process. */
+typedef struct sharedserver_context sharedserver_context;
+
+/* state_dir NULL: $SHAREDSERVER_LOCKDIR, else $XDG_RUNTIME_DIR/sharedserver,
+ * else /tmp/sharedserver-<uid>. The directory is created 0700 when missing
+ * and refused (SHAREDSERVER_EPERM) when another user owns it or others may
+ * write to it. */
+SHAREDSERVER_API int sharedserver_context_open(sharedserver_context **out, const char *state_dir);
+SHAREDSERVER_API void sharedserver_context_free(sharedserver_context *ctx);
+/* Borrowed from ctx. */
+SHAREDSERVER_API const char *sharedserver_context_state_dir(const sharedserver_context *ctx);
+/* The sharedserver-watcher executable this context spawns: $SHAREDSERVER_WATCHER,
+ * else beside the loaded library (build tree), else <prefix>/libexec.
+ * Borrowed from ctx; "" when none was found. */
+SHAREDSERVER_API const char *sharedserver_context_watcher_path(const sharedserver_context *ctx);
+
+/* ---- use / unuse ------------------------------------------------------- */
+
+typedef struct sharedserver_use_options {
+    unsigned version;
+    /* The command as an argv (never run through a shell). NULL/0: attach
+     * only, failing with SHAREDSERVER_ENOTRUNNING when nothing runs. */
+    const char *const *argv;
+    size_t argc;
+    /* "KEY=VALUE" strings added to the inherited environment. */
+    const char *const *env;
+    size_t envc;
+    const char *working_dir;   /* NULL: the caller's working directory */
+    const char *log_file;      /* NULL: <state_dir>/<name>.log */
+    int64_t grace_period_ms;   /* < 0: the default, 5 minutes; 0: stop at once */
+    int64_t client_pid;        /* 0: the calling process */
+    const char *metadata;      /* free text stored with the client; may be NULL */
+} sharedserver_use_options;
+
+#define SHAREDSERVER_USE_OPTIONS_VERSION 1
+#define SHAREDSERVER_USE_OPTIONS_INIT \
+    {SHAREDSERVER_USE_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, NULL, -1, 0, NULL}
+SHAREDSERVER_API int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version);
+
+typedef struct sharedserver_use_result {
+    unsigned version;
+    int outcome;        /* sharedserver_outcome */
+    int64_t pid;        /* the server's pid */
+    size_t refcount;    /* after this call */
+    /* Non-empty when the running server was started with a different command,
+     * env or working dir than the one asked for; names what differs. */
+    char mismatch[256];
+} sharedserver_use_result;
+
+#define SHAREDSERVER_USE_RESULT_VERSION 1
+#define SHAREDSERVER_USE_RESULT_INIT {SHAREDSERVER_USE_RESULT_VERSION, 0, 0, 0, {0}}
+
+/* Attach client_pid to `name`, starting the server when none runs. Exactly one
+ * server starts however many processes call this at once. result may be NULL. */
+SHAREDSERVER_API int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx,
+                                      const char *name, const sharedserver_use_options *opts);
+
+/* Detach client_pid (0: the calling process). The last detach starts the grace
+ * period. SHAREDSERVER_ENOTCLIENT when that pid is not attached. */
+SHAREDSERVER_API int sharedserver_unuse(size_t *refcount_out, sharedserver_context *ctx,
+                                        const char *name, int64_t client_pid);
+
+/* Start without attaching a client (admin): the server begins in its grace
+ * period. SHAREDSERVER_EALREADY when it already runs. opts->client_pid is ignored. */
+SHAREDSERVER_API int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx,
+                                        const char *name, const sharedserver_use_options *opts);
+
+/* ---- stop / restart / kill --------------------------------------------- */
+
+typedef struct sharedserver_stop_options {
+    unsigned version;
+    int force;             /* non-zero: SIGKILL the group when TERM is not enough */
+    int64_t timeout_ms;    /* < 0: the default, 5 seconds */
+} sharedserver_stop_options;
+
+#define SHAREDSERVER_STOP_OPTIONS_VERSION 1
+#define SHAREDSERVER_STOP_OPTIONS_INIT {SHAREDSERVER_STOP_OPTIONS_VERSION, 0, -1}
+
+/* Stop the server for every client (TERM to its process group). Returns when
+ * the server is gone and its records removed; without force, a server still
+ * alive after the timeout gives SHAREDSERVER_ETIMEOUT and keeps running.
+ * opts may be NULL. */
+SHAREDSERVER_API int sharedserver_stop(sharedserver_context *ctx, const char *name,
+                                       const sharedserver_stop_options *opts);
+
+/* Stop and start the same command again, keeping the attached clients. */
+SHAREDSERVER_API int sharedserver_restart(int64_t *pid_out, sharedserver_context *ctx,
+                                          const char *name);
+
+/* Last resort: SIGKILL the server's group and its watcher and remove every
+ * record, without waiting for anyone. */
+SHAREDSERVER_API int sharedserver_kill(sharedserver_context *ctx, const char *name);
+
+/* Repair the state of one name (or every name, when name is NULL): remove
+ * stale and corrupt records, adopt a live server whose watcher died. report
+ * receives one line per repair (empty when all was well); may be NULL. */
+SHAREDSERVER_API int sharedserver_doctor(sharedserver_buf *report, sharedserver_context *ctx,
+                                         const char *name);
+
+/* ---- status ------------------------------------------------------------ */
+
+typedef struct sharedserver_info sharedserver_info;
+
+/* The state of one name; a stopped name gives an info whose state is
+ * SHAREDSERVER_STOPPED. Readers never lock. */
+SHAREDSERVER_API int sharedserver_info_get(sharedserver_info **out, sharedserver_context *ctx,
+                                           const char *name);
+SHAREDSERVER_API void sharedserver_info_free(sharedserver_info *info);
+
+/* Just the state (cheaper than sharedserver_info_get). */
+SHAREDSERVER_API int sharedserver_check(int *state_out, sharedserver_context *ctx, const char *name);
+
+SHAREDSERVER_API const char *sharedserver_info_name(const sharedserver_info *info);
+SHAREDSERVER_API int sharedserver_info_state(const sharedserver_info *info);
+SHAREDSERVER_API int64_t sharedserver_info_pid(const sharedserver_info *info);
+SHAREDSERVER_API int64_t sharedserver_info_watcher_pid(const sharedserver_info *info);
+SHAREDSERVER_API size_t sharedserver_info_refcount(const sharedserver_info *info);
+SHAREDSERVER_API int64_t sharedserver_info_client_pid(const sharedserver_info *info, size_t i);
+/* Unix time in milliseconds. */
+SHAREDSERVER_API int64_t sharedserver_info_client_attached_at(const sharedserver_info *info, size_t i);
+SHAREDSERVER_API const char *sharedserver_info_client_metadata(const sharedserver_info *info, size_t i);
+SHAREDSERVER_API size_t sharedserver_info_argc(const sharedserver_info *info);
+SHAREDSERVER_API const char *sharedserver_info_argv(const sharedserver_info *info, size_t i);
+SHAREDSERVER_API size_t sharedserver_info_envc(const sharedserver_info *info);
+SHAREDSERVER_API const char *sharedserver_info_env(const sharedserver_info *info, size_t i);
+SHAREDSERVER_API const char *sharedserver_info_working_dir(const sharedserver_info *info);
+SHAREDSERVER_API const char *sharedserver_info_log_file(const sharedserver_info *info);
+SHAREDSERVER_API int64_t sharedserver_info_grace_period_ms(const sharedserver_info *info);
+/* Unix time in milliseconds; 0 unless the state is grace. */
+SHAREDSERVER_API int64_t sharedserver_info_grace_deadline(const sharedserver_info *info);
+/* Unix time in milliseconds; 0 when stopped. */
+SHAREDSERVER_API int64_t sharedserver_info_started_at(const sharedserver_info *info);
+/* The info as one JSON object (the `info --json` format). */
+SHAREDSERVER_API int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info);
+
+typedef struct sharedserver_list sharedserver_list;
+
+/* Every live server in the state directory, sorted by name. */
+SHAREDSERVER_API int sharedserver_list_get(sharedserver_list **out, sharedserver_context *ctx);
+SHAREDSERVER_API void sharedserver_list_free(sharedserver_list *list);
+SHAREDSERVER_API size_t sharedserver_list_count(const sharedserver_list *list);
+/* Borrowed from list. */
+SHAREDSERVER_API const sharedserver_info *sharedserver_list_at(const sharedserver_list *list, size_t i);
+/* The list as a JSON array of info objects (the `list --json` format). */
+SHAREDSERVER_API int sharedserver_list_json(sharedserver_buf *out, const sharedserver_list *list);
+
+/* ---- events and logs --------------------------------------------------- */
+
+/* The event log of `name` as JSON lines, oldest first (`admin debug`). */
+SHAREDSERVER_API int sharedserver_events(sharedserver_buf *out, sharedserver_context *ctx,
+                                         const char *name);
+
+/* How the last server under `name` ended. SHAREDSERVER_ENOTRUNNING when no
+ * exit is recorded. exit_code is -1 when it died by a signal; signal is 0
+ * when it exited; at is unix milliseconds; unexpected is non-zero when no
+ * client or grace expiry stopped it. Any out-pointer may be NULL. */
+SHAREDSERVER_API int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at,
+                                            int *unexpected, sharedserver_context *ctx,
+                                            const char *name);
+
+/* The last `lines` lines of the server's log file. */
+SHAREDSERVER_API int sharedserver_log_tail(sharedserver_buf *out, sharedserver_context *ctx,
+                                           const char *name, size_t lines);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHAREDSERVER_H */

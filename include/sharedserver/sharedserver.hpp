@@ -1,0 +1,302 @@
+// Header-only C++17 wrapper over the C ABI: RAII handles and exceptions.
+// It adds no behaviour; everything happens in the library behind
+// sharedserver.h, so C++ programs and the C ABI always agree.
+#ifndef SHAREDSERVER_HPP
+#define SHAREDSERVER_HPP
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sharedserver.h"
+
+namespace sharedserver {
+
+enum class State {
+    stopped = SHAREDSERVER_STOPPED,
+    starting = SHAREDSERVER_STARTING,
+    active = SHAREDSERVER_ACTIVE,
+    grace = SHAREDSERVER_GRACE,
+    stopping = SHAREDSERVER_STOPPING,
+};
+
+enum class Outcome {
+    started = SHAREDSERVER_STARTED,
+    attached = SHAREDSERVER_ATTACHED,
+    rescued = SHAREDSERVER_RESCUED,
+};
+
+inline const char *to_string(State state) { return sharedserver_state_name(static_cast<int>(state)); }
+
+// Every failure of the C ABI as one exception: code() is the C error code.
+class Error : public std::runtime_error {
+public:
+    Error(int code, const std::string &message, int sys_errno, std::string path)
+        : std::runtime_error(message), code_(code), errno_(sys_errno), path_(std::move(path)) {}
+    int code() const noexcept { return code_; }
+    int sys_errno() const noexcept { return errno_; }
+    const std::string &path() const noexcept { return path_; }
+
+private:
+    int code_;
+    int errno_;
+    std::string path_;
+};
+
+namespace detail {
+
+// Throws the thread's last error when `rc` is a failure.
+inline void check(int rc) {
+    if (rc < 0) throw Error(rc, sharedserver_error_last(), sharedserver_error_last_errno(), sharedserver_error_last_path());
+}
+
+inline std::string take(sharedserver_buf &buf) {
+    std::string out = buf.ptr ? std::string(buf.ptr, buf.size) : std::string();
+    sharedserver_buf_dispose(&buf);
+    return out;
+}
+
+inline std::string str(const char *s) { return s ? std::string(s) : std::string(); }
+
+inline std::vector<const char *> pointers(const std::vector<std::string> &items) {
+    std::vector<const char *> out;
+    out.reserve(items.size());
+    for (const auto &item : items) out.push_back(item.c_str());
+    return out;
+}
+
+}  // namespace detail
+
+inline std::string version() { return sharedserver_version(); }
+inline int abi_version() { return sharedserver_abi_version(); }
+
+// "30m" -> 1'800'000; throws Error (SHAREDSERVER_EINVALID) on bad text.
+inline int64_t parse_duration(const std::string &text) {
+    int64_t ms = 0;
+    detail::check(sharedserver_duration_parse(&ms, text.c_str()));
+    return ms;
+}
+
+inline std::string format_duration(int64_t ms) {
+    sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+    detail::check(sharedserver_duration_format(&buf, ms));
+    return detail::take(buf);
+}
+
+inline void validate_name(const std::string &name) { detail::check(sharedserver_name_validate(name.c_str())); }
+
+struct Client {
+    int64_t pid = 0;
+    int64_t attached_at_ms = 0;
+    std::string metadata;
+};
+
+// A snapshot of one server, copied out of the C handle.
+struct Info {
+    std::string name;
+    State state = State::stopped;
+    int64_t pid = 0;
+    int64_t watcher_pid = 0;
+    std::vector<Client> clients;
+    std::vector<std::string> command;
+    std::vector<std::string> env;
+    std::string working_dir;
+    std::string log_file;
+    int64_t grace_period_ms = 0;
+    int64_t grace_deadline_ms = 0;
+    int64_t started_at_ms = 0;
+    std::string json;
+
+    std::size_t refcount() const { return clients.size(); }
+
+    static Info from(const sharedserver_info *h) {
+        Info info;
+        info.name = detail::str(sharedserver_info_name(h));
+        info.state = static_cast<State>(sharedserver_info_state(h));
+        info.pid = sharedserver_info_pid(h);
+        info.watcher_pid = sharedserver_info_watcher_pid(h);
+        for (std::size_t i = 0; i < sharedserver_info_refcount(h); ++i)
+            info.clients.push_back({sharedserver_info_client_pid(h, i), sharedserver_info_client_attached_at(h, i),
+                                    detail::str(sharedserver_info_client_metadata(h, i))});
+        for (std::size_t i = 0; i < sharedserver_info_argc(h); ++i)
+            info.command.push_back(detail::str(sharedserver_info_argv(h, i)));
+        for (std::size_t i = 0; i < sharedserver_info_envc(h); ++i)
+            info.env.push_back(detail::str(sharedserver_info_env(h, i)));
+        info.working_dir = detail::str(sharedserver_info_working_dir(h));
+        info.log_file = detail::str(sharedserver_info_log_file(h));
+        info.grace_period_ms = sharedserver_info_grace_period_ms(h);
+        info.grace_deadline_ms = sharedserver_info_grace_deadline(h);
+        info.started_at_ms = sharedserver_info_started_at(h);
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_info_json(&buf, h));
+        info.json = detail::take(buf);
+        return info;
+    }
+};
+
+// What to run, and how; empty `command` means attach only.
+struct UseOptions {
+    std::vector<std::string> command;
+    std::vector<std::string> env;  // "KEY=VALUE"
+    std::string working_dir;
+    std::string log_file;
+    std::optional<int64_t> grace_period_ms;
+    int64_t client_pid = 0;  // 0: the calling process
+    std::string metadata;
+};
+
+struct UseResult {
+    Outcome outcome = Outcome::started;
+    int64_t pid = 0;
+    std::size_t refcount = 0;
+    std::string mismatch;
+};
+
+struct LastExit {
+    int exit_code = 0;  // -1 when killed by a signal
+    int signal = 0;
+    int64_t at_ms = 0;
+    bool unexpected = false;
+};
+
+class Context {
+public:
+    // An empty state_dir means the default ($SHAREDSERVER_LOCKDIR, ...).
+    explicit Context(const std::string &state_dir = {}) {
+        sharedserver_context *ctx = nullptr;
+        detail::check(sharedserver_context_open(&ctx, state_dir.empty() ? nullptr : state_dir.c_str()));
+        ctx_.reset(ctx);
+    }
+
+    sharedserver_context *get() const noexcept { return ctx_.get(); }
+    std::string state_dir() const { return sharedserver_context_state_dir(ctx_.get()); }
+    std::string watcher_path() const { return sharedserver_context_watcher_path(ctx_.get()); }
+
+    UseResult use(const std::string &name, const UseOptions &options = {}) {
+        auto argv = detail::pointers(options.command);
+        auto env = detail::pointers(options.env);
+        sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
+        fill(o, options, argv, env);
+        sharedserver_use_result r = SHAREDSERVER_USE_RESULT_INIT;
+        detail::check(sharedserver_use(&r, ctx_.get(), name.c_str(), &o));
+        return {static_cast<Outcome>(r.outcome), r.pid, r.refcount, r.mismatch};
+    }
+
+    std::size_t unuse(const std::string &name, int64_t client_pid = 0) {
+        std::size_t refcount = 0;
+        detail::check(sharedserver_unuse(&refcount, ctx_.get(), name.c_str(), client_pid));
+        return refcount;
+    }
+
+    int64_t start(const std::string &name, const UseOptions &options) {
+        auto argv = detail::pointers(options.command);
+        auto env = detail::pointers(options.env);
+        sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
+        fill(o, options, argv, env);
+        int64_t pid = 0;
+        detail::check(sharedserver_start(&pid, ctx_.get(), name.c_str(), &o));
+        return pid;
+    }
+
+    void stop(const std::string &name, bool force = false, int64_t timeout_ms = -1) {
+        sharedserver_stop_options o = SHAREDSERVER_STOP_OPTIONS_INIT;
+        o.force = force ? 1 : 0;
+        o.timeout_ms = timeout_ms;
+        detail::check(sharedserver_stop(ctx_.get(), name.c_str(), &o));
+    }
+
+    int64_t restart(const std::string &name) {
+        int64_t pid = 0;
+        detail::check(sharedserver_restart(&pid, ctx_.get(), name.c_str()));
+        return pid;
+    }
+
+    void kill(const std::string &name) { detail::check(sharedserver_kill(ctx_.get(), name.c_str())); }
+
+    // One line per repair; empty when all was well. An empty name checks every server.
+    std::string doctor(const std::string &name = {}) {
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_doctor(&buf, ctx_.get(), name.empty() ? nullptr : name.c_str()));
+        return detail::take(buf);
+    }
+
+    Info info(const std::string &name) {
+        sharedserver_info *h = nullptr;
+        detail::check(sharedserver_info_get(&h, ctx_.get(), name.c_str()));
+        std::unique_ptr<sharedserver_info, decltype(&sharedserver_info_free)> owned(h, &sharedserver_info_free);
+        return Info::from(h);
+    }
+
+    State check(const std::string &name) {
+        int state = 0;
+        detail::check(sharedserver_check(&state, ctx_.get(), name.c_str()));
+        return static_cast<State>(state);
+    }
+
+    std::vector<Info> list() {
+        sharedserver_list *h = nullptr;
+        detail::check(sharedserver_list_get(&h, ctx_.get()));
+        std::unique_ptr<sharedserver_list, decltype(&sharedserver_list_free)> owned(h, &sharedserver_list_free);
+        std::vector<Info> out;
+        for (std::size_t i = 0; i < sharedserver_list_count(h); ++i) out.push_back(Info::from(sharedserver_list_at(h, i)));
+        return out;
+    }
+
+    std::string list_json() {
+        sharedserver_list *h = nullptr;
+        detail::check(sharedserver_list_get(&h, ctx_.get()));
+        std::unique_ptr<sharedserver_list, decltype(&sharedserver_list_free)> owned(h, &sharedserver_list_free);
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_list_json(&buf, h));
+        return detail::take(buf);
+    }
+
+    std::string events(const std::string &name) {
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_events(&buf, ctx_.get(), name.c_str()));
+        return detail::take(buf);
+    }
+
+    std::optional<LastExit> last_exit(const std::string &name) {
+        LastExit e;
+        int unexpected = 0;
+        int rc = sharedserver_last_exit(&e.exit_code, &e.signal, &e.at_ms, &unexpected, ctx_.get(), name.c_str());
+        if (rc == SHAREDSERVER_ENOTRUNNING) return std::nullopt;
+        detail::check(rc);
+        e.unexpected = unexpected != 0;
+        return e;
+    }
+
+    std::string log_tail(const std::string &name, std::size_t lines) {
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_log_tail(&buf, ctx_.get(), name.c_str(), lines));
+        return detail::take(buf);
+    }
+
+private:
+    static void fill(sharedserver_use_options &o, const UseOptions &options, const std::vector<const char *> &argv,
+                     const std::vector<const char *> &env) {
+        o.argv = argv.empty() ? nullptr : argv.data();
+        o.argc = argv.size();
+        o.env = env.empty() ? nullptr : env.data();
+        o.envc = env.size();
+        o.working_dir = options.working_dir.empty() ? nullptr : options.working_dir.c_str();
+        o.log_file = options.log_file.empty() ? nullptr : options.log_file.c_str();
+        o.grace_period_ms = options.grace_period_ms.value_or(-1);
+        o.client_pid = options.client_pid;
+        o.metadata = options.metadata.empty() ? nullptr : options.metadata.c_str();
+    }
+
+    struct Free {
+        void operator()(sharedserver_context *ctx) const noexcept { sharedserver_context_free(ctx); }
+    };
+    std::unique_ptr<sharedserver_context, Free> ctx_;
+};
+
+}  // namespace sharedserver
+
+#endif  // SHAREDSERVER_HPP

@@ -1,0 +1,78 @@
+#include "events.hpp"
+
+#include <sstream>
+#include <vector>
+
+#include "clock.hpp"
+#include "files.hpp"
+
+namespace sharedserver {
+
+using nlohmann::json;
+
+namespace {
+
+void trim_to_newest_half(const std::string &path) {
+    auto text = read_small_file(path, 4 * max_event_log_size);
+    if (!text || !*text || (*text)->size() <= max_event_log_size) return;
+    const std::string &all = **text;
+    std::size_t cut = all.find('\n', all.size() - max_event_log_size / 2);
+    if (cut == std::string::npos) return;
+    (void)write_file_atomically(path, all.substr(cut + 1));
+}
+
+std::vector<json> parse_lines(const std::string &text) {
+    std::vector<json> events;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        json event = json::parse(line, nullptr, false);
+        if (!event.is_discarded() && event.is_object()) events.push_back(std::move(event));
+    }
+    return events;
+}
+
+}  // namespace
+
+void record_event(const ServerFiles &files, const std::string &kind, json fields) {
+    json event = {{"at", unix_now_ms()}, {"event", kind}};
+    if (fields.is_object())
+        for (auto &[key, value] : fields.items()) event[key] = value;
+    const std::string path = files.events();
+    if (append_line(path, event.dump(-1, ' ', false, json::error_handler_t::replace)))
+        trim_to_newest_half(path);
+}
+
+Result<std::string> read_events(const ServerFiles &files) {
+    auto text = read_small_file(files.events(), 4 * max_event_log_size);
+    if (!text) return std::unexpected(text.error());
+    return text->value_or("");
+}
+
+std::optional<ExitRecord> last_exit(const ServerFiles &files) {
+    auto text = read_events(files);
+    if (!text) return std::nullopt;
+    auto events = parse_lines(*text);
+    std::optional<ExitRecord> found;
+    for (const json &e : events) {
+        if (e.value("event", "") != "exited") continue;
+        ExitRecord r;
+        r.exit_code = e.value("code", -1);
+        r.signal = e.value("signal", 0);
+        r.at_ms = e.value("at", int64_t{0});
+        r.unexpected = e.value("unexpected", false);
+        r.log_file = e.value("log_file", "");
+        found = r;
+    }
+    return found;
+}
+
+std::optional<std::string> last_log_file(const ServerFiles &files) {
+    auto text = read_events(files);
+    if (!text) return std::nullopt;
+    std::optional<std::string> found;
+    for (const json &e : parse_lines(*text))
+        if (e.value("event", "") == "started" && e.contains("log_file")) found = e.value("log_file", "");
+    return found;
+}
+
+}  // namespace sharedserver

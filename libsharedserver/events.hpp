@@ -1,0 +1,39 @@
+// The append-only event log of one name (<name>.events.jsonl): what
+// `admin debug` shows and how clients learn how a server ended.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+#include "state_dir.hpp"
+
+namespace sharedserver {
+
+// The log is rewritten to its newest half past this size.
+inline constexpr std::size_t max_event_log_size = 256 * 1024;
+
+// Appends {"at": <unix ms>, "event": kind, ...fields}. Failures are ignored:
+// the event log is a diagnostic, never a reason to fail a transaction.
+void record_event(const ServerFiles &files, const std::string &kind, nlohmann::json fields = {});
+
+Result<std::string> read_events(const ServerFiles &files);
+
+struct ExitRecord {
+    int exit_code = -1;  // -1 when killed by a signal
+    int signal = 0;
+    int64_t at_ms = 0;
+    bool unexpected = false;
+    std::string log_file;
+};
+
+std::optional<ExitRecord> last_exit(const ServerFiles &files);
+
+// The log file the newest server under this name wrote to (from its
+// "started" event), for reading logs after the server is gone.
+std::optional<std::string> last_log_file(const ServerFiles &files);
+
+}  // namespace sharedserver

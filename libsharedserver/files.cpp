@@ -1,0 +1,121 @@
+#include "files.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "names.hpp"
+
+namespace sharedserver {
+
+namespace {
+
+Status write_all(int fd, const std::string &content, const std::string &path) {
+    std::size_t done = 0;
+    while (done < content.size()) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno(SHAREDSERVER_ERROR, "cannot write", path, errno);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+std::string temp_suffix() {
+    thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    std::string out = ".tmp.";
+    for (int i = 0; i < 10; ++i) out += digits[rng() % 36];
+    return out;
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> read_small_file(const std::string &path, std::size_t max_size) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::optional<std::string>{};
+        if (errno == ELOOP)
+            return fail(SHAREDSERVER_ECORRUPT,
+                        "record " + quote(path) + " is a symlink: refusing to follow it; run `sharedserver admin doctor`",
+                        ELOOP, path);
+        return fail_errno(SHAREDSERVER_ERROR, "cannot open", path, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return fail(SHAREDSERVER_ECORRUPT, "record " + quote(path) + " is not a regular file; run `sharedserver admin doctor`", 0, path);
+    }
+    if (static_cast<std::size_t>(st.st_size) > max_size) {
+        ::close(fd);
+        return fail(SHAREDSERVER_ECORRUPT,
+                    "record " + quote(path) + " is " + std::to_string(st.st_size) +
+                        " bytes, larger than any record; run `sharedserver admin doctor`",
+                    0, path);
+    }
+    std::string content;
+    content.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (true) {
+        if (done == content.size()) content.resize(content.size() + 4096);
+        ssize_t n = ::read(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            ::close(fd);
+            return fail_errno(SHAREDSERVER_ERROR, "cannot read", path, err);
+        }
+        if (n == 0) break;
+        done += static_cast<std::size_t>(n);
+        if (done > max_size) {
+            ::close(fd);
+            return fail(SHAREDSERVER_ECORRUPT, "record " + quote(path) + " is too large", 0, path);
+        }
+    }
+    ::close(fd);
+    content.resize(done);
+    return std::optional<std::string>{std::move(content)};
+}
+
+Status write_file_atomically(const std::string &path, const std::string &content) {
+    std::string temp = path + temp_suffix();
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot create", temp, errno);
+    Status written = write_all(fd, content, temp);
+    ::close(fd);
+    if (!written) {
+        ::unlink(temp.c_str());
+        return written;
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(temp.c_str());
+        return fail_errno(SHAREDSERVER_ERROR, "cannot replace", path, err);
+    }
+    return {};
+}
+
+Status remove_file(const std::string &path) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return fail_errno(SHAREDSERVER_ERROR, "cannot remove", path, errno);
+    return {};
+}
+
+Status append_line(const std::string &path, const std::string &line) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open", path, errno);
+    Status written = write_all(fd, line + "\n", path);
+    ::close(fd);
+    return written;
+}
+
+bool file_exists(const std::string &path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace sharedserver

@@ -1,0 +1,450 @@
+#include "lifecycle.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <dirent.h>
+#include <set>
+#include <unistd.h>
+
+#include "clock.hpp"
+#include "duration.hpp"
+#include "events.hpp"
+#include "files.hpp"
+#include "name_lock.hpp"
+#include "names.hpp"
+#include "spawn.hpp"
+#include "termination.hpp"
+
+namespace sharedserver {
+
+using nlohmann::json;
+
+namespace {
+
+std::string current_directory() {
+    char buf[PATH_MAX];
+    return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string("/");
+}
+
+std::string absolute(const std::string &path) {
+    if (path.empty() || path.front() == '/') return path;
+    return current_directory() + "/" + path;
+}
+
+std::string join(const std::vector<std::string> &items) {
+    std::string out;
+    for (const auto &item : items) out += (out.empty() ? "" : " ") + item;
+    return out;
+}
+
+std::unexpected<Error> not_running(const std::string &name) {
+    return fail(SHAREDSERVER_ENOTRUNNING,
+                "server " + quote(name) + " is not running; start it with `sharedserver use " + name +
+                    " -- <command>`");
+}
+
+void remove_records(const ServerFiles &files) {
+    (void)remove_file(files.clients());
+    (void)remove_file(files.server());
+}
+
+// Drops clients whose process is gone; true when any was dropped.
+bool prune_dead_clients(ClientMap &clients, const ServerFiles &files) {
+    bool changed = false;
+    for (auto it = clients.begin(); it != clients.end();) {
+        if (process_alive({it->first, it->second.start})) {
+            ++it;
+            continue;
+        }
+        record_event(files, "client-died", {{"client", it->first}});
+        it = clients.erase(it);
+        changed = true;
+    }
+    return changed;
+}
+
+// Under the lock: the live record of `name`, after repairing what a dead
+// process left behind. A stale record is removed (nullopt); a live server
+// whose watcher died gets a new one; a stop whose stopper died is finished.
+Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
+                                                     const std::string &watcher_path) {
+    auto loaded = load_server_record(files);
+    if (!loaded) return std::unexpected(loaded.error());
+    if (!*loaded) {
+        (void)remove_file(files.clients());  // clients of no server are meaningless
+        return std::optional<ServerRecord>{};
+    }
+    ServerRecord record = **loaded;
+    if (!server_alive(record)) {
+        record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
+        remove_records(files);
+        return std::optional<ServerRecord>{};
+    }
+    if (record.stopping) {
+        terminate_server(record.server, record.pgid, 0, true);
+        record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
+        remove_records(files);
+        return std::optional<ServerRecord>{};
+    }
+    if (!watcher_alive(record)) {
+        auto adopted = adopt_server(watcher_path, files, record.server);
+        if (!adopted) return std::unexpected(adopted.error());
+        record.watcher = adopted->watcher;
+        if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
+        record_event(files, "adopted", {{"pid", record.server.pid}, {"watcher_pid", record.watcher.pid}});
+    }
+    return std::optional<ServerRecord>{record};
+}
+
+// Spawns the server and writes both records before the lock is released.
+Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
+                                  const ServerSpec &spec, const ClientMap &clients) {
+    auto spawned = spawn_server(watcher_path, files, spec);
+    if (!spawned) {
+        Error error = spawned.error();
+        error.message = "cannot start " + quote(files.name) + ": " + error.message;
+        return std::unexpected(error);
+    }
+    ServerRecord record;
+    record.name = files.name;
+    record.server = spawned->server;
+    record.pgid = spawned->server.pid;
+    record.watcher = spawned->watcher;
+    record.boot_id = boot_id();
+    record.spec = spec;
+    record.started_at_ms = unix_now_ms();
+    if (clients.empty()) record.grace_deadline_ms = record.started_at_ms + spec.grace_period_ms;
+    if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
+    if (auto saved = save_clients(files, clients); !saved) {
+        (void)remove_file(files.server());  // the watcher then stops the server it launched
+        return std::unexpected(saved.error());
+    }
+    record_event(files, "started", {{"pid", record.server.pid},
+                                    {"watcher_pid", record.watcher.pid},
+                                    {"command", spec.argv},
+                                    {"log_file", spec.log_file}});
+    spawned->handshake.close();
+    return record;
+}
+
+}  // namespace
+
+std::vector<std::string> names_in_state_dir(const std::string &dir) {
+    std::set<std::string> names;
+    DIR *d = ::opendir(dir.c_str());
+    if (!d) return {};
+    static const std::string suffixes[] = {".server.json", ".clients.json", ".lock"};
+    while (dirent *entry = ::readdir(d)) {
+        std::string file = entry->d_name;
+        for (const auto &suffix : suffixes) {
+            if (file.size() > suffix.size() && file.ends_with(suffix)) {
+                std::string name = file.substr(0, file.size() - suffix.size());
+                if (validate_name(name)) names.insert(name);
+            }
+        }
+    }
+    ::closedir(d);
+    return {names.begin(), names.end()};
+}
+
+Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files) {
+    if (spec.argv.empty() || spec.argv.front().empty())
+        return fail(SHAREDSERVER_EINVALID, "no command given for " + quote(files.name) +
+                                               ": pass it after `--` (sharedserver use " + files.name +
+                                               " -- <command> [args...])");
+    for (const auto &entry : spec.env) {
+        auto eq = entry.find('=');
+        if (eq == std::string::npos || eq == 0)
+            return fail(SHAREDSERVER_EINVALID,
+                        "invalid environment entry " + quote(entry) + ": expected KEY=VALUE (e.g. --env PORT=8080)");
+    }
+    if (spec.grace_period_ms < 0) spec.grace_period_ms = default_grace_period_ms;
+    spec.working_dir = spec.working_dir.empty() ? current_directory() : absolute(spec.working_dir);
+    spec.log_file = spec.log_file.empty() ? files.log() : absolute(spec.log_file);
+    return spec;
+}
+
+std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked) {
+    std::vector<std::string> parts;
+    if (running.argv != asked.argv)
+        parts.push_back("command is `" + join(running.argv) + "`, asked `" + join(asked.argv) + "`");
+    if (running.env != asked.env)
+        parts.push_back("env is [" + join(running.env) + "], asked [" + join(asked.env) + "]");
+    if (running.working_dir != asked.working_dir)
+        parts.push_back("working dir is " + running.working_dir + ", asked " + asked.working_dir);
+    std::string out;
+    for (const auto &p : parts) out += (out.empty() ? "" : "; ") + p;
+    return out;
+}
+
+Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &request) {
+    if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
+    ServerFiles f = files(name);
+    std::optional<ServerSpec> spec;
+    if (request.spec) {
+        auto normalized = normalize_spec(*request.spec, f);
+        if (!normalized) return std::unexpected(normalized.error());
+        spec = *normalized;
+    }
+    auto lock = NameLock::acquire(f.lock());
+    if (!lock) return std::unexpected(lock.error());
+    auto live = load_live_record(f, watcher_path_);
+    if (!live) return std::unexpected(live.error());
+
+    ClientEntry entry{request.client.start, unix_now_ms(), request.metadata};
+    UseOutcome outcome;
+    if (!*live) {
+        if (!spec) {
+            lock->remove_file();
+            return not_running(name);
+        }
+        ClientMap clients{{request.client.pid, entry}};
+        auto record = start_locked(f, watcher_path_, *spec, clients);
+        if (!record) {
+            lock->remove_file();
+            return std::unexpected(record.error());
+        }
+        outcome.outcome = SHAREDSERVER_STARTED;
+        outcome.server = record->server;
+        outcome.refcount = 1;
+        record_event(f, "attached", {{"client", request.client.pid}});
+        return outcome;
+    }
+
+    ServerRecord &record = **live;
+    auto clients = load_clients(f);
+    if (!clients) return std::unexpected(clients.error());
+    prune_dead_clients(*clients, f);
+    bool in_grace = clients->empty();
+    auto existing = clients->find(request.client.pid);
+    if (existing == clients->end() || existing->second.start != request.client.start)
+        (*clients)[request.client.pid] = entry;
+    if (in_grace) {
+        record.grace_deadline_ms = 0;
+        if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
+        record_event(f, "grace-cancelled", {{"client", request.client.pid}});
+    }
+    if (auto saved = save_clients(f, *clients); !saved) return std::unexpected(saved.error());
+    record_event(f, "attached", {{"client", request.client.pid}});
+    outcome.outcome = in_grace ? SHAREDSERVER_RESCUED : SHAREDSERVER_ATTACHED;
+    outcome.server = record.server;
+    outcome.refcount = clients->size();
+    if (spec) outcome.mismatch = describe_mismatch(record.spec, *spec);
+    return outcome;
+}
+
+Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
+    if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
+    ServerFiles f = files(name);
+    if (!file_exists(f.server())) return not_running(name);
+    auto lock = NameLock::acquire(f.lock());
+    if (!lock) return std::unexpected(lock.error());
+    auto live = load_live_record(f, watcher_path_);
+    if (!live) return std::unexpected(live.error());
+    if (!*live) {
+        lock->remove_file();
+        return not_running(name);
+    }
+    ServerRecord &record = **live;
+    auto clients = load_clients(f);
+    if (!clients) return std::unexpected(clients.error());
+    if (clients->erase(client) == 0) {
+        std::string attached;
+        for (const auto &[pid, c] : *clients) attached += (attached.empty() ? "" : ", ") + std::to_string(pid);
+        return fail(SHAREDSERVER_ENOTCLIENT,
+                    "pid " + std::to_string(client) + " is not attached to " + quote(name) +
+                        (attached.empty() ? std::string(" (no client is attached)") : " (attached: " + attached + ")") +
+                        "; pass the pid that ran `use` with --pid");
+    }
+    prune_dead_clients(*clients, f);
+    record_event(f, "detached", {{"client", client}});
+    if (clients->empty()) {
+        record.grace_deadline_ms = unix_now_ms() + record.spec.grace_period_ms;
+        // The deadline is written before clients.json disappears: the watcher
+        // reads it when it sees the removal.
+        if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
+        record_event(f, "grace-entered", {{"deadline", record.grace_deadline_ms}});
+    }
+    if (auto saved = save_clients(f, *clients); !saved) return std::unexpected(saved.error());
+    return clients->size();
+}
+
+Result<ProcessId> Lifecycle::start(const std::string &name, const ServerSpec &asked) {
+    if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
+    ServerFiles f = files(name);
+    auto spec = normalize_spec(asked, f);
+    if (!spec) return std::unexpected(spec.error());
+    auto lock = NameLock::acquire(f.lock());
+    if (!lock) return std::unexpected(lock.error());
+    auto live = load_live_record(f, watcher_path_);
+    if (!live) return std::unexpected(live.error());
+    if (*live)
+        return fail(SHAREDSERVER_EALREADY, "server " + quote(name) + " is already running (pid " +
+                                               std::to_string((*live)->server.pid) +
+                                               "); use `sharedserver use " + name + "` to attach");
+    auto record = start_locked(f, watcher_path_, *spec, {});
+    if (!record) {
+        lock->remove_file();
+        return std::unexpected(record.error());
+    }
+    record_event(f, "grace-entered", {{"deadline", record->grace_deadline_ms}});
+    return record->server;
+}
+
+Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) {
+    if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
+    if (timeout_ms < 0) timeout_ms = default_stop_timeout_ms;
+    ServerFiles f = files(name);
+    if (!file_exists(f.server())) return not_running(name);
+    auto lock = NameLock::acquire(f.lock());
+    if (!lock) return std::unexpected(lock.error());
+    auto live = load_live_record(f, watcher_path_);
+    if (!live) return std::unexpected(live.error());
+    if (!*live) {
+        lock->remove_file();
+        return not_running(name);
+    }
+    ServerRecord record = **live;
+    record.stopping = true;
+    (void)save_server_record(f, record);
+    record_event(f, "stopping", {{"pid", record.server.pid}, {"force", force}, {"by", getpid()}});
+    switch (terminate_server(record.server, record.pgid, timeout_ms, force)) {
+        case Termination::gone:
+            break;
+        case Termination::not_ours:
+            record.stopping = false;
+            (void)save_server_record(f, record);
+            return fail(SHAREDSERVER_EPERM, "refusing to signal pid " + std::to_string(record.server.pid) +
+                                                " of " + quote(name) + ": it is not your process");
+        case Termination::still_running:
+            record.stopping = false;
+            (void)save_server_record(f, record);
+            return fail(SHAREDSERVER_ETIMEOUT,
+                        "server " + quote(name) + " (pid " + std::to_string(record.server.pid) +
+                            ") did not exit within " + format_duration(timeout_ms) +
+                            " of SIGTERM; use --force to SIGKILL it");
+    }
+    remove_records(f);
+    lock->remove_file();
+    return {};
+}
+
+Result<ProcessId> Lifecycle::restart(const std::string &name) {
+    if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
+    ServerFiles f = files(name);
+    if (!file_exists(f.server())) return not_running(name);
+    auto lock = NameLock::acquire(f.lock());
+    if (!lock) return std::unexpected(lock.error());
+    auto live = load_live_record(f, watcher_path_);
+    if (!live) return std::unexpected(live.error());
+    if (!*live) {
+        lock->remove_file();
+        return not_running(name);
+    }
+    ServerRecord old = **live;
+    auto clients = load_clients(f);
+    if (!clients) return std::unexpected(clients.error());
+    prune_dead_clients(*clients, f);
+    old.stopping = true;
+    (void)save_server_record(f, old);
+    record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "restart"}});
+    if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
+        return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
+    auto record = start_locked(f, watcher_path_, old.spec, *clients);
+    if (!record) {
+        remove_records(f);
+        lock->remove_file();
+        return std::unexpected(record.error());
+    }
+    record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", record->server.pid}});
+    return record->server;
+}
+
+Status Lifecycle::kill(const std::string &name) {
+    if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
+    ServerFiles f = files(name);
+    auto lock = NameLock::acquire(f.lock());
+    if (!lock) return std::unexpected(lock.error());
+    auto loaded = load_server_record(f);
+    bool found = loaded && *loaded;
+    if (found) {
+        const ServerRecord &record = **loaded;
+        if (watcher_alive(record) && process_owned_by_me(record.watcher.pid)) ::kill(record.watcher.pid, SIGKILL);
+        if (server_alive(record) && process_owned_by_me(record.server.pid)) {
+            ::kill(record.pgid > 1 ? -record.pgid : record.server.pid, SIGKILL);
+            wait_for_exit(record.server, 2000);
+        }
+        record_event(f, "killed", {{"pid", record.server.pid}});
+    }
+    bool had_files = found || !loaded || file_exists(f.clients());
+    remove_records(f);
+    lock->remove_file();
+    if (!had_files) return not_running(name);
+    return {};
+}
+
+Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
+    std::vector<std::string> names;
+    if (!only.empty()) {
+        if (auto valid = validate_name(only); !valid) return std::unexpected(valid.error());
+        names.push_back(only);
+    } else {
+        names = names_in_state_dir(dir_);
+    }
+    std::vector<std::string> report;
+    for (const auto &name : names) {
+        ServerFiles f = files(name);
+        auto lock = NameLock::acquire(f.lock());
+        if (!lock) return std::unexpected(lock.error());
+        auto loaded = load_server_record(f);
+        if (!loaded) {
+            remove_records(f);
+            report.push_back(name + ": removed a corrupt record (" + loaded.error().message + ")");
+            record_event(f, "repaired", {{"what", "removed a corrupt record"}});
+            lock->remove_file();
+            continue;
+        }
+        if (!*loaded) {
+            if (file_exists(f.clients())) {
+                (void)remove_file(f.clients());
+                report.push_back(name + ": removed a clients record without a server");
+            }
+            lock->remove_file();
+            continue;
+        }
+        const ServerRecord &record = **loaded;
+        if (!server_alive(record)) {
+            remove_records(f);
+            lock->remove_file();
+            report.push_back(name + ": removed the record of pid " + std::to_string(record.server.pid) +
+                             ", which is no longer running");
+            record_event(f, "repaired", {{"what", "removed the record of a server that is gone"}});
+            continue;
+        }
+        bool had_watcher = watcher_alive(record);
+        auto live = load_live_record(f, watcher_path_);
+        if (!live) return std::unexpected(live.error());
+        if (!had_watcher && *live)
+            report.push_back(name + ": adopted server pid " + std::to_string(record.server.pid) +
+                             " with a new watcher (pid " + std::to_string((*live)->watcher.pid) + ")");
+        auto clients = load_clients(f);
+        if (!clients) {
+            (void)remove_file(f.clients());
+            report.push_back(name + ": removed a corrupt clients record; the server is now in its grace period");
+            continue;
+        }
+        if (prune_dead_clients(*clients, f)) {
+            if (clients->empty() && *live) {
+                ServerRecord updated = **live;
+                updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
+                (void)save_server_record(f, updated);
+            }
+            (void)save_clients(f, *clients);
+            report.push_back(name + ": removed clients that are no longer running");
+        }
+    }
+    return report;
+}
+
+}  // namespace sharedserver

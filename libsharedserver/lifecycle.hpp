@@ -1,0 +1,64 @@
+// The write transactions of DESIGN §5. Each takes the name's lock, reads,
+// decides, writes, and unlocks; concurrent callers serialise on the lock, so
+// however many processes `use` a stopped name at once, one server starts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "process.hpp"
+#include "records.hpp"
+#include "state_dir.hpp"
+
+namespace sharedserver {
+
+struct UseRequest {
+    std::optional<ServerSpec> spec;  // nullopt: attach only, never start
+    ProcessId client;
+    std::string metadata;
+};
+
+struct UseOutcome {
+    int outcome = SHAREDSERVER_STARTED;
+    ProcessId server;
+    std::size_t refcount = 0;
+    std::string mismatch;  // what differs between the asked and the running definition
+};
+
+class Lifecycle {
+public:
+    Lifecycle(std::string state_dir, std::string watcher_path)
+        : dir_(std::move(state_dir)), watcher_path_(std::move(watcher_path)) {}
+
+    const std::string &state_dir() const { return dir_; }
+    const std::string &watcher_path() const { return watcher_path_; }
+    ServerFiles files(const std::string &name) const { return {dir_, name}; }
+
+    Result<UseOutcome> use(const std::string &name, const UseRequest &request);
+    Result<std::size_t> unuse(const std::string &name, pid_t client);
+    Result<ProcessId> start(const std::string &name, const ServerSpec &spec);
+    Status stop(const std::string &name, bool force, int64_t timeout_ms);
+    Result<ProcessId> restart(const std::string &name);
+    Status kill(const std::string &name);
+    // One line per repair; names every server in the directory when `name` is empty.
+    Result<std::vector<std::string>> doctor(const std::string &name);
+
+private:
+    std::string dir_;
+    std::string watcher_path_;
+};
+
+// The names that have any file in the state directory, sorted.
+std::vector<std::string> names_in_state_dir(const std::string &dir);
+
+// Fills in defaults and checks what a client asked to run: absolute working
+// dir and log file, KEY=VALUE env entries, a non-empty command.
+Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files);
+
+// What differs between the running definition and the one asked for; "" if nothing.
+std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked);
+
+}  // namespace sharedserver

@@ -1,0 +1,55 @@
+#include "name_lock.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sharedserver {
+
+Result<NameLock> NameLock::acquire(const std::string &lock_path) {
+    while (true) {
+        int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open lock file", lock_path, errno);
+        int rc;
+        do rc = ::flock(fd, LOCK_EX);
+        while (rc != 0 && errno == EINTR);
+        if (rc != 0) {
+            int err = errno;
+            ::close(fd);
+            return fail_errno(SHAREDSERVER_ERROR, "cannot lock", lock_path, err);
+        }
+        // The previous holder may have removed the file while we waited: then
+        // we hold a lock on an inode nobody else will ever lock. Start again.
+        struct stat held {}, named {};
+        if (::fstat(fd, &held) == 0 && ::lstat(lock_path.c_str(), &named) == 0 &&
+            held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+            return NameLock(fd, lock_path);
+        ::close(fd);
+    }
+}
+
+NameLock::NameLock(NameLock &&other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
+    other.fd_ = -1;
+}
+
+NameLock &NameLock::operator=(NameLock &&other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = other.fd_;
+        path_ = std::move(other.path_);
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+NameLock::~NameLock() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void NameLock::remove_file() {
+    if (fd_ >= 0) ::unlink(path_.c_str());
+}
+
+}  // namespace sharedserver

@@ -1,0 +1,33 @@
+// The per-name write lock: flock(LOCK_EX) on <name>.lock. Every write
+// transaction holds it from its first read to its last write.
+#pragma once
+
+#include <string>
+
+#include "error.hpp"
+
+namespace sharedserver {
+
+class NameLock {
+public:
+    // Blocks until the lock is ours. Retries when the lock file was removed
+    // (by the holder, at the end of a server's life) while we waited.
+    static Result<NameLock> acquire(const std::string &lock_path);
+
+    NameLock(NameLock &&other) noexcept;
+    NameLock &operator=(NameLock &&other) noexcept;
+    NameLock(const NameLock &) = delete;
+    NameLock &operator=(const NameLock &) = delete;
+    ~NameLock();
+
+    // Removes the lock file; only the holder may, and only when the name has
+    // no records left. The lock stays held until destruction.
+    void remove_file();
+
+private:
+    NameLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+    int fd_ = -1;
+    std::string path_;
+};
+
+}  // namespace sharedserver

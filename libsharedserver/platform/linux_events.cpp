@@ -1,0 +1,142 @@
+// Linux event sources for the watcher.
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "../process.hpp"
+#include "../watch_events.hpp"
+
+namespace sharedserver {
+
+namespace {
+
+constexpr int fallback_poll_ms = 1000;
+
+class LinuxWatchEvents final : public WatchEvents {
+public:
+    LinuxWatchEvents(int inotify, int timer, int signals, std::vector<std::string> files)
+        : inotify_(inotify), timer_(timer), signals_(signals), files_(std::move(files)) {}
+
+    ~LinuxWatchEvents() override {
+        for (auto &[pid, fd] : processes_)
+            if (fd >= 0) ::close(fd);
+        for (int fd : {inotify_, timer_, signals_})
+            if (fd >= 0) ::close(fd);
+    }
+
+    bool watch_process(pid_t pid) override {
+        if (processes_.count(pid)) return true;
+        int fd = open_process_handle(pid);
+        if (fd < 0) {
+            if (errno == ESRCH || !process_start_stamp(pid)) return false;
+            polling_ = true;  // no pidfd on this kernel: check liveness on a timer
+        }
+        processes_[pid] = fd;
+        return true;
+    }
+
+    void unwatch_process(pid_t pid) override {
+        auto it = processes_.find(pid);
+        if (it == processes_.end()) return;
+        if (it->second >= 0) ::close(it->second);
+        processes_.erase(it);
+    }
+
+    bool watching(pid_t pid) const override { return processes_.count(pid) != 0; }
+
+    void arm_timer(int64_t delay_ms) override {
+        itimerspec spec{};
+        if (delay_ms >= 0) {
+            if (delay_ms == 0) delay_ms = 1;  // an all-zero it_value would disarm
+            spec.it_value.tv_sec = delay_ms / 1000;
+            spec.it_value.tv_nsec = (delay_ms % 1000) * 1'000'000;
+        }
+        ::timerfd_settime(timer_, 0, &spec, nullptr);
+    }
+
+    Wakeup wait() override {
+        std::vector<pollfd> fds = {{signals_, POLLIN, 0}, {inotify_, POLLIN, 0}, {timer_, POLLIN, 0}};
+        std::vector<pid_t> pids;
+        for (auto &[pid, fd] : processes_) {
+            if (fd < 0) continue;
+            fds.push_back({fd, POLLIN, 0});
+            pids.push_back(pid);
+        }
+        Wakeup wakeup;
+        int rc = ::poll(fds.data(), fds.size(), polling_ ? fallback_poll_ms : -1);
+        if (rc < 0) return wakeup;
+        if (fds[0].revents & POLLIN) {
+            signalfd_siginfo info{};
+            while (::read(signals_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) wakeup.terminate = true;
+        }
+        if (fds[1].revents & POLLIN) wakeup.files_changed = drain_inotify();
+        if (fds[2].revents & POLLIN) {
+            uint64_t expirations = 0;
+            if (::read(timer_, &expirations, sizeof expirations) > 0) wakeup.timer = true;
+        }
+        for (std::size_t i = 3; i < fds.size(); ++i)
+            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) wakeup.exited.push_back(pids[i - 3]);
+        if (polling_) {
+            for (auto &[pid, fd] : processes_)
+                if (fd < 0 && !process_start_stamp(pid)) wakeup.exited.push_back(pid);
+            wakeup.files_changed = true;
+        }
+        return wakeup;
+    }
+
+private:
+    bool drain_inotify() {
+        bool relevant = false;
+        alignas(inotify_event) char buf[8192];
+        while (true) {
+            ssize_t n = ::read(inotify_, buf, sizeof buf);
+            if (n <= 0) break;
+            for (char *p = buf; p < buf + n;) {
+                auto *event = reinterpret_cast<inotify_event *>(p);
+                if (event->len > 0 &&
+                    std::find(files_.begin(), files_.end(), std::string(event->name)) != files_.end())
+                    relevant = true;
+                if (event->mask & IN_Q_OVERFLOW) relevant = true;
+                p += sizeof(inotify_event) + event->len;
+            }
+        }
+        return relevant;
+    }
+
+    int inotify_, timer_, signals_;
+    std::vector<std::string> files_;
+    std::map<pid_t, int> processes_;
+    bool polling_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WatchEvents>> WatchEvents::create(const std::string &dir,
+                                                         std::vector<std::string> watch_files) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    int signals = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int inotify = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    int timer = ::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (timer < 0) timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (signals < 0 || inotify < 0 || timer < 0 ||
+        ::inotify_add_watch(inotify, dir.c_str(), IN_MOVED_TO | IN_DELETE) < 0) {
+        int err = errno;
+        for (int fd : {signals, inotify, timer})
+            if (fd >= 0) ::close(fd);
+        return fail_errno(SHAREDSERVER_ERROR, "cannot watch", dir, err);
+    }
+    return std::unique_ptr<WatchEvents>(new LinuxWatchEvents(inotify, timer, signals, std::move(watch_files)));
+}
+
+}  // namespace sharedserver

@@ -1,0 +1,47 @@
+// Process identity and liveness. A pid alone is never trusted: a process is
+// (pid, start stamp), and records from another boot are stale. The functions
+// here are the platform interface; platform/<os>.cpp implements them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace sharedserver {
+
+struct ProcessId {
+    pid_t pid = 0;
+    uint64_t start = 0;  // Linux: starttime in clock ticks since boot (field 22 of stat)
+
+    bool operator==(const ProcessId &) const = default;
+};
+
+// The start stamp of a live, non-zombie process; nullopt when there is none.
+std::optional<uint64_t> process_start_stamp(pid_t pid);
+
+// The identity of a live process right now.
+std::optional<ProcessId> identify_process(pid_t pid);
+
+// True when that exact process (same start stamp) is alive and not a zombie.
+bool process_alive(const ProcessId &id);
+
+// True when the process belongs to the calling user: the only processes we
+// ever signal. Never true for pid 1.
+bool process_owned_by_me(pid_t pid);
+
+// This boot's identity; records written under another boot are stale.
+const std::string &boot_id();
+
+// A pid's parent (for `--pid` defaulting to the CLI's caller).
+pid_t parent_pid();
+
+// The number of live processes in a process group, excluding zombies
+// (0 when the group is empty).
+bool process_group_alive(pid_t pgid);
+
+// A descriptor that becomes readable when the process exits (Linux pidfd);
+// -1 when the platform has none or the process is gone.
+int open_process_handle(pid_t pid);
+
+}  // namespace sharedserver

@@ -1,0 +1,141 @@
+#include "records.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "files.hpp"
+#include "names.hpp"
+
+namespace sharedserver {
+
+using nlohmann::json;
+
+namespace {
+
+std::unexpected<Error> corrupt(const std::string &path, const std::string &why) {
+    return fail(SHAREDSERVER_ECORRUPT,
+                "record " + quote(path) + " is corrupt (" + why + "); run `sharedserver admin doctor` to repair it",
+                0, path);
+}
+
+template <class T>
+T value_or(const json &object, const char *key, T fallback) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return fallback;
+    return it->get<T>();
+}
+
+}  // namespace
+
+std::string to_json(const ServerRecord &r) {
+    json out = {
+        {"schema", r.schema},
+        {"name", r.name},
+        {"pid", r.server.pid},
+        {"pid_start", r.server.start},
+        {"pgid", r.pgid},
+        {"watcher_pid", r.watcher.pid},
+        {"watcher_start", r.watcher.start},
+        {"boot_id", r.boot_id},
+        {"command", r.spec.argv},
+        {"env", r.spec.env},
+        {"working_dir", r.spec.working_dir},
+        {"log_file", r.spec.log_file},
+        {"grace_period_ms", r.spec.grace_period_ms},
+        {"stopping", r.stopping},
+        {"grace_deadline_ms", r.grace_deadline_ms},
+        {"started_at_ms", r.started_at_ms},
+    };
+    return out.dump();
+}
+
+std::string to_json(const ClientMap &clients) {
+    json map = json::object();
+    for (const auto &[pid, c] : clients)
+        map[std::to_string(pid)] = {{"start", c.start}, {"attached_at_ms", c.attached_at_ms}, {"metadata", c.metadata}};
+    return json{{"schema", record_schema_version}, {"clients", map}}.dump();
+}
+
+Result<ServerRecord> parse_server_record(const std::string &text, const std::string &path) {
+    json in = json::parse(text, nullptr, false);
+    if (in.is_discarded() || !in.is_object()) return corrupt(path, "not a JSON object");
+    try {
+        ServerRecord r;
+        r.schema = value_or(in, "schema", 0);
+        r.name = value_or<std::string>(in, "name", "");
+        r.server.pid = in.at("pid").get<pid_t>();
+        r.server.start = value_or<uint64_t>(in, "pid_start", 0);
+        r.pgid = value_or<pid_t>(in, "pgid", r.server.pid);
+        r.watcher.pid = value_or<pid_t>(in, "watcher_pid", 0);
+        r.watcher.start = value_or<uint64_t>(in, "watcher_start", 0);
+        r.boot_id = value_or<std::string>(in, "boot_id", "");
+        r.spec.argv = value_or<std::vector<std::string>>(in, "command", {});
+        r.spec.env = value_or<std::vector<std::string>>(in, "env", {});
+        r.spec.working_dir = value_or<std::string>(in, "working_dir", "");
+        r.spec.log_file = value_or<std::string>(in, "log_file", "");
+        r.spec.grace_period_ms = value_or<int64_t>(in, "grace_period_ms", 0);
+        r.stopping = value_or(in, "stopping", false);
+        r.grace_deadline_ms = value_or<int64_t>(in, "grace_deadline_ms", 0);
+        r.started_at_ms = value_or<int64_t>(in, "started_at_ms", 0);
+        if (r.server.pid <= 0) return corrupt(path, "pid is not positive");
+        return r;
+    } catch (const json::exception &e) {
+        return corrupt(path, e.what());
+    }
+}
+
+Result<ClientMap> parse_clients(const std::string &text, const std::string &path) {
+    json in = json::parse(text, nullptr, false);
+    if (in.is_discarded() || !in.is_object()) return corrupt(path, "not a JSON object");
+    try {
+        ClientMap clients;
+        for (const auto &[key, c] : in.at("clients").items()) {
+            std::size_t used = 0;
+            long pid = std::stol(key, &used);
+            if (used != key.size() || pid <= 0) return corrupt(path, "client key " + quote(key) + " is not a pid");
+            clients[static_cast<pid_t>(pid)] = ClientEntry{value_or<uint64_t>(c, "start", 0),
+                                                           value_or<int64_t>(c, "attached_at_ms", 0),
+                                                           value_or<std::string>(c, "metadata", "")};
+        }
+        return clients;
+    } catch (const std::exception &e) {
+        return corrupt(path, e.what());
+    }
+}
+
+Result<std::optional<ServerRecord>> load_server_record(const ServerFiles &files) {
+    auto text = read_small_file(files.server());
+    if (!text) return std::unexpected(text.error());
+    if (!*text) return std::optional<ServerRecord>{};
+    auto record = parse_server_record(**text, files.server());
+    if (!record) return std::unexpected(record.error());
+    return std::optional<ServerRecord>{std::move(*record)};
+}
+
+Result<ClientMap> load_clients(const ServerFiles &files) {
+    auto text = read_small_file(files.clients());
+    if (!text) return std::unexpected(text.error());
+    if (!*text) return ClientMap{};
+    return parse_clients(**text, files.clients());
+}
+
+Status save_server_record(const ServerFiles &files, const ServerRecord &record) {
+    return write_file_atomically(files.server(), to_json(record));
+}
+
+Status save_clients(const ServerFiles &files, const ClientMap &clients) {
+    if (clients.empty()) return remove_file(files.clients());
+    return write_file_atomically(files.clients(), to_json(clients));
+}
+
+bool server_alive(const ServerRecord &record) {
+    if (!record.boot_id.empty() && record.boot_id != boot_id()) return false;
+    if (record.server.start == 0) return false;  // an identity we cannot check is not trusted
+    return process_alive(record.server);
+}
+
+bool watcher_alive(const ServerRecord &record) {
+    if (!record.boot_id.empty() && record.boot_id != boot_id()) return false;
+    return record.watcher.pid > 0 && process_alive(record.watcher);
+}
+
+}  // namespace sharedserver

@@ -1,0 +1,70 @@
+// The two records of a live server: <name>.server.json (exists while the
+// server lives) and <name>.clients.json (exists while refcount > 0; its
+// absence is the grace period). Refcount is always the size of the map.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "process.hpp"
+#include "state_dir.hpp"
+
+namespace sharedserver {
+
+inline constexpr int record_schema_version = 1;
+
+// What a client asks to run; also what the server record remembers of it.
+struct ServerSpec {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;  // "KEY=VALUE" additions to the inherited environment
+    std::string working_dir;       // absolute
+    std::string log_file;          // absolute
+    int64_t grace_period_ms = 0;
+};
+
+struct ServerRecord {
+    int schema = record_schema_version;
+    std::string name;
+    ProcessId server;
+    pid_t pgid = 0;
+    ProcessId watcher;
+    std::string boot_id;
+    ServerSpec spec;
+    bool stopping = false;
+    int64_t grace_deadline_ms = 0;  // unix ms; set while no client is attached
+    int64_t started_at_ms = 0;
+};
+
+struct ClientEntry {
+    uint64_t start = 0;
+    int64_t attached_at_ms = 0;
+    std::string metadata;
+};
+
+using ClientMap = std::map<pid_t, ClientEntry>;
+
+std::string to_json(const ServerRecord &record);
+std::string to_json(const ClientMap &clients);
+
+// Corrupt content gives SHAREDSERVER_ECORRUPT naming the file. A record of an
+// older schema reads with defaults for the fields it lacks.
+Result<ServerRecord> parse_server_record(const std::string &text, const std::string &path);
+Result<ClientMap> parse_clients(const std::string &text, const std::string &path);
+
+// Absent files read as nullopt / an empty map.
+Result<std::optional<ServerRecord>> load_server_record(const ServerFiles &files);
+Result<ClientMap> load_clients(const ServerFiles &files);
+
+Status save_server_record(const ServerFiles &files, const ServerRecord &record);
+// An empty map removes the file: that is how grace begins.
+Status save_clients(const ServerFiles &files, const ClientMap &clients);
+
+// The server process of this record is alive, in this boot.
+bool server_alive(const ServerRecord &record);
+bool watcher_alive(const ServerRecord &record);
+
+}  // namespace sharedserver

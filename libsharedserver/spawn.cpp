@@ -1,0 +1,205 @@
+#include "spawn.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "clock.hpp"
+#include "names.hpp"
+
+extern char **environ;
+
+namespace sharedserver {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t report_timeout_ms = 15'000;
+
+bool is_executable_file(const std::string &path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string directory_of(const std::string &path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string loaded_library_directory() {
+    Dl_info info{};
+    if (::dladdr(reinterpret_cast<void *>(&find_watcher_executable), &info) == 0 || !info.dli_fname)
+        return {};
+    char resolved[PATH_MAX];
+    if (!::realpath(info.dli_fname, resolved)) return {};
+    return directory_of(resolved);
+}
+
+struct Pipe {
+    int read = -1, write = -1;
+    ~Pipe() {
+        if (read >= 0) ::close(read);
+        if (write >= 0) ::close(write);
+    }
+};
+
+Status make_pipe(Pipe &p) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno(SHAREDSERVER_ERROR, "cannot create a pipe", "", errno);
+    p.read = fds[0];
+    p.write = fds[1];
+    return {};
+}
+
+// Reads one line from fd within the deadline; "" on EOF or timeout.
+std::string read_report_line(int fd, int64_t deadline_ms) {
+    std::string line;
+    char buf[4096];
+    while (line.find('\n') == std::string::npos) {
+        int64_t left = deadline_ms - monotonic_now_ms();
+        if (left <= 0) return {};
+        pollfd p{fd, POLLIN, 0};
+        int rc = ::poll(&p, 1, static_cast<int>(left));
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc <= 0) return {};
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return line;
+        line.append(buf, static_cast<std::size_t>(n));
+    }
+    return line.substr(0, line.find('\n'));
+}
+
+Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerFiles &files,
+                                  const std::vector<std::string> &mode_args, const std::string &request) {
+    if (watcher_path.empty() || !is_executable_file(watcher_path))
+        return fail(SHAREDSERVER_ESPAWN,
+                    "cannot find the sharedserver-watcher executable" +
+                        (watcher_path.empty() ? std::string() : " at " + quote(watcher_path)) +
+                        ": reinstall sharedserver or set SHAREDSERVER_WATCHER to its path",
+                    ENOENT, watcher_path);
+    Pipe control, report;
+    if (auto s = make_pipe(control); !s) return std::unexpected(s.error());
+    if (auto s = make_pipe(report); !s) return std::unexpected(s.error());
+
+    std::vector<std::string> args = {watcher_path};
+    args.insert(args.end(), mode_args.begin(), mode_args.end());
+    args.insert(args.end(), {"--state-dir", files.dir, "--name", files.name});
+    std::vector<char *> argv;
+    for (auto &a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, control.read, 0);
+    posix_spawn_file_actions_adddup2(&actions, report.write, 1);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t launcher = 0;
+    int rc = ::posix_spawn(&launcher, watcher_path.c_str(), &actions, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) return fail_errno(SHAREDSERVER_ESPAWN, "cannot run", watcher_path, rc);
+    ::close(control.read);
+    control.read = -1;
+    ::close(report.write);
+    report.write = -1;
+
+    // The launcher forks the real watcher and exits at once; reap it so no
+    // zombie is left in the host process.
+    int launcher_status = 0;
+    while (::waitpid(launcher, &launcher_status, 0) < 0 && errno == EINTR) {
+    }
+
+    std::string line = request + "\n";
+    if (::write(control.write, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+        return fail_errno(SHAREDSERVER_ESPAWN, "cannot talk to", watcher_path, errno ? errno : EPIPE);
+
+    std::string answer = read_report_line(report.read, monotonic_now_ms() + report_timeout_ms);
+    json reply = json::parse(answer, nullptr, false);
+    if (reply.is_discarded() || !reply.is_object())
+        return fail(SHAREDSERVER_ESPAWN,
+                    "sharedserver-watcher " + quote(watcher_path) + " did not report back (" +
+                        (answer.empty() ? std::string("no answer") : quote(answer)) + ")",
+                    0, watcher_path);
+    if (!reply.value("ok", false))
+        return fail(SHAREDSERVER_ESPAWN, reply.value("message", "the command could not be started"),
+                    reply.value("errno", 0), reply.value("path", ""));
+    SpawnedServer spawned;
+    spawned.server = {reply.value("pid", 0), reply.value("start", uint64_t{0})};
+    spawned.watcher = {reply.value("watcher_pid", 0), reply.value("watcher_start", uint64_t{0})};
+    spawned.handshake = Handshake(control.write);
+    control.write = -1;
+    return spawned;
+}
+
+}  // namespace
+
+Handshake &Handshake::operator=(Handshake &&other) noexcept {
+    if (this != &other) {
+        close();
+        fd_ = other.fd_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+void Handshake::close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+std::string find_watcher_executable() {
+    if (const char *env = std::getenv("SHAREDSERVER_WATCHER"); env && *env) return env;
+    std::vector<std::string> candidates;
+    if (std::string dir = loaded_library_directory(); !dir.empty()) {
+        candidates.push_back(dir + "/sharedserver-watcher");              // build tree, Python wheel
+        candidates.push_back(dir + "/../watcher/sharedserver-watcher");   // build tree, library in its own dir
+        candidates.push_back(dir + "/../libexec/sharedserver-watcher");   // <prefix>/lib
+        candidates.push_back(dir + "/../../libexec/sharedserver-watcher");  // <prefix>/lib/<multiarch>
+    }
+#ifdef SHAREDSERVER_LIBEXECDIR
+    candidates.push_back(std::string(SHAREDSERVER_LIBEXECDIR) + "/sharedserver-watcher");
+#endif
+    for (const auto &candidate : candidates) {
+        if (!is_executable_file(candidate)) continue;
+        char resolved[PATH_MAX];
+        return ::realpath(candidate.c_str(), resolved) ? std::string(resolved) : candidate;
+    }
+    return {};
+}
+
+Result<SpawnedServer> spawn_server(const std::string &watcher_path, const ServerFiles &files,
+                                   const ServerSpec &spec) {
+    json request = {{"command", spec.argv},
+                    {"env", spec.env},
+                    {"working_dir", spec.working_dir},
+                    {"log_file", spec.log_file}};
+    return run_watcher(watcher_path, files, {"run"},
+                       request.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+Result<SpawnedServer> adopt_server(const std::string &watcher_path, const ServerFiles &files,
+                                   const ProcessId &server) {
+    json request = {{"pid", server.pid}, {"start", server.start}};
+    return run_watcher(watcher_path, files, {"adopt"}, request.dump());
+}
+
+}  // namespace sharedserver

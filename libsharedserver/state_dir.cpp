@@ -1,0 +1,43 @@
+#include "state_dir.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "names.hpp"
+
+namespace sharedserver {
+
+std::string default_state_dir() {
+    if (const char *dir = std::getenv("SHAREDSERVER_LOCKDIR"); dir && *dir) return dir;
+    if (const char *runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime)
+        return std::string(runtime) + "/sharedserver";
+    return "/tmp/sharedserver-" + std::to_string(::geteuid());
+}
+
+Status ensure_private_directory(const std::string &dir) {
+    if (dir.empty()) return fail(SHAREDSERVER_EINVALID, "the state directory path is empty");
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return fail_errno(errno == EACCES ? SHAREDSERVER_EPERM : SHAREDSERVER_ERROR,
+                          "cannot create the state directory", dir, errno);
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0)
+        return fail_errno(SHAREDSERVER_ERROR, "cannot inspect the state directory", dir, errno);
+    if (!S_ISDIR(st.st_mode))
+        return fail(SHAREDSERVER_EPERM,
+                    "state directory " + quote(dir) + " is not a directory (a symlink or a file): remove it or set SHAREDSERVER_LOCKDIR",
+                    ENOTDIR, dir);
+    if (st.st_uid != ::geteuid())
+        return fail(SHAREDSERVER_EPERM,
+                    "state directory " + quote(dir) + " is owned by uid " + std::to_string(st.st_uid) +
+                        ", not by you (uid " + std::to_string(::geteuid()) + "): set SHAREDSERVER_LOCKDIR to a directory of your own",
+                    EPERM, dir);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return fail(SHAREDSERVER_EPERM,
+                    "state directory " + quote(dir) + " is writable by others: run `chmod 700 " + dir + "`",
+                    EPERM, dir);
+    return {};
+}
+
+}  // namespace sharedserver

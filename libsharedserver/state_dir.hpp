@@ -1,0 +1,30 @@
+// The state directory: where every record, lock, log and event file lives.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "error.hpp"
+
+namespace sharedserver {
+
+// $SHAREDSERVER_LOCKDIR, else $XDG_RUNTIME_DIR/sharedserver, else /tmp/sharedserver-<uid>.
+std::string default_state_dir();
+
+// Creates the directory 0700 when missing; refuses one that is not a real
+// directory, is owned by another user, or is group/world-writable.
+Status ensure_private_directory(const std::string &dir);
+
+// Paths of the files of one server name.
+struct ServerFiles {
+    std::string dir;
+    std::string name;
+
+    std::string server() const { return dir + "/" + name + ".server.json"; }
+    std::string clients() const { return dir + "/" + name + ".clients.json"; }
+    std::string lock() const { return dir + "/" + name + ".lock"; }
+    std::string log() const { return dir + "/" + name + ".log"; }
+    std::string events() const { return dir + "/" + name + ".events.jsonl"; }
+};
+
+}  // namespace sharedserver

@@ -1,0 +1,114 @@
+#include "status.hpp"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "duration.hpp"
+#include "files.hpp"
+#include "names.hpp"
+
+namespace sharedserver {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char *server_suffix = ".server.json";
+
+int state_of(const ServerRecord &record, bool has_clients) {
+    if (record.stopping) return SHAREDSERVER_STOPPING;
+    return has_clients ? SHAREDSERVER_ACTIVE : SHAREDSERVER_GRACE;
+}
+
+json info_json(const ServerInfo &info) {
+    bool running = info.state != SHAREDSERVER_STOPPED;
+    json clients = json::array();
+    for (const auto &c : info.clients)
+        clients.push_back({{"pid", c.pid}, {"attached_at", c.attached_at_ms / 1000}, {"metadata", c.metadata}});
+    auto or_null = [&](auto value) { return running ? json(value) : json(nullptr); };
+    return {
+        {"name", info.name},
+        {"state", state_name(info.state)},
+        {"pid", or_null(info.pid)},
+        {"refcount", info.clients.size()},
+        {"clients", clients},
+        {"command", info.spec.argv},
+        {"env", info.spec.env},
+        {"grace_period", or_null(format_duration(info.spec.grace_period_ms))},
+        {"grace_period_ms", or_null(info.spec.grace_period_ms)},
+        {"grace_deadline", info.state == SHAREDSERVER_GRACE ? json(info.grace_deadline_ms / 1000) : json(nullptr)},
+        {"watcher_pid", or_null(info.watcher_pid)},
+        {"started_at", or_null(info.started_at_ms / 1000)},
+        {"working_dir", or_null(info.spec.working_dir)},
+        {"log_file", or_null(info.spec.log_file)},
+    };
+}
+
+}  // namespace
+
+const char *state_name(int state) {
+    switch (state) {
+        case SHAREDSERVER_STARTING: return "starting";
+        case SHAREDSERVER_ACTIVE: return "active";
+        case SHAREDSERVER_GRACE: return "grace";
+        case SHAREDSERVER_STOPPING: return "stopping";
+        default: return "stopped";
+    }
+}
+
+Result<ServerInfo> read_server_info(const ServerFiles &files) {
+    if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
+    ServerInfo info;
+    info.name = files.name;
+    auto record = load_server_record(files);
+    if (!record) return std::unexpected(record.error());
+    if (!*record || !server_alive(**record)) return info;
+    auto clients = load_clients(files);
+    if (!clients) return std::unexpected(clients.error());
+    const ServerRecord &r = **record;
+    for (const auto &[pid, c] : *clients) info.clients.push_back({pid, c.attached_at_ms, c.metadata});
+    info.state = state_of(r, !clients->empty());
+    info.pid = r.server.pid;
+    info.watcher_pid = r.watcher.pid;
+    info.spec = r.spec;
+    info.grace_deadline_ms = info.state == SHAREDSERVER_GRACE ? r.grace_deadline_ms : 0;
+    info.started_at_ms = r.started_at_ms;
+    return info;
+}
+
+Result<int> read_server_state(const ServerFiles &files) {
+    if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
+    auto record = load_server_record(files);
+    if (!record) return std::unexpected(record.error());
+    if (!*record || !server_alive(**record)) return SHAREDSERVER_STOPPED;
+    return state_of(**record, file_exists(files.clients()));
+}
+
+std::vector<ServerInfo> list_servers(const std::string &state_dir) {
+    std::vector<ServerInfo> out;
+    DIR *d = ::opendir(state_dir.c_str());
+    if (!d) return out;
+    const std::string suffix = server_suffix;
+    while (dirent *entry = ::readdir(d)) {
+        std::string file = entry->d_name;
+        if (file.size() <= suffix.size() || !file.ends_with(suffix)) continue;
+        std::string name = file.substr(0, file.size() - suffix.size());
+        auto info = read_server_info({state_dir, name});
+        if (info && info->state != SHAREDSERVER_STOPPED) out.push_back(std::move(*info));
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end(), [](const ServerInfo &a, const ServerInfo &b) { return a.name < b.name; });
+    return out;
+}
+
+std::string info_to_json(const ServerInfo &info) { return info_json(info).dump(); }
+
+std::string infos_to_json(const std::vector<ServerInfo> &infos) {
+    json out = json::array();
+    for (const auto &info : infos) out.push_back(info_json(info));
+    return out.dump();
+}
+
+}  // namespace sharedserver

@@ -1,0 +1,45 @@
+// Lock-free reads of a server's state: `info`, `list`, `check`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "records.hpp"
+
+namespace sharedserver {
+
+struct ClientInfo {
+    pid_t pid = 0;
+    int64_t attached_at_ms = 0;
+    std::string metadata;
+};
+
+struct ServerInfo {
+    std::string name;
+    int state = SHAREDSERVER_STOPPED;
+    pid_t pid = 0;
+    pid_t watcher_pid = 0;
+    std::vector<ClientInfo> clients;
+    ServerSpec spec;
+    int64_t grace_deadline_ms = 0;
+    int64_t started_at_ms = 0;
+};
+
+// "stopped", "starting", "active", "grace", "stopping".
+const char *state_name(int state);
+
+// A stopped name gives state SHAREDSERVER_STOPPED; a corrupt record an error.
+Result<ServerInfo> read_server_info(const ServerFiles &files);
+
+// Only the state: no clients parse, no JSON of the clients file.
+Result<int> read_server_state(const ServerFiles &files);
+
+// Every live server in the directory, sorted by name; unreadable ones skipped.
+std::vector<ServerInfo> list_servers(const std::string &state_dir);
+
+std::string info_to_json(const ServerInfo &info);
+std::string infos_to_json(const std::vector<ServerInfo> &infos);
+
+}  // namespace sharedserver

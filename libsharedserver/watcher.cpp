@@ -1,0 +1,368 @@
+#include "watcher.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "clock.hpp"
+#include "duration.hpp"
+#include "events.hpp"
+#include "files.hpp"
+#include "launch.hpp"
+#include "name_lock.hpp"
+#include "records.hpp"
+#include "termination.hpp"
+#include "watch_events.hpp"
+
+namespace sharedserver {
+
+using nlohmann::json;
+
+namespace {
+
+// Writes one line to fd 1 and points fd 1 at /dev/null: the report is the
+// only thing the client reads from us.
+void report(const json &message) {
+    std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    ssize_t ignored = ::write(1, line.data(), line.size());
+    (void)ignored;
+    int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+        ::dup2(null_fd, 1);
+        ::close(null_fd);
+    }
+}
+
+std::string read_request_line() {
+    std::string line;
+    char c;
+    while (true) {
+        ssize_t n = ::read(0, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n') break;
+        line += c;
+    }
+    return line;
+}
+
+// Blocks until the client closes the handshake (records written, or the
+// client died), then points fd 0 at /dev/null.
+void wait_for_handshake() {
+    char buf[256];
+    while (true) {
+        ssize_t n = ::read(0, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EINTR)) break;
+    }
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+        ::dup2(null_fd, 0);
+        ::close(null_fd);
+    }
+}
+
+class Watcher {
+public:
+    Watcher(const WatcherOptions &options, ProcessId server, bool is_child)
+        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child) {}
+
+    int run();
+
+private:
+    bool record_is_mine(const std::optional<ServerRecord> &record) const {
+        return record && record->server == server_;
+    }
+    void sync_clients();
+    void prune_dead_clients(const std::vector<pid_t> &dead);
+    void grace_timer_fired();
+    void server_exited();
+    void shutdown(const char *reason);
+    int wait_status();
+    void log_exit(int status, bool unexpected);
+
+    ServerFiles files_;
+    ProcessId server_;
+    bool is_child_;
+    std::unique_ptr<WatchEvents> events_;
+    ClientMap clients_;
+    bool done_ = false;
+};
+
+int Watcher::wait_status() {
+    if (!is_child_) return -1;
+    int status = 0;
+    while (::waitpid(server_.pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return status;
+}
+
+void Watcher::log_exit(int status, bool unexpected) {
+    json fields = {{"pid", server_.pid}, {"unexpected", unexpected}};
+    if (status >= 0 && WIFEXITED(status)) {
+        fields["code"] = WEXITSTATUS(status);
+    } else if (status >= 0 && WIFSIGNALED(status)) {
+        fields["code"] = -1;
+        fields["signal"] = WTERMSIG(status);
+    } else {
+        fields["code"] = nullptr;  // adopted: not our child, the status is unknowable
+    }
+    record_event(files_, "exited", fields);
+}
+
+// Reads clients.json without the lock and watches exactly those processes.
+void Watcher::sync_clients() {
+    auto loaded = load_clients(files_);
+    if (!loaded) return;  // corrupt: admin doctor repairs it; keep what we had
+    std::vector<pid_t> dead;
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        if (!loaded->count(it->first) || loaded->at(it->first).start != it->second.start) {
+            events_->unwatch_process(it->first);
+            it = clients_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto &[pid, entry] : *loaded) {
+        if (clients_.count(pid)) continue;
+        // Watch first, then check the stamp: a pid recycled before we opened
+        // it is never mistaken for the client.
+        if (!events_->watch_process(pid) || !process_alive({pid, entry.start})) {
+            events_->unwatch_process(pid);
+            dead.push_back(pid);
+            continue;
+        }
+        clients_[pid] = entry;
+    }
+    if (!dead.empty()) {
+        prune_dead_clients(dead);
+        return;
+    }
+    if (!clients_.empty()) {
+        events_->arm_timer(-1);
+        return;
+    }
+    auto record = load_server_record(files_);
+    if (!record || !record_is_mine(*record)) return;
+    int64_t deadline = (*record)->grace_deadline_ms;
+    if (deadline <= 0) deadline = unix_now_ms() + (*record)->spec.grace_period_ms;
+    events_->arm_timer(std::max<int64_t>(0, deadline - unix_now_ms()));
+}
+
+void Watcher::prune_dead_clients(const std::vector<pid_t> &dead) {
+    for (pid_t pid : dead) {
+        events_->unwatch_process(pid);
+        clients_.erase(pid);
+    }
+    {
+        auto lock = NameLock::acquire(files_.lock());
+        if (!lock) return;
+        auto record = load_server_record(files_);
+        if (!record || !record_is_mine(*record)) return;
+        auto clients = load_clients(files_);
+        if (!clients) return;
+        bool changed = false;
+        for (auto it = clients->begin(); it != clients->end();) {
+            if (process_alive({it->first, it->second.start})) {
+                ++it;
+                continue;
+            }
+            record_event(files_, "client-died", {{"client", it->first}});
+            it = clients->erase(it);
+            changed = true;
+        }
+        if (changed) {
+            if (clients->empty()) {
+                ServerRecord updated = **record;
+                updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
+                (void)save_server_record(files_, updated);
+                record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
+            }
+            (void)save_clients(files_, *clients);
+        }
+    }
+    sync_clients();
+}
+
+void Watcher::grace_timer_fired() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return;
+    auto record = load_server_record(files_);
+    if (!record || !record_is_mine(*record)) return;
+    auto clients = load_clients(files_);
+    if (clients && !clients->empty()) return;  // rescued while the timer was in flight
+    int64_t left = (*record)->grace_deadline_ms - unix_now_ms();
+    if ((*record)->grace_deadline_ms > 0 && left > 0) {
+        events_->arm_timer(left);
+        return;
+    }
+    ServerRecord stopping = **record;
+    stopping.stopping = true;
+    (void)save_server_record(files_, stopping);
+    record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "grace period expired"}});
+    terminate_server(server_, stopping.pgid, default_stop_timeout_ms, true);
+    log_exit(wait_status(), false);
+    (void)save_clients(files_, {});
+    (void)remove_file(files_.server());
+    lock->remove_file();
+    done_ = true;
+}
+
+void Watcher::server_exited() {
+    int status = wait_status();
+    reap_group_stragglers(server_.pid);
+    auto lock = NameLock::acquire(files_.lock());
+    auto record = load_server_record(files_);
+    bool mine = record && record_is_mine(*record);
+    // A stop by a client removed the record first: then the exit was asked for.
+    log_exit(status, mine && !(*record)->stopping);
+    if (mine) {
+        (void)save_clients(files_, {});
+        (void)remove_file(files_.server());
+    }
+    if (lock && !file_exists(files_.server())) lock->remove_file();
+    done_ = true;
+}
+
+void Watcher::shutdown(const char *reason) {
+    auto lock = NameLock::acquire(files_.lock());
+    auto record = load_server_record(files_);
+    bool mine = record && record_is_mine(*record);
+    if (mine) {
+        ServerRecord stopping = **record;
+        stopping.stopping = true;
+        (void)save_server_record(files_, stopping);
+    }
+    record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
+    terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+    log_exit(wait_status(), false);
+    if (mine) {
+        (void)save_clients(files_, {});
+        (void)remove_file(files_.server());
+        if (lock) lock->remove_file();
+    }
+    done_ = true;
+}
+
+int Watcher::run() {
+    auto events = WatchEvents::create(files_.dir, {files_.name + ".clients.json", files_.name + ".server.json"});
+    if (!events) {
+        record_event(files_, "watcher-failed", {{"error", events.error().message}});
+        return 1;
+    }
+    events_ = std::move(*events);
+    if (!events_->watch_process(server_.pid)) {
+        server_exited();
+        return 0;
+    }
+    sync_clients();
+    while (!done_) {
+        WatchEvents::Wakeup wakeup = events_->wait();
+        if (wakeup.terminate) {
+            shutdown("the watcher was asked to stop");
+            break;
+        }
+        bool server_gone = false;
+        std::vector<pid_t> dead_clients;
+        for (pid_t pid : wakeup.exited) {
+            if (pid == server_.pid)
+                server_gone = true;
+            else
+                dead_clients.push_back(pid);
+        }
+        if (server_gone) {
+            server_exited();
+            break;
+        }
+        if (!dead_clients.empty()) prune_dead_clients(dead_clients);
+        if (wakeup.files_changed) {
+            auto record = load_server_record(files_);
+            if (record && !record_is_mine(*record) && !process_alive(server_)) break;
+            sync_clients();
+        }
+        if (wakeup.timer) grace_timer_fired();
+    }
+    return 0;
+}
+
+// After the handshake, under the lock: is the record ours? If the client
+// died before writing it, the server we launched must not outlive us.
+bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child) {
+    auto lock = NameLock::acquire(files.lock());
+    auto record = load_server_record(files);
+    if (record && *record && (*record)->server == server) return true;
+    if (is_child) {
+        terminate_server(server, server.pid, default_stop_timeout_ms, true);
+        int status;
+        ::waitpid(server.pid, &status, 0);
+        if (lock && !file_exists(files.server())) lock->remove_file();
+    }
+    return false;
+}
+
+}  // namespace
+
+int run_watcher(const WatcherOptions &options) {
+    // Inherit nothing from the client but the three standard descriptors.
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    // Detach: a new session, and not the client's child (the client reaps the
+    // launcher that exits here, so no zombie is left in it).
+    pid_t child = ::fork();
+    if (child < 0) {
+        report({{"ok", false}, {"message", "cannot fork the watcher"}, {"errno", errno}});
+        return 1;
+    }
+    if (child > 0) ::_exit(0);
+    ::setsid();
+    if (::chdir("/") != 0) {
+    }
+
+    json request = json::parse(read_request_line(), nullptr, false);
+    if (!request.is_object()) {
+        report({{"ok", false}, {"message", "the watcher received no request"}});
+        return 1;
+    }
+    ServerFiles files{options.state_dir, options.name};
+    ProcessId server;
+    if (options.adopt) {
+        server = {request.value("pid", 0), request.value("start", uint64_t{0})};
+        if (!process_alive(server)) {
+            report({{"ok", false}, {"message", "the server to adopt is gone"}});
+            return 1;
+        }
+    } else {
+        ServerSpec spec;
+        spec.argv = request.value("command", std::vector<std::string>{});
+        spec.env = request.value("env", std::vector<std::string>{});
+        spec.working_dir = request.value("working_dir", std::string("/"));
+        spec.log_file = request.value("log_file", files.log());
+        if (spec.argv.empty()) {
+            report({{"ok", false}, {"message", "no command to start"}});
+            return 1;
+        }
+        auto launched = launch_server(spec);
+        if (!launched) {
+            report({{"ok", false},
+                    {"message", launched.error().message},
+                    {"errno", launched.error().sys_errno},
+                    {"path", launched.error().path}});
+            return 1;
+        }
+        server = *launched;
+    }
+    auto me = identify_process(::getpid());
+    report({{"ok", true},
+            {"pid", server.pid},
+            {"start", server.start},
+            {"watcher_pid", ::getpid()},
+            {"watcher_start", me ? me->start : 0}});
+    wait_for_handshake();
+    if (!claimed_by_record(files, server, !options.adopt)) return 0;
+    return Watcher(options, server, !options.adopt).run();
+}
+
+}  // namespace sharedserver
