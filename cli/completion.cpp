@@ -28,7 +28,7 @@ _sharedserver() {
         return 0
     fi
     if [[ "$sub" == admin && -z "$admin" ]]; then
-        COMPREPLY=($(compgen -W "start stop incref decref debug doctor kill" -- "$cur"))
+        COMPREPLY=($(compgen -W "start stop restart incref decref debug doctor kill" -- "$cur"))
         return 0
     fi
     if [[ "$sub" == completion ]]; then
@@ -73,6 +73,7 @@ _sharedserver() {
     admin_commands=(
         'start:start a server with no client'
         'stop:stop a server for every client'
+        'restart:stop and start a server again, keeping its clients'
         'incref:attach a pid'
         'decref:detach a pid'
         'debug:show the event log'
@@ -128,8 +129,8 @@ complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a check
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a completion -d 'print a completion script'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a admin -d 'administrative commands'
 complete -c sharedserver -n "__fish_seen_subcommand_from completion" -a 'bash zsh fish'
-complete -c sharedserver -n "__fish_seen_subcommand_from admin; and not __fish_seen_subcommand_from start stop incref decref debug doctor kill" -a 'start stop incref decref debug doctor kill'
-complete -c sharedserver -n "__fish_seen_subcommand_from use unuse info check stop incref decref debug doctor kill" -a '(__sharedserver_names)'
+complete -c sharedserver -n "__fish_seen_subcommand_from admin; and not __fish_seen_subcommand_from start stop restart incref decref debug doctor kill" -a 'start stop restart incref decref debug doctor kill'
+complete -c sharedserver -n "__fish_seen_subcommand_from use unuse info check stop restart incref decref debug doctor kill" -a '(__sharedserver_names)'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l grace-period -r -d 'grace period (e.g. 30m)'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l env -r -d 'KEY=VALUE'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l log-file -r -F

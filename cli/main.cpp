@@ -42,14 +42,15 @@ void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
     cmd->add_option("--working-dir", args.working_dir, "The server's working directory (default: the current one)");
 }
 
-sharedserver::UseOptions to_options(const SpecArgs &args, const std::vector<std::string> &command) {
+// `cmd` tells whether --grace-period was given at all: "" is an error, not the default.
+sharedserver::UseOptions to_options(const CLI::App *cmd, const SpecArgs &args, const std::vector<std::string> &command) {
     sharedserver::UseOptions options;
     options.command = command;
     options.env = args.env;
     options.working_dir = args.working_dir;
     options.log_file = args.log_file;
     options.metadata = args.metadata;
-    if (!args.grace_period.empty()) {
+    if (cmd->count("--grace-period") > 0) {
         try {
             options.grace_period_ms = sharedserver::parse_duration(args.grace_period);
         } catch (const sharedserver::Error &e) {
@@ -131,6 +132,8 @@ int main(int argc, char **argv) {
     stop->add_option("name", name, "Server name")->required();
     stop->add_flag("--force", force, "SIGKILL the process group if SIGTERM has not stopped it within the timeout");
     stop->add_option("--timeout", timeout, "How long to wait after SIGTERM (default 5s)");
+    auto *restart = admin->add_subcommand("restart", "Stop a server and start its command again, keeping its clients");
+    restart->add_option("name", name, "Server name")->required();
     auto *incref = admin->add_subcommand("incref", "Attach a pid to a running server");
     incref->add_option("name", name, "Server name")->required();
     incref->add_option("--pid", pid, "The client's pid")->required();
@@ -174,7 +177,7 @@ int main(int argc, char **argv) {
         Context ctx;
 
         if (use->parsed()) {
-            auto options = to_options(spec, command);
+            auto options = to_options(use, spec, command);
             options.client_pid = caller_pid(spec.pid);
             auto result = ctx.use(name, options);
             if (!result.mismatch.empty())
@@ -240,7 +243,7 @@ int main(int argc, char **argv) {
                 return fail("admin start needs the server's command after `--` (sharedserver admin start " + name +
                                 " -- <command> [args...])",
                             exit_usage);
-            int64_t server = ctx.start(name, to_options(spec, command));
+            int64_t server = ctx.start(name, to_options(start, spec, command));
             std::cout << "started " << name << " (pid " << server << ") with no client; it stops in "
                       << sharedserver::format_duration(ctx.info(name).grace_period_ms) << " unless one attaches\n";
             return 0;
@@ -256,6 +259,12 @@ int main(int argc, char **argv) {
             }
             ctx.stop(name, force, timeout_ms);
             std::cout << "stopped " << name << "\n";
+            return 0;
+        }
+        if (restart->parsed()) {
+            int64_t old_pid = ctx.info(name).pid;
+            int64_t new_pid = ctx.restart(name);
+            std::cout << "restarted " << name << " (pid " << old_pid << " -> " << new_pid << ")\n";
             return 0;
         }
         if (incref->parsed()) {

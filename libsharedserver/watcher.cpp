@@ -81,6 +81,7 @@ private:
     void grace_timer_fired();
     void server_exited();
     void shutdown(const char *reason);
+    bool record_taken_away();
     int wait_status();
     void log_exit(int status, bool unexpected);
 
@@ -248,6 +249,27 @@ void Watcher::shutdown(const char *reason) {
     done_ = true;
 }
 
+// True (and the server stopped) when the record no longer names our server:
+// a stop, restart or kill replaced or removed it, or `admin doctor` removed a
+// corrupt one. A server without a record must not live on, or the next `use`
+// would start a second one beside it. A corrupt record is left alone until
+// doctor repairs it.
+bool Watcher::record_taken_away() {
+    auto record = load_server_record(files_);
+    if (!record || record_is_mine(*record)) return false;
+    auto lock = NameLock::acquire(files_.lock());
+    record = load_server_record(files_);
+    if (!record || record_is_mine(*record)) return false;
+    if (process_alive(server_)) {
+        record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
+        terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+        log_exit(wait_status(), false);
+    }
+    if (lock && !file_exists(files_.server())) lock->remove_file();
+    done_ = true;
+    return true;
+}
+
 int Watcher::run() {
     auto events = WatchEvents::create(files_.dir, {files_.name + ".clients.json", files_.name + ".server.json"});
     if (!events) {
@@ -280,8 +302,7 @@ int Watcher::run() {
         }
         if (!dead_clients.empty()) prune_dead_clients(dead_clients);
         if (wakeup.files_changed) {
-            auto record = load_server_record(files_);
-            if (record && !record_is_mine(*record) && !process_alive(server_)) break;
+            if (record_taken_away()) break;
             sync_clients();
         }
         if (wakeup.timer) grace_timer_fired();

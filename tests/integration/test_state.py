@@ -1,0 +1,177 @@
+"""Records on disk: atomic, lock-free to read, and never trusted blindly. A
+dead, recycled, pre-boot, old-format or corrupt record never leads to a second
+server or to signalling a process that is not ours."""
+
+import fcntl
+import json
+import os
+import subprocess
+import time
+
+from conftest import CLI, pid_alive, wait_until
+
+
+def start_stamp(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+def boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return f.read().strip()
+
+
+def write_record(sandbox, name, **fields):
+    record = {"schema": 1, "name": name, "command": ["sleep", "1000"], "boot_id": boot_id()}
+    record.update(fields)
+    (sandbox.dir / f"{name}.server.json").write_text(json.dumps(record))
+
+
+def dead_pid():
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_records_are_replaced_atomically_and_leave_no_temp_files(sandbox):
+    clients = [sandbox.client() for _ in range(5)]
+    for c in clients:
+        sandbox.run("use", "--pid", c.pid, "atomic", "--", "sleep", "1000")
+    for c in clients[:4]:
+        sandbox.run("unuse", "--pid", c.pid, "atomic")
+    leftovers = [p.name for p in sandbox.dir.iterdir() if ".tmp." in p.name]
+    assert leftovers == []
+
+
+def test_readers_do_not_wait_for_a_held_lock(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "locked", "--", "sleep", "1000")
+    with open(sandbox.dir / "locked.lock") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = time.monotonic()
+        assert sandbox.run("info", "locked", "--json", timeout=5).returncode == 0
+        assert sandbox.run("list", timeout=5).returncode == 0
+        assert sandbox.run("check", "locked", check=False, timeout=5).returncode == 0
+        assert time.monotonic() - started < 2
+        # A writer does wait for it.
+        writer = subprocess.Popen([str(CLI), "unuse", "--pid", str(client.pid), "locked"], env=sandbox.env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        assert writer.poll() is None
+    assert writer.wait(timeout=10) == 0
+
+
+def test_a_record_whose_server_is_dead_reads_as_stopped_and_is_cleaned_by_the_next_use(sandbox):
+    gone = dead_pid()
+    write_record(sandbox, "stale", pid=gone, pid_start=1, pgid=gone)
+    assert sandbox.info("stale")["state"] == "stopped"
+    assert sandbox.run("check", "stale", check=False).returncode == 2
+    assert sandbox.run("list", "--json").stdout.strip() == "[]"
+    client = sandbox.client()
+    assert sandbox.run("use", "--pid", client.pid, "stale", "--", "sleep", "1000").stdout.startswith("started")
+    info = sandbox.info("stale")
+    assert info["pid"] != gone and info["state"] == "active"
+    assert "repaired" in [e["event"] for e in sandbox.events("stale")]
+
+
+def test_a_recycled_pid_is_never_mistaken_for_the_server_nor_signalled(sandbox):
+    bystander = sandbox.client()  # a live process of ours that the record wrongly names
+    write_record(sandbox, "recycled", pid=bystander.pid, pid_start=start_stamp(bystander.pid) + 1, pgid=bystander.pid)
+    assert sandbox.info("recycled")["state"] == "stopped"
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "recycled", "--", "sleep", "1000")
+    assert sandbox.info("recycled")["pid"] != bystander.pid
+    sandbox.run("admin", "stop", "recycled")
+    assert pid_alive(bystander.pid)
+
+
+def test_a_record_from_another_boot_is_stale(sandbox):
+    bystander = sandbox.client()
+    write_record(sandbox, "oldboot", pid=bystander.pid, pid_start=start_stamp(bystander.pid),
+                 pgid=bystander.pid, boot_id="00000000-0000-0000-0000-000000000000")
+    assert sandbox.info("oldboot")["state"] == "stopped"
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "oldboot", "--", "sleep", "1000")
+    assert sandbox.info("oldboot")["pid"] != bystander.pid
+    assert pid_alive(bystander.pid)
+
+
+def test_a_record_left_by_an_older_version_without_newer_fields_reads_as_stopped(sandbox):
+    bystander = sandbox.client()
+    (sandbox.dir / "legacy.server.json").write_text(json.dumps({"pid": bystander.pid, "command": ["x"]}))
+    (sandbox.dir / "legacy.clients.json").write_text(json.dumps({"refcount": 1, "clients": {}}))
+    assert sandbox.info("legacy")["state"] == "stopped"
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "legacy", "--", "sleep", "1000")
+    info = sandbox.info("legacy")
+    assert info["pid"] != bystander.pid and info["refcount"] == 1
+    assert pid_alive(bystander.pid)
+
+
+def test_a_corrupt_record_never_leads_to_a_second_server_and_doctor_repairs_it(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "broken", "--", "sleep", "1000")
+    first = sandbox.info("broken")["pid"]
+    (sandbox.dir / "broken.server.json").write_text("{not json")
+
+    refused = sandbox.run("use", "--pid", client.pid, "broken", "--", "sleep", "1000", check=False)
+    assert refused.returncode == 1
+    assert "broken.server.json\" is corrupt" in refused.stderr
+    assert "sharedserver admin doctor" in refused.stderr
+    assert sandbox.run("info", "broken", check=False).returncode == 1
+    assert len(sandbox.watcher_pids()) == 1 and pid_alive(first)
+
+    report = sandbox.run("admin", "doctor").stdout
+    assert report.startswith("broken: removed a corrupt record")
+    # Its watcher stops the server that no record names any more.
+    assert wait_until(lambda: not pid_alive(first))
+    assert wait_until(lambda: not sandbox.watcher_pids())
+    sandbox.run("use", "--pid", client.pid, "broken", "--", "sleep", "1000")
+    assert len(sandbox.watcher_pids()) == 1
+    assert sandbox.run("admin", "doctor").stdout == "nothing to repair\n"
+
+
+def test_an_orphan_whose_watcher_was_killed_is_adopted_by_doctor_and_grace_still_applies(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "--grace-period", "300ms", "orphan", "--", "sleep", "1000")
+    info = sandbox.info("orphan")
+    os.kill(info["watcher_pid"], 9)
+    assert wait_until(lambda: not pid_alive(info["watcher_pid"]))
+    assert pid_alive(info["pid"])
+
+    report = sandbox.run("admin", "doctor", "orphan").stdout
+    assert report.startswith(f"orphan: adopted server pid {info['pid']} with a new watcher (pid ")
+    adopted = sandbox.info("orphan")
+    assert adopted["watcher_pid"] != info["watcher_pid"] and pid_alive(adopted["watcher_pid"])
+
+    sandbox.run("unuse", "--pid", client.pid, "orphan")
+    assert wait_until(lambda: not pid_alive(info["pid"]), timeout=5)
+    assert wait_until(lambda: not (sandbox.dir / "orphan.server.json").exists())
+
+
+def test_the_next_use_adopts_an_orphaned_server(sandbox):
+    a, b = sandbox.client(), sandbox.client()
+    sandbox.run("use", "--pid", a.pid, "adopt", "--", "sleep", "1000")
+    info = sandbox.info("adopt")
+    os.kill(info["watcher_pid"], 9)
+    assert wait_until(lambda: not pid_alive(info["watcher_pid"]))
+    sandbox.run("use", "--pid", b.pid, "adopt")
+    after = sandbox.info("adopt")
+    assert after["pid"] == info["pid"] and after["refcount"] == 2
+    assert pid_alive(after["watcher_pid"]) and after["watcher_pid"] != info["watcher_pid"]
+    assert "adopted" in [e["event"] for e in sandbox.events("adopt")]
+    # The adopted watcher notices client deaths too.
+    a.kill()
+    a.wait()
+    assert wait_until(lambda: sandbox.info("adopt")["refcount"] == 1)
+
+
+def test_admin_kill_removes_everything_without_waiting(sandbox, python):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "doomed", "--", python, "-c",
+                "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(1000)")
+    info = sandbox.info("doomed")
+    assert sandbox.run("admin", "kill", "doomed").stdout == "killed doomed\n"
+    assert wait_until(lambda: not pid_alive(info["pid"]) and not pid_alive(info["watcher_pid"]))
+    assert not any(sandbox.dir.glob("doomed.*.json"))
+    assert not (sandbox.dir / "doomed.lock").exists()
