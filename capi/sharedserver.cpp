@@ -18,6 +18,8 @@
 #include "../libsharedserver/lifecycle.hpp"
 #include "../libsharedserver/log_tail.hpp"
 #include "../libsharedserver/names.hpp"
+#include "../libsharedserver/clock.hpp"
+#include "../libsharedserver/ready_wait.hpp"
 #include "../libsharedserver/spawn.hpp"
 #include "../libsharedserver/state_dir.hpp"
 #include "../libsharedserver/status.hpp"
@@ -108,11 +110,33 @@ std::vector<std::string> strings(const char *const *items, size_t count) {
     return out;
 }
 
-// Reads only the fields the caller's struct version has.
+// The layout of version 1 of sharedserver_use_options, for callers built
+// against it: only those fields may be read from their struct.
+struct use_options_v1 {
+    unsigned version;
+    const char *const *argv;
+    size_t argc;
+    const char *const *env;
+    size_t envc;
+    const char *working_dir;
+    const char *log_file;
+    int64_t grace_period_ms;
+    int64_t client_pid;
+    const char *metadata;
+};
+
+// Reads only the fields the caller's struct version has; the rest keep
+// their defaults.
 sharedserver_use_options effective_options(const sharedserver_use_options *opts) {
-    sharedserver_use_options defaults = SHAREDSERVER_USE_OPTIONS_INIT;
-    if (!opts) return defaults;
-    return *opts;  // version 1 is the only layout so far
+    sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
+    if (!opts) return o;
+    if (opts->version >= SHAREDSERVER_USE_OPTIONS_VERSION) {
+        o = *opts;
+    } else {
+        std::memcpy(&o, opts, sizeof(use_options_v1));
+    }
+    o.version = SHAREDSERVER_USE_OPTIONS_VERSION;
+    return o;
 }
 
 Result<ProcessId> resolve_client(int64_t pid) {
@@ -133,6 +157,14 @@ ServerSpec spec_from(const sharedserver_use_options &o) {
     spec.working_dir = o.working_dir ? o.working_dir : "";
     spec.log_file = o.log_file ? o.log_file : "";
     spec.grace_period_ms = o.grace_period_ms;
+    spec.ready.kind = o.ready_kind;
+    spec.ready.target = o.ready_target ? o.ready_target : "";
+    spec.ready.timeout_ms = o.ready_timeout_ms;
+    spec.ready.interval_ms = o.ready_interval_ms;
+    spec.port = o.port;
+    spec.restart.mode = o.restart_policy;
+    spec.restart.max_restarts = o.max_restarts;
+    spec.restart.window_ms = o.restart_window_ms;
     return spec;
 }
 
@@ -218,9 +250,15 @@ const char *sharedserver_context_watcher_path(const sharedserver_context *ctx) {
 }
 
 int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version) {
-    if (!opts || version != SHAREDSERVER_USE_OPTIONS_VERSION)
-        return set_error(SHAREDSERVER_EINVALID, "unsupported sharedserver_use_options version");
-    *opts = SHAREDSERVER_USE_OPTIONS_INIT;
+    if (!opts || version == 0 || version > SHAREDSERVER_USE_OPTIONS_VERSION)
+        return set_error(SHAREDSERVER_EINVALID, "unsupported sharedserver_use_options version " +
+                                                    std::to_string(version) + " (this library knows 1 to " +
+                                                    std::to_string(SHAREDSERVER_USE_OPTIONS_VERSION) + ")");
+    // A caller built against an older header owns a smaller struct: only its
+    // fields may be written.
+    sharedserver_use_options defaults = SHAREDSERVER_USE_OPTIONS_INIT;
+    std::memcpy(opts, &defaults, version == 1 ? sizeof(use_options_v1) : sizeof defaults);
+    opts->version = version;
     return ok();
 }
 
@@ -233,15 +271,28 @@ int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx,
         if (!client) return set_error(client.error());
         UseRequest request;
         if (o.argv && o.argc > 0) request.spec = spec_from(o);
+        request.working_dir_given = o.working_dir && *o.working_dir;
         request.client = *client;
         request.metadata = o.metadata ? o.metadata : "";
+        int64_t since = unix_now_ms();
         auto outcome = ctx->lifecycle.use(name, request);
         if (!outcome) return set_error(outcome.error());
+        bool ready = outcome->ready;
+        // Every caller of a starting server waits for the same probe.
+        if (!ready && !o.no_wait) {
+            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, since);
+            if (!waited) return set_error(waited.error());
+            ready = true;
+        }
         if (result) {
             result->outcome = outcome->outcome;
             result->pid = outcome->server.pid;
             result->refcount = outcome->refcount;
             std::snprintf(result->mismatch, sizeof result->mismatch, "%s", outcome->mismatch.c_str());
+            if (result->version >= 2) {
+                result->port = outcome->port;
+                result->ready = ready ? 1 : 0;
+            }
         }
         return ok();
     });
@@ -265,9 +316,29 @@ int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx, const char *
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
         sharedserver_use_options o = effective_options(opts);
-        auto server = ctx->lifecycle.start(name, spec_from(o));
-        if (!server) return set_error(server.error());
-        if (pid_out) *pid_out = server->pid;
+        int64_t since = unix_now_ms();
+        auto record = ctx->lifecycle.start(name, spec_from(o));
+        if (!record) return set_error(record.error());
+        if (record->ready_at_ms == 0 && !o.no_wait) {
+            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, since);
+            if (!waited) return set_error(waited.error());
+        }
+        if (pid_out) *pid_out = record->server.pid;
+        return ok();
+    });
+}
+
+int sharedserver_wait(sharedserver_context *ctx, const char *name, const sharedserver_wait_options *opts) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        sharedserver_wait_options o = SHAREDSERVER_WAIT_OPTIONS_INIT;
+        if (opts) o = *opts;
+        WaitProgress progress;
+        if (o.progress)
+            progress = [&](int64_t elapsed, const std::string &line) { o.progress(elapsed, line.c_str(), o.payload); };
+        // A failure older than this wait is history, not this server's answer.
+        auto waited = wait_until_ready(ctx->lifecycle.files(name), o.timeout_ms, unix_now_ms(), progress);
+        if (!waited) return set_error(waited.error());
         return ok();
     });
 }
@@ -369,6 +440,9 @@ const char *sharedserver_info_log_file(const sharedserver_info *i) { return i ? 
 int64_t sharedserver_info_grace_period_ms(const sharedserver_info *i) { return i ? i->info.spec.grace_period_ms : 0; }
 int64_t sharedserver_info_grace_deadline(const sharedserver_info *i) { return i ? i->info.grace_deadline_ms : 0; }
 int64_t sharedserver_info_started_at(const sharedserver_info *i) { return i ? i->info.started_at_ms : 0; }
+int sharedserver_info_port(const sharedserver_info *i) { return i ? i->info.port : 0; }
+int64_t sharedserver_info_ready_at(const sharedserver_info *i) { return i ? i->info.ready_at_ms : 0; }
+size_t sharedserver_info_restart_count(const sharedserver_info *i) { return i ? i->info.restarts : 0; }
 
 int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info) {
     return guard([&] {

@@ -29,6 +29,14 @@ struct SpecArgs {
     std::vector<std::string> env;
     std::string log_file;
     std::string working_dir;
+    // Readiness, port and restart policy.
+    std::string ready_port, ready_socket, ready_http, ready_cmd, ready_log;
+    std::string ready_timeout, ready_interval;
+    bool no_wait = false;
+    std::string port;
+    std::string restart = "no";
+    int max_restarts = -1;
+    std::string restart_window;
 };
 
 void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
@@ -40,6 +48,46 @@ void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
     cmd->add_option("--env", args.env, "KEY=VALUE added to the server's inherited environment (repeatable)");
     cmd->add_option("--log-file", args.log_file, "Where the server's stdout/stderr go (default <state dir>/<name>.log)");
     cmd->add_option("--working-dir", args.working_dir, "The server's working directory (default: the current one)");
+    auto *probes = cmd->add_option_group("readiness", "How a started server proves it is ready (one of these)");
+    probes->add_option("--ready-port", args.ready_port, "Ready when a TCP connect to 127.0.0.1:N succeeds (`auto`: the --port)");
+    probes->add_option("--ready-socket", args.ready_socket, "Ready when a connect to this Unix socket succeeds");
+    probes->add_option("--ready-http", args.ready_http, "Ready when GET of this http:// URL answers 2xx or 3xx ({port} allowed)");
+    probes->add_option("--ready-cmd", args.ready_cmd, "Ready when this shell line (sh -c) exits 0");
+    probes->add_option("--ready-log", args.ready_log, "Ready when a new line of the server's output matches this ECMAScript regex");
+    probes->require_option(0, 1);
+    cmd->add_option("--ready-timeout", args.ready_timeout, "Give up (and stop the server) when not ready within this (default 30s)");
+    cmd->add_option("--ready-interval", args.ready_interval, "Time between probe attempts (default: 10ms for ports and logs, 20ms for HTTP, 200ms for commands)");
+    cmd->add_flag("--no-wait", args.no_wait, "Return as soon as the server is spawned, before it is ready");
+    cmd->add_option("--port", args.port, "`auto`: a free TCP port on 127.0.0.1 picked at first start, or a fixed N; {port} in the command and --env values is replaced by it, and the server gets SHAREDSERVER_PORT");
+    cmd->add_option("--restart", args.restart, "Start the server again when it exits: no (default), on-failure or always")
+        ->check(CLI::IsMember({"no", "on-failure", "always"}));
+    cmd->add_option("--max-restarts", args.max_restarts, "Give up after this many restarts within the window (default 5)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--restart-window", args.restart_window, "The window --max-restarts counts in (default 1m)");
+}
+
+// A duration option: the library's message, prefixed with the option's name.
+int64_t duration_option(const std::string &option, const std::string &text) {
+    try {
+        return sharedserver::parse_duration(text);
+    } catch (const sharedserver::Error &e) {
+        throw sharedserver::Error(e.code(), option + ": " + e.what(), 0, "");
+    }
+}
+
+int port_option(const std::string &option, const std::string &text) {
+    if (text == "auto") return SHAREDSERVER_PORT_AUTO;
+    std::size_t used = 0;
+    int port = 0;
+    try {
+        port = std::stoi(text, &used);
+    } catch (const std::exception &) {
+        used = 0;
+    }
+    if (used != text.size() || port < 1 || port > 65535)
+        throw sharedserver::Error(SHAREDSERVER_EINVALID,
+                                  option + ": invalid port \"" + text + "\": expected auto or a number from 1 to 65535", 0, "");
+    return port;
 }
 
 // `cmd` tells whether --grace-period was given at all: "" is an error, not the default.
@@ -50,18 +98,36 @@ sharedserver::UseOptions to_options(const CLI::App *cmd, const SpecArgs &args, c
     options.working_dir = args.working_dir;
     options.log_file = args.log_file;
     options.metadata = args.metadata;
-    if (cmd->count("--grace-period") > 0) {
-        try {
-            options.grace_period_ms = sharedserver::parse_duration(args.grace_period);
-        } catch (const sharedserver::Error &e) {
-            throw sharedserver::Error(e.code(), std::string("--grace-period: ") + e.what(), 0, "");
-        }
+    if (cmd->count("--grace-period") > 0) options.grace_period_ms = duration_option("--grace-period", args.grace_period);
+    if (!args.port.empty()) options.port = port_option("--port", args.port);
+    if (!args.ready_port.empty()) {
+        options.ready_kind = SHAREDSERVER_PROBE_PORT;
+        if (args.ready_port != "auto") options.ready_target = std::to_string(port_option("--ready-port", args.ready_port));
     }
+    const std::pair<const std::string *, int> probes[] = {{&args.ready_socket, SHAREDSERVER_PROBE_SOCKET},
+                                                          {&args.ready_http, SHAREDSERVER_PROBE_HTTP},
+                                                          {&args.ready_cmd, SHAREDSERVER_PROBE_COMMAND},
+                                                          {&args.ready_log, SHAREDSERVER_PROBE_LOG}};
+    for (const auto &[target, kind] : probes)
+        if (!target->empty()) {
+            options.ready_kind = kind;
+            options.ready_target = *target;
+        }
+    if (!args.ready_timeout.empty()) options.ready_timeout_ms = duration_option("--ready-timeout", args.ready_timeout);
+    if (!args.ready_interval.empty()) options.ready_interval_ms = duration_option("--ready-interval", args.ready_interval);
+    options.no_wait = args.no_wait;
+    options.restart_policy = args.restart == "always"       ? SHAREDSERVER_RESTART_ALWAYS
+                             : args.restart == "on-failure" ? SHAREDSERVER_RESTART_ON_FAILURE
+                                                            : SHAREDSERVER_RESTART_NO;
+    options.max_restarts = args.max_restarts;
+    if (!args.restart_window.empty()) options.restart_window_ms = duration_option("--restart-window", args.restart_window);
     return options;
 }
 
 // `use` and `unuse` act for the caller: the shell or script that ran us.
 int64_t caller_pid(int64_t given) { return given != 0 ? given : static_cast<int64_t>(::getppid()); }
+
+std::string port_phrase(int port) { return port > 0 ? ", port " + std::to_string(port) : std::string(); }
 
 std::string clients_phrase(std::size_t n) { return std::to_string(n) + (n == 1 ? " client" : " clients"); }
 
@@ -118,6 +184,14 @@ int main(int argc, char **argv) {
 
     auto *check = app.add_subcommand("check", "Exit 0 when active, 1 in grace, 2 stopped, 3 starting or stopping (4 on error)");
     check->add_option("name", name, "Server name")->required();
+
+    std::string wait_timeout;
+    auto *wait = app.add_subcommand("wait", "Wait until a starting server is ready (exit 1 if it fails or stops)");
+    wait->add_option("name", name, "Server name")->required();
+    wait->add_option("--timeout", wait_timeout, "Give up after this long (default: the server's readiness timeout)");
+
+    auto *port = app.add_subcommand("port", "Print the server's port, for scripts: redis-cli -p \"$(sharedserver port redis)\"");
+    port->add_option("name", name, "Server name")->required();
 
     auto *completion = app.add_subcommand("completion", "Print a completion script: bash, zsh or fish");
     completion->add_option("shell", shell, "bash, zsh or fish")->required();
@@ -179,20 +253,34 @@ int main(int argc, char **argv) {
         if (use->parsed()) {
             auto options = to_options(use, spec, command);
             options.client_pid = caller_pid(spec.pid);
+            // On a terminal, show progress while waiting: attach without
+            // waiting, then wait with a spinner. Off a terminal, one call.
+            bool show_progress = !options.no_wait && cli::progress_enabled();
+            if (show_progress) options.no_wait = true;
             auto result = ctx.use(name, options);
+            if (show_progress && !result.ready) {
+                cli::Spinner spinner(name);
+                try {
+                    ctx.wait(name, -1, [&](int64_t elapsed, const std::string &line) { spinner.update(elapsed, line); });
+                } catch (...) {
+                    spinner.finish();
+                    throw;
+                }
+                spinner.finish();
+            }
             if (!result.mismatch.empty())
                 warn("\"" + name + "\" runs with a different definition than asked: " + result.mismatch);
             switch (result.outcome) {
                 case sharedserver::Outcome::started:
-                    std::cout << "started " << name << " (pid " << result.pid << ")\n";
+                    std::cout << "started " << name << " (pid " << result.pid << port_phrase(result.port) << ")\n";
                     break;
                 case sharedserver::Outcome::rescued:
-                    std::cout << "attached to " << name << " (pid " << result.pid << ", " << clients_phrase(result.refcount)
-                              << "), ending its grace period\n";
+                    std::cout << "attached to " << name << " (pid " << result.pid << port_phrase(result.port) << ", "
+                              << clients_phrase(result.refcount) << "), ending its grace period\n";
                     break;
                 case sharedserver::Outcome::attached:
-                    std::cout << "attached to " << name << " (pid " << result.pid << ", " << clients_phrase(result.refcount)
-                              << ")\n";
+                    std::cout << "attached to " << name << " (pid " << result.pid << port_phrase(result.port) << ", "
+                              << clients_phrase(result.refcount) << ")\n";
                     break;
             }
             return 0;
@@ -224,6 +312,32 @@ int main(int argc, char **argv) {
             else cli::print_info(i);
             return 0;
         }
+        if (wait->parsed()) {
+            int64_t timeout_ms = wait_timeout.empty() ? -1 : duration_option("--timeout", wait_timeout);
+            if (cli::progress_enabled()) {
+                cli::Spinner spinner(name);
+                try {
+                    ctx.wait(name, timeout_ms, [&](int64_t elapsed, const std::string &line) { spinner.update(elapsed, line); });
+                } catch (...) {
+                    spinner.finish();
+                    throw;
+                }
+                spinner.finish();
+            } else {
+                ctx.wait(name, timeout_ms);
+            }
+            return 0;
+        }
+        if (port->parsed()) {
+            auto i = ctx.info(name);
+            if (i.state == State::stopped)
+                return fail("server \"" + name + "\" is not running; start it with `sharedserver use " + name +
+                            " --port auto -- <command>`");
+            if (i.port == 0)
+                return fail("server \"" + name + "\" has no port; give it one with --port auto or --port N when it starts");
+            std::cout << i.port << "\n";
+            return 0;
+        }
         if (check->parsed()) {
             try {
                 State state = ctx.check(name);
@@ -243,20 +357,14 @@ int main(int argc, char **argv) {
                 return fail("admin start needs the server's command after `--` (sharedserver admin start " + name +
                                 " -- <command> [args...])",
                             exit_usage);
-            int64_t server = ctx.start(name, to_options(start, spec, command));
+            auto options = to_options(start, spec, command);
+            int64_t server = ctx.start(name, options);
             std::cout << "started " << name << " (pid " << server << ") with no client; it stops in "
                       << sharedserver::format_duration(ctx.info(name).grace_period_ms) << " unless one attaches\n";
             return 0;
         }
         if (stop->parsed()) {
-            int64_t timeout_ms = -1;
-            if (!timeout.empty()) {
-                try {
-                    timeout_ms = sharedserver::parse_duration(timeout);
-                } catch (const sharedserver::Error &e) {
-                    return fail(std::string("--timeout: ") + e.what(), exit_usage);
-                }
-            }
+            int64_t timeout_ms = timeout.empty() ? -1 : duration_option("--timeout", timeout);
             ctx.stop(name, force, timeout_ms);
             std::cout << "stopped " << name << "\n";
             return 0;

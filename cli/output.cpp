@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -119,21 +120,43 @@ std::string join_command(const std::vector<std::string> &argv) {
     return out;
 }
 
+bool progress_enabled() { return ::isatty(STDERR_FILENO) == 1; }
+
+void Spinner::update(int64_t elapsed_ms, const std::string &newest_log_line) {
+    static const char *frames[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.1fs", static_cast<double>(elapsed_ms) / 1000.0);
+    std::string line = newest_log_line.substr(0, 60);
+    std::cerr << "\r\x1b[2K" << frames[frame_++ % 10] << " starting " << name_ << "… " << elapsed
+              << (line.empty() ? "" : "  " + line) << std::flush;
+    drawn_ = true;
+}
+
+void Spinner::finish() {
+    if (drawn_) std::cerr << "\r\x1b[2K" << std::flush;
+    drawn_ = false;
+}
+
 void print_list(const std::vector<sharedserver::Info> &servers) {
     if (servers.empty()) {
         std::cout << "no servers are running\n";
         return;
     }
-    std::vector<std::vector<std::string>> rows = {
-        {paint("NAME", bold), paint("STATE", bold), paint("PID", bold), paint("REFS", bold), paint("UPTIME", bold),
-         paint("GRACE", bold), paint("COMMAND", bold)}};
+    // The PORT column appears only when some server has a port.
+    bool ports = std::any_of(servers.begin(), servers.end(), [](const auto &s) { return s.port > 0; });
+    std::vector<std::string> header = {"NAME", "STATE", "PID", "REFS", "UPTIME", "GRACE", "COMMAND"};
+    if (ports) header.insert(header.begin() + 3, "PORT");
+    std::vector<std::vector<std::string>> rows(1);
+    for (const auto &h : header) rows[0].push_back(paint(h, bold));
     int64_t now = now_ms();
     for (const auto &s : servers) {
         std::string grace = s.state == sharedserver::State::grace
                                 ? human_span(s.grace_deadline_ms - now) + " left"
                                 : sharedserver::format_duration(s.grace_period_ms);
-        rows.push_back({s.name, state_label(s.state), std::to_string(s.pid), std::to_string(s.refcount()),
-                        human_span(now - s.started_at_ms), grace, join_command(s.command)});
+        std::vector<std::string> row = {s.name, state_label(s.state), std::to_string(s.pid), std::to_string(s.refcount()),
+                                        human_span(now - s.started_at_ms), grace, join_command(s.command)};
+        if (ports) row.insert(row.begin() + 3, s.port > 0 ? std::to_string(s.port) : "-");
+        rows.push_back(std::move(row));
     }
     std::cout << table(rows);
 }
@@ -150,6 +173,11 @@ void print_info(const sharedserver::Info &info) {
         for (const auto &e : info.env) rows.push_back({"env:", e});
         rows.push_back({"working dir:", info.working_dir});
         rows.push_back({"log file:", info.log_file});
+        if (info.port > 0) rows.push_back({"port:", std::to_string(info.port)});
+        if (info.state == State::starting) rows.push_back({"ready:", "not yet"});
+        else if (info.ready_at_ms > 0 && info.ready_at_ms != info.started_at_ms)
+            rows.push_back({"ready:", local_time(info.ready_at_ms)});
+        if (info.restarts > 0) rows.push_back({"restarts:", std::to_string(info.restarts)});
         rows.push_back({"started:", local_time(info.started_at_ms) + " (" + human_span(now - info.started_at_ms) + " ago)"});
         rows.push_back({"grace period:", sharedserver::format_duration(info.grace_period_ms)});
         if (info.state == State::grace)

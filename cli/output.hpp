@@ -28,6 +28,23 @@ std::string table(const std::vector<std::vector<std::string>> &rows);
 
 std::string join_command(const std::vector<std::string> &argv);
 
+// Progress is drawn on stderr when it is a terminal (and NO_COLOR does not
+// matter: a spinner is not colour).
+bool progress_enabled();
+
+// "⠋ starting web… 1.2s  <newest log line>", redrawn in place.
+class Spinner {
+public:
+    explicit Spinner(std::string name) : name_(std::move(name)) {}
+    void update(int64_t elapsed_ms, const std::string &newest_log_line);
+    void finish();
+
+private:
+    std::string name_;
+    std::size_t frame_ = 0;
+    bool drawn_ = false;
+};
+
 void print_list(const std::vector<sharedserver::Info> &servers);
 void print_info(const sharedserver::Info &info);
 void print_events(const std::string &jsonl);

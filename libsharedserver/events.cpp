@@ -38,8 +38,8 @@ void record_event(const ServerFiles &files, const std::string &kind, json fields
     if (fields.is_object())
         for (auto &[key, value] : fields.items()) event[key] = value;
     const std::string path = files.events();
-    if (append_line(path, event.dump(-1, ' ', false, json::error_handler_t::replace)))
-        trim_to_newest_half(path);
+    auto size = append_line(path, event.dump(-1, ' ', false, json::error_handler_t::replace));
+    if (size && *size > max_event_log_size) trim_to_newest_half(path);
 }
 
 Result<std::string> read_events(const ServerFiles &files) {

@@ -105,12 +105,15 @@ Status remove_file(const std::string &path) {
     return {};
 }
 
-Status append_line(const std::string &path, const std::string &line) {
+Result<std::size_t> append_line(const std::string &path, const std::string &line) {
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open", path, errno);
     Status written = write_all(fd, line + "\n", path);
+    struct stat st {};
+    bool sized = ::fstat(fd, &st) == 0;
     ::close(fd);
-    return written;
+    if (!written) return std::unexpected(written.error());
+    return sized ? static_cast<std::size_t>(st.st_size) : 0;
 }
 
 bool file_exists(const std::string &path) {

@@ -23,8 +23,8 @@ Status write_file_atomically(const std::string &path, const std::string &content
 Status remove_file(const std::string &path);
 
 // Appends one line with O_APPEND (a single write, so concurrent appends of
-// lines under PIPE_BUF never interleave).
-Status append_line(const std::string &path, const std::string &line);
+// lines under PIPE_BUF never interleave). Returns the file's size after it.
+Result<std::size_t> append_line(const std::string &path, const std::string &line);
 
 bool file_exists(const std::string &path);
 

@@ -13,6 +13,8 @@
 #include "files.hpp"
 #include "name_lock.hpp"
 #include "names.hpp"
+#include "ports.hpp"
+#include "probe.hpp"
 #include "spawn.hpp"
 #include "termination.hpp"
 
@@ -76,7 +78,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{};
     }
     ServerRecord record = **loaded;
-    if (!server_alive(record)) {
+    if (!record_alive(record)) {
         record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
         remove_records(files);
         return std::optional<ServerRecord>{};
@@ -98,9 +100,17 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
 }
 
 // Spawns the server and writes both records before the lock is released.
+// `port`: the one a restarted server keeps; 0 lets the spec decide.
 Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
-                                  const ServerSpec &spec, const ClientMap &clients) {
-    auto spawned = spawn_server(watcher_path, files, spec);
+                                  const ServerSpec &spec, const ClientMap &clients, int port = 0) {
+    if (port == 0 && spec.port == SHAREDSERVER_PORT_AUTO) {
+        auto allocated = allocate_free_port();
+        if (!allocated) return std::unexpected(allocated.error());
+        port = *allocated;
+    } else if (port == 0) {
+        port = spec.port;
+    }
+    auto spawned = spawn_server(watcher_path, files, spec_for_port(spec, port));
     if (!spawned) {
         Error error = spawned.error();
         error.message = "cannot start " + quote(files.name) + ": " + error.message;
@@ -114,6 +124,8 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record.boot_id = boot_id();
     record.spec = spec;
     record.started_at_ms = unix_now_ms();
+    record.port = port;
+    record.ready_at_ms = spec.ready.kind == SHAREDSERVER_PROBE_NONE ? record.started_at_ms : 0;
     if (clients.empty()) record.grace_deadline_ms = record.started_at_ms + spec.grace_period_ms;
     if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
     if (auto saved = save_clients(files, clients); !saved) {
@@ -123,6 +135,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record_event(files, "started", {{"pid", record.server.pid},
                                     {"watcher_pid", record.watcher.pid},
                                     {"command", spec.argv},
+                                    {"port", port},
                                     {"log_file", spec.log_file}});
     spawned->handshake.close();
     return record;
@@ -160,18 +173,27 @@ Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files) {
                         "invalid environment entry " + quote(entry) + ": expected KEY=VALUE (e.g. --env PORT=8080)");
     }
     if (spec.grace_period_ms < 0) spec.grace_period_ms = default_grace_period_ms;
+    if (spec.port < SHAREDSERVER_PORT_AUTO || spec.port > 65535)
+        return fail(SHAREDSERVER_EINVALID, "invalid port " + std::to_string(spec.port) +
+                                               ": expected auto or a number from 1 to 65535");
+    if (auto probe = normalize_probe(spec.ready, spec.port != 0); !probe) return std::unexpected(probe.error());
+    if (spec.restart.mode < SHAREDSERVER_RESTART_NO || spec.restart.mode > SHAREDSERVER_RESTART_ALWAYS)
+        return fail(SHAREDSERVER_EINVALID, "invalid restart policy " + std::to_string(spec.restart.mode) +
+                                               ": expected no, on-failure or always");
+    if (spec.restart.max_restarts < 0) spec.restart.max_restarts = 5;
+    if (spec.restart.window_ms < 0) spec.restart.window_ms = 60'000;
     spec.working_dir = spec.working_dir.empty() ? current_directory() : absolute(spec.working_dir);
     spec.log_file = spec.log_file.empty() ? files.log() : absolute(spec.log_file);
     return spec;
 }
 
-std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked) {
+std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked, bool compare_working_dir) {
     std::vector<std::string> parts;
     if (running.argv != asked.argv)
         parts.push_back("command is `" + join(running.argv) + "`, asked `" + join(asked.argv) + "`");
     if (running.env != asked.env)
         parts.push_back("env is [" + join(running.env) + "], asked [" + join(asked.env) + "]");
-    if (running.working_dir != asked.working_dir)
+    if (compare_working_dir && running.working_dir != asked.working_dir)
         parts.push_back("working dir is " + running.working_dir + ", asked " + asked.working_dir);
     std::string out;
     for (const auto &p : parts) out += (out.empty() ? "" : "; ") + p;
@@ -207,6 +229,8 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
         }
         outcome.outcome = SHAREDSERVER_STARTED;
         outcome.server = record->server;
+        outcome.port = record->port;
+        outcome.ready = record->ready_at_ms > 0;
         outcome.refcount = 1;
         record_event(f, "attached", {{"client", request.client.pid}});
         return outcome;
@@ -229,8 +253,10 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     record_event(f, "attached", {{"client", request.client.pid}});
     outcome.outcome = in_grace ? SHAREDSERVER_RESCUED : SHAREDSERVER_ATTACHED;
     outcome.server = record.server;
+    outcome.port = record.port;
+    outcome.ready = record.ready_at_ms > 0 && !record.restarting;
     outcome.refcount = clients->size();
-    if (spec) outcome.mismatch = describe_mismatch(record.spec, *spec);
+    if (spec) outcome.mismatch = describe_mismatch(record.spec, *spec, request.working_dir_given);
     return outcome;
 }
 
@@ -270,7 +296,7 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
     return clients->size();
 }
 
-Result<ProcessId> Lifecycle::start(const std::string &name, const ServerSpec &asked) {
+Result<ServerRecord> Lifecycle::start(const std::string &name, const ServerSpec &asked) {
     if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
     ServerFiles f = files(name);
     auto spec = normalize_spec(asked, f);
@@ -289,7 +315,7 @@ Result<ProcessId> Lifecycle::start(const std::string &name, const ServerSpec &as
         return std::unexpected(record.error());
     }
     record_event(f, "grace-entered", {{"deadline", record->grace_deadline_ms}});
-    return record->server;
+    return *record;
 }
 
 Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) {
@@ -351,7 +377,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "restart"}});
     if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
         return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
-    auto record = start_locked(f, watcher_path_, old.spec, *clients);
+    auto record = start_locked(f, watcher_path_, old.spec, *clients, old.port);
     if (!record) {
         remove_records(f);
         lock->remove_file();
@@ -414,7 +440,7 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             continue;
         }
         const ServerRecord &record = **loaded;
-        if (!server_alive(record)) {
+        if (!record_alive(record)) {
             remove_records(f);
             lock->remove_file();
             report.push_back(name + ": removed the record of pid " + std::to_string(record.server.pid) +

@@ -17,6 +17,7 @@ namespace sharedserver {
 
 struct UseRequest {
     std::optional<ServerSpec> spec;  // nullopt: attach only, never start
+    bool working_dir_given = true;   // false: the caller's cwd was a default, not a wish
     ProcessId client;
     std::string metadata;
 };
@@ -24,6 +25,8 @@ struct UseRequest {
 struct UseOutcome {
     int outcome = SHAREDSERVER_STARTED;
     ProcessId server;
+    int port = 0;
+    bool ready = false;
     std::size_t refcount = 0;
     std::string mismatch;  // what differs between the asked and the running definition
 };
@@ -39,7 +42,7 @@ public:
 
     Result<UseOutcome> use(const std::string &name, const UseRequest &request);
     Result<std::size_t> unuse(const std::string &name, pid_t client);
-    Result<ProcessId> start(const std::string &name, const ServerSpec &spec);
+    Result<ServerRecord> start(const std::string &name, const ServerSpec &spec);
     Status stop(const std::string &name, bool force, int64_t timeout_ms);
     Result<ProcessId> restart(const std::string &name);
     Status kill(const std::string &name);
@@ -55,10 +58,12 @@ private:
 std::vector<std::string> names_in_state_dir(const std::string &dir);
 
 // Fills in defaults and checks what a client asked to run: absolute working
-// dir and log file, KEY=VALUE env entries, a non-empty command.
+// dir and log file, KEY=VALUE env entries, a non-empty command, a valid
+// readiness probe, port and restart policy.
 Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files);
 
 // What differs between the running definition and the one asked for; "" if nothing.
-std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked);
+// A working dir the caller did not choose is not compared.
+std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked, bool compare_working_dir = true);
 
 }  // namespace sharedserver

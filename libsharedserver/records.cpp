@@ -44,8 +44,17 @@ std::string to_json(const ServerRecord &r) {
         {"stopping", r.stopping},
         {"grace_deadline_ms", r.grace_deadline_ms},
         {"started_at_ms", r.started_at_ms},
+        {"ready", {{"kind", r.spec.ready.kind}, {"target", r.spec.ready.target},
+                   {"timeout_ms", r.spec.ready.timeout_ms}, {"interval_ms", r.spec.ready.interval_ms}}},
+        {"port_request", r.spec.port},
+        {"restart", {{"mode", r.spec.restart.mode}, {"max_restarts", r.spec.restart.max_restarts},
+                     {"window_ms", r.spec.restart.window_ms}}},
+        {"port", r.port},
+        {"ready_at_ms", r.ready_at_ms},
+        {"restarting", r.restarting},
+        {"restarts_ms", r.restarts_ms},
     };
-    return out.dump();
+    return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string to_json(const ClientMap &clients) {
@@ -76,6 +85,23 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
         r.stopping = value_or(in, "stopping", false);
         r.grace_deadline_ms = value_or<int64_t>(in, "grace_deadline_ms", 0);
         r.started_at_ms = value_or<int64_t>(in, "started_at_ms", 0);
+        if (auto ready = in.find("ready"); ready != in.end() && ready->is_object()) {
+            r.spec.ready.kind = value_or(*ready, "kind", 0);
+            r.spec.ready.target = value_or<std::string>(*ready, "target", "");
+            r.spec.ready.timeout_ms = value_or<int64_t>(*ready, "timeout_ms", 0);
+            r.spec.ready.interval_ms = value_or<int64_t>(*ready, "interval_ms", 0);
+        }
+        r.spec.port = value_or(in, "port_request", 0);
+        if (auto restart = in.find("restart"); restart != in.end() && restart->is_object()) {
+            r.spec.restart.mode = value_or(*restart, "mode", 0);
+            r.spec.restart.max_restarts = value_or(*restart, "max_restarts", 0);
+            r.spec.restart.window_ms = value_or<int64_t>(*restart, "window_ms", 0);
+        }
+        r.port = value_or(in, "port", 0);
+        // Records from before readiness existed describe servers that were ready.
+        r.ready_at_ms = value_or<int64_t>(in, "ready_at_ms", r.started_at_ms);
+        r.restarting = value_or(in, "restarting", false);
+        r.restarts_ms = value_or<std::vector<int64_t>>(in, "restarts_ms", {});
         if (r.server.pid <= 0) return corrupt(path, "pid is not positive");
         return r;
     } catch (const json::exception &e) {
@@ -131,6 +157,10 @@ bool server_alive(const ServerRecord &record) {
     if (!record.boot_id.empty() && record.boot_id != boot_id()) return false;
     if (record.server.start == 0) return false;  // an identity we cannot check is not trusted
     return process_alive(record.server);
+}
+
+bool record_alive(const ServerRecord &record) {
+    return server_alive(record) || (record.restarting && watcher_alive(record));
 }
 
 bool watcher_alive(const ServerRecord &record) {

@@ -17,13 +17,36 @@ namespace sharedserver {
 
 inline constexpr int record_schema_version = 1;
 
+// How the watcher decides that a started server is ready (DESIGN §7).
+struct ReadyProbe {
+    int kind = SHAREDSERVER_PROBE_NONE;  // sharedserver_probe_kind
+    std::string target;                  // port, socket path, URL, shell line or regex; may hold {port}
+    int64_t timeout_ms = 0;
+    int64_t interval_ms = 0;
+
+    bool operator==(const ReadyProbe &) const = default;
+};
+
+// Whether the watcher brings a server back when it exits on its own.
+struct RestartPolicy {
+    int mode = SHAREDSERVER_RESTART_NO;  // sharedserver_restart_policy
+    int max_restarts = 0;
+    int64_t window_ms = 0;
+
+    bool operator==(const RestartPolicy &) const = default;
+};
+
 // What a client asks to run; also what the server record remembers of it.
+// argv and env are kept as given: {port} is substituted only at launch.
 struct ServerSpec {
     std::vector<std::string> argv;
     std::vector<std::string> env;  // "KEY=VALUE" additions to the inherited environment
     std::string working_dir;       // absolute
     std::string log_file;          // absolute
     int64_t grace_period_ms = 0;
+    ReadyProbe ready;
+    int port = 0;  // 0: none, -1: allocate a free one at first start, N: this one
+    RestartPolicy restart;
 };
 
 struct ServerRecord {
@@ -37,6 +60,10 @@ struct ServerRecord {
     bool stopping = false;
     int64_t grace_deadline_ms = 0;  // unix ms; set while no client is attached
     int64_t started_at_ms = 0;
+    int port = 0;                   // the port this server was given (allocated or fixed)
+    int64_t ready_at_ms = 0;        // 0 while the readiness probe has not passed
+    bool restarting = false;        // the server exited and the watcher will start it again
+    std::vector<int64_t> restarts_ms;  // when the watcher restarted it, within the window
 };
 
 struct ClientEntry {
@@ -65,6 +92,9 @@ Status save_clients(const ServerFiles &files, const ClientMap &clients);
 
 // The server process of this record is alive, in this boot.
 bool server_alive(const ServerRecord &record);
+// The server lives, or is between two lives under a restart policy whose
+// watcher will start it again: either way, the name is taken.
+bool record_alive(const ServerRecord &record);
 bool watcher_alive(const ServerRecord &record);
 
 }  // namespace sharedserver

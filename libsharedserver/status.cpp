@@ -8,6 +8,8 @@
 #include "duration.hpp"
 #include "files.hpp"
 #include "names.hpp"
+#include "ports.hpp"
+#include "probe.hpp"
 
 namespace sharedserver {
 
@@ -19,6 +21,7 @@ constexpr const char *server_suffix = ".server.json";
 
 int state_of(const ServerRecord &record, bool has_clients) {
     if (record.stopping) return SHAREDSERVER_STOPPING;
+    if (record.restarting || record.ready_at_ms == 0) return SHAREDSERVER_STARTING;
     return has_clients ? SHAREDSERVER_ACTIVE : SHAREDSERVER_GRACE;
 }
 
@@ -43,10 +46,23 @@ json info_json(const ServerInfo &info) {
         {"started_at", or_null(info.started_at_ms / 1000)},
         {"working_dir", or_null(info.spec.working_dir)},
         {"log_file", or_null(info.spec.log_file)},
+        {"port", info.port > 0 ? json(info.port) : json(nullptr)},
+        {"ready", or_null(describe_probe(spec_for_port(info.spec, info.port).ready))},
+        {"ready_at", info.ready_at_ms > 0 ? json(info.ready_at_ms / 1000) : json(nullptr)},
+        {"restart", or_null(restart_policy_name(info.spec.restart.mode))},
+        {"restarts", info.restarts},
     };
 }
 
 }  // namespace
+
+const char *restart_policy_name(int mode) {
+    switch (mode) {
+        case SHAREDSERVER_RESTART_ON_FAILURE: return "on-failure";
+        case SHAREDSERVER_RESTART_ALWAYS: return "always";
+        default: return "no";
+    }
+}
 
 const char *state_name(int state) {
     switch (state) {
@@ -64,7 +80,7 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
     info.name = files.name;
     auto record = load_server_record(files);
     if (!record) return std::unexpected(record.error());
-    if (!*record || !server_alive(**record)) return info;
+    if (!*record || !record_alive(**record)) return info;
     auto clients = load_clients(files);
     if (!clients) return std::unexpected(clients.error());
     const ServerRecord &r = **record;
@@ -75,6 +91,9 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
     info.spec = r.spec;
     info.grace_deadline_ms = info.state == SHAREDSERVER_GRACE ? r.grace_deadline_ms : 0;
     info.started_at_ms = r.started_at_ms;
+    info.port = r.port;
+    info.ready_at_ms = r.ready_at_ms;
+    info.restarts = r.restarts_ms.size();
     return info;
 }
 
@@ -82,7 +101,7 @@ Result<int> read_server_state(const ServerFiles &files) {
     if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
     auto record = load_server_record(files);
     if (!record) return std::unexpected(record.error());
-    if (!*record || !server_alive(**record)) return SHAREDSERVER_STOPPED;
+    if (!*record || !record_alive(**record)) return SHAREDSERVER_STOPPED;
     return state_of(**record, file_exists(files.clients()));
 }
 

@@ -25,10 +25,15 @@ struct ServerInfo {
     ServerSpec spec;
     int64_t grace_deadline_ms = 0;
     int64_t started_at_ms = 0;
+    int port = 0;
+    int64_t ready_at_ms = 0;
+    std::size_t restarts = 0;
 };
 
 // "stopped", "starting", "active", "grace", "stopping".
 const char *state_name(int state);
+// "no", "on-failure", "always".
+const char *restart_policy_name(int mode);
 
 // A stopped name gives state SHAREDSERVER_STOPPED; a corrupt record an error.
 Result<ServerInfo> read_server_info(const ServerFiles &files);

@@ -14,6 +14,8 @@
 #include "events.hpp"
 #include "files.hpp"
 #include "launch.hpp"
+#include "ports.hpp"
+#include "probe.hpp"
 #include "name_lock.hpp"
 #include "records.hpp"
 #include "termination.hpp"
@@ -65,10 +67,24 @@ void wait_for_handshake() {
     }
 }
 
+// Deadlines the watcher sleeps towards, in monotonic milliseconds; -1: none.
+struct Schedule {
+    int64_t grace = -1;
+    int64_t probe = -1;
+    int64_t restart = -1;
+
+    int64_t next() const {
+        int64_t best = -1;
+        for (int64_t t : {grace, probe, restart})
+            if (t >= 0 && (best < 0 || t < best)) best = t;
+        return best;
+    }
+};
+
 class Watcher {
 public:
-    Watcher(const WatcherOptions &options, ProcessId server, bool is_child)
-        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child) {}
+    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, int64_t log_offset)
+        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_offset_(log_offset) {}
 
     int run();
 
@@ -76,22 +92,39 @@ private:
     bool record_is_mine(const std::optional<ServerRecord> &record) const {
         return record && record->server == server_;
     }
+    void rearm();
     void sync_clients();
     void prune_dead_clients(const std::vector<pid_t> &dead);
     void grace_timer_fired();
+    void probe_due();
     void server_exited();
+    void restart_due();
     void shutdown(const char *reason);
     bool record_taken_away();
     int wait_status();
     void log_exit(int status, bool unexpected);
+    void start_probe(const ServerRecord &record);
+    void stop_and_forget(NameLock &lock, const char *reason);
 
     ServerFiles files_;
     ProcessId server_;
     bool is_child_;
+    int64_t log_offset_;
     std::unique_ptr<WatchEvents> events_;
     ClientMap clients_;
+    Schedule due_;
+    std::optional<ProbeRunner> probe_;
+    int64_t probe_started_ = 0;
+    int64_t probe_deadline_ = 0;
+    int64_t probe_interval_ = 0;
+    bool server_running_ = true;  // false between an exit and its restart
     bool done_ = false;
 };
+
+void Watcher::rearm() {
+    int64_t next = due_.next();
+    events_->arm_timer(next < 0 ? -1 : std::max<int64_t>(0, next - monotonic_now_ms()));
+}
 
 int Watcher::wait_status() {
     if (!is_child_) return -1;
@@ -113,6 +146,27 @@ void Watcher::log_exit(int status, bool unexpected) {
         fields["code"] = nullptr;  // adopted: not our child, the status is unknowable
     }
     record_event(files_, "exited", fields);
+}
+
+// Under `lock`: stop our server, record why, remove its records, and finish.
+void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
+    auto record = load_server_record(files_);
+    if (record && record_is_mine(*record)) {
+        ServerRecord stopping = **record;
+        stopping.stopping = true;
+        (void)save_server_record(files_, stopping);
+    }
+    record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
+    if (server_running_) {
+        terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+        log_exit(wait_status(), false);
+    }
+    if (record && record_is_mine(*record)) {
+        (void)save_clients(files_, {});
+        (void)remove_file(files_.server());
+    }
+    if (!file_exists(files_.server())) lock.remove_file();
+    done_ = true;
 }
 
 // Reads clients.json without the lock and watches exactly those processes.
@@ -143,15 +197,16 @@ void Watcher::sync_clients() {
         prune_dead_clients(dead);
         return;
     }
-    if (!clients_.empty()) {
-        events_->arm_timer(-1);
-        return;
+    due_.grace = -1;
+    if (clients_.empty()) {
+        auto record = load_server_record(files_);
+        if (record && record_is_mine(*record)) {
+            int64_t deadline = (*record)->grace_deadline_ms;
+            if (deadline <= 0) deadline = unix_now_ms() + (*record)->spec.grace_period_ms;
+            due_.grace = monotonic_now_ms() + std::max<int64_t>(0, deadline - unix_now_ms());
+        }
     }
-    auto record = load_server_record(files_);
-    if (!record || !record_is_mine(*record)) return;
-    int64_t deadline = (*record)->grace_deadline_ms;
-    if (deadline <= 0) deadline = unix_now_ms() + (*record)->spec.grace_period_ms;
-    events_->arm_timer(std::max<int64_t>(0, deadline - unix_now_ms()));
+    rearm();
 }
 
 void Watcher::prune_dead_clients(const std::vector<pid_t> &dead) {
@@ -190,6 +245,7 @@ void Watcher::prune_dead_clients(const std::vector<pid_t> &dead) {
 }
 
 void Watcher::grace_timer_fired() {
+    due_.grace = -1;
     auto lock = NameLock::acquire(files_.lock());
     if (!lock) return;
     auto record = load_server_record(files_);
@@ -198,55 +254,150 @@ void Watcher::grace_timer_fired() {
     if (clients && !clients->empty()) return;  // rescued while the timer was in flight
     int64_t left = (*record)->grace_deadline_ms - unix_now_ms();
     if ((*record)->grace_deadline_ms > 0 && left > 0) {
-        events_->arm_timer(left);
+        due_.grace = monotonic_now_ms() + left;
         return;
     }
-    ServerRecord stopping = **record;
-    stopping.stopping = true;
-    (void)save_server_record(files_, stopping);
-    record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "grace period expired"}});
-    terminate_server(server_, stopping.pgid, default_stop_timeout_ms, true);
-    log_exit(wait_status(), false);
-    (void)save_clients(files_, {});
-    (void)remove_file(files_.server());
-    lock->remove_file();
-    done_ = true;
+    stop_and_forget(*lock, "grace period expired");
+}
+
+void Watcher::start_probe(const ServerRecord &record) {
+    ServerSpec launched = spec_for_port(record.spec, record.port);
+    probe_.emplace(launched.ready, launched.log_file, log_offset_);
+    probe_started_ = monotonic_now_ms();
+    probe_deadline_ = probe_started_ + launched.ready.timeout_ms;
+    probe_interval_ = std::max<int64_t>(1, launched.ready.interval_ms);
+    due_.probe = probe_started_;
+}
+
+void Watcher::probe_due() {
+    due_.probe = -1;
+    if (!probe_) return;
+    std::string why;
+    if (probe_->attempt(why) == ProbeRunner::Result::ready) {
+        probe_.reset();
+        auto lock = NameLock::acquire(files_.lock());
+        auto record = load_server_record(files_);
+        if (!record || !record_is_mine(*record)) return;
+        ServerRecord ready = **record;
+        ready.ready_at_ms = unix_now_ms();
+        (void)save_server_record(files_, ready);
+        record_event(files_, "ready", {{"pid", server_.pid},
+                                       {"after_ms", monotonic_now_ms() - probe_started_},
+                                       {"probe", describe_probe(spec_for_port(ready.spec, ready.port).ready)}});
+        return;
+    }
+    if (monotonic_now_ms() < probe_deadline_) {
+        due_.probe = monotonic_now_ms() + probe_interval_;
+        return;
+    }
+    auto lock = NameLock::acquire(files_.lock());
+    auto record = load_server_record(files_);
+    if (!lock || !record || !record_is_mine(*record)) return;
+    ServerSpec launched = spec_for_port((*record)->spec, (*record)->port);
+    record_event(files_, "probe-failed", {{"pid", server_.pid},
+                                          {"probe", describe_probe(launched.ready)},
+                                          {"reason", why},
+                                          {"timeout_ms", launched.ready.timeout_ms}});
+    stop_and_forget(*lock, "the readiness probe failed");
 }
 
 void Watcher::server_exited() {
     int status = wait_status();
+    server_running_ = false;
     reap_group_stragglers(server_.pid);
+    events_->unwatch_process(server_.pid);
     auto lock = NameLock::acquire(files_.lock());
     auto record = load_server_record(files_);
     bool mine = record && record_is_mine(*record);
     // A stop by a client removed the record first: then the exit was asked for.
     log_exit(status, mine && !(*record)->stopping);
-    if (mine) {
+    if (!mine) {
+        if (lock && !file_exists(files_.server())) lock->remove_file();
+        done_ = true;
+        return;
+    }
+    ServerRecord r = **record;
+    const RestartPolicy &policy = r.spec.restart;
+    bool failed = !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    // A server that never became ready fails its waiting clients instead:
+    // a crash at start is a configuration problem, not bad luck.
+    bool wanted = policy.mode == SHAREDSERVER_RESTART_ALWAYS ||
+                  (policy.mode == SHAREDSERVER_RESTART_ON_FAILURE && failed);
+    if (!wanted || r.ready_at_ms == 0 || r.stopping) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
+        if (lock) lock->remove_file();
+        done_ = true;
+        return;
     }
-    if (lock && !file_exists(files_.server())) lock->remove_file();
-    done_ = true;
+    int64_t now = unix_now_ms();
+    std::erase_if(r.restarts_ms, [&](int64_t t) { return t < now - policy.window_ms; });
+    if (static_cast<int>(r.restarts_ms.size()) >= policy.max_restarts) {
+        record_event(files_, "gave-up", {{"pid", server_.pid},
+                                         {"restarts", r.restarts_ms.size()},
+                                         {"window_ms", policy.window_ms}});
+        (void)save_clients(files_, {});
+        (void)remove_file(files_.server());
+        if (lock) lock->remove_file();
+        done_ = true;
+        return;
+    }
+    // Exponential backoff: 100 ms, 200 ms, ... capped at 30 s.
+    int64_t delay = 100;
+    for (std::size_t i = 0; i < r.restarts_ms.size() && delay < 30'000; ++i) delay *= 2;
+    delay = std::min<int64_t>(delay, 30'000);
+    r.restarting = true;
+    (void)save_server_record(files_, r);
+    json fields = {{"pid", server_.pid}, {"delay_ms", delay}};
+    if (status >= 0 && WIFEXITED(status)) fields["code"] = WEXITSTATUS(status);
+    if (status >= 0 && WIFSIGNALED(status)) fields["signal"] = WTERMSIG(status);
+    record_event(files_, "restarting", fields);
+    due_.restart = monotonic_now_ms() + delay;
+}
+
+void Watcher::restart_due() {
+    due_.restart = -1;
+    auto lock = NameLock::acquire(files_.lock());
+    auto record = load_server_record(files_);
+    if (!lock || !record || !record_is_mine(*record) || !(*record)->restarting) {
+        done_ = true;
+        return;
+    }
+    ServerRecord r = **record;
+    ServerSpec launched = spec_for_port(r.spec, r.port);
+    log_offset_ = file_size(launched.log_file);
+    auto relaunched = launch_server(launched);
+    if (!relaunched) {
+        record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
+        (void)save_clients(files_, {});
+        (void)remove_file(files_.server());
+        lock->remove_file();
+        done_ = true;
+        return;
+    }
+    ProcessId old = server_;
+    server_ = *relaunched;
+    is_child_ = true;
+    server_running_ = true;
+    r.server = server_;
+    r.pgid = server_.pid;
+    r.restarting = false;
+    r.restarts_ms.push_back(unix_now_ms());
+    r.ready_at_ms = r.spec.ready.kind == SHAREDSERVER_PROBE_NONE ? unix_now_ms() : 0;
+    (void)save_server_record(files_, r);
+    record_event(files_, "restarted", {{"old_pid", old.pid}, {"pid", server_.pid}, {"restarts", r.restarts_ms.size()}});
+    if (!events_->watch_process(server_.pid)) return;  // died at once: the exit path handles it
+    if (r.ready_at_ms == 0) start_probe(r);
 }
 
 void Watcher::shutdown(const char *reason) {
     auto lock = NameLock::acquire(files_.lock());
-    auto record = load_server_record(files_);
-    bool mine = record && record_is_mine(*record);
-    if (mine) {
-        ServerRecord stopping = **record;
-        stopping.stopping = true;
-        (void)save_server_record(files_, stopping);
+    if (!lock) {
+        terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+        done_ = true;
+        return;
     }
-    record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
-    terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
-    log_exit(wait_status(), false);
-    if (mine) {
-        (void)save_clients(files_, {});
-        (void)remove_file(files_.server());
-        if (lock) lock->remove_file();
-    }
-    done_ = true;
+    stop_and_forget(*lock, reason);
 }
 
 // True (and the server stopped) when the record no longer names our server:
@@ -260,10 +411,15 @@ bool Watcher::record_taken_away() {
     auto lock = NameLock::acquire(files_.lock());
     record = load_server_record(files_);
     if (!record || record_is_mine(*record)) return false;
-    if (process_alive(server_)) {
-        record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
-        terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+    if (server_running_) {
+        // Alive: nobody stops it but us. Already dead (a client stopped it and
+        // removed the records): still ours to reap and to log.
+        if (process_alive(server_)) {
+            record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
+            terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+        }
         log_exit(wait_status(), false);
+        server_running_ = false;
     }
     if (lock && !file_exists(files_.server())) lock->remove_file();
     done_ = true;
@@ -279,33 +435,37 @@ int Watcher::run() {
     events_ = std::move(*events);
     if (!events_->watch_process(server_.pid)) {
         server_exited();
-        return 0;
+        if (done_) return 0;
     }
+    if (auto record = load_server_record(files_); record && record_is_mine(*record) && (*record)->ready_at_ms == 0)
+        start_probe(**record);
     sync_clients();
     while (!done_) {
+        rearm();
         WatchEvents::Wakeup wakeup = events_->wait();
         if (wakeup.terminate) {
             shutdown("the watcher was asked to stop");
             break;
         }
-        bool server_gone = false;
         std::vector<pid_t> dead_clients;
+        bool server_gone = false;
         for (pid_t pid : wakeup.exited) {
-            if (pid == server_.pid)
-                server_gone = true;
-            else
-                dead_clients.push_back(pid);
+            if (server_running_ && pid == server_.pid) server_gone = true;
+            else if (pid != server_.pid) dead_clients.push_back(pid);
         }
         if (server_gone) {
             server_exited();
-            break;
+            if (done_) break;
         }
         if (!dead_clients.empty()) prune_dead_clients(dead_clients);
         if (wakeup.files_changed) {
             if (record_taken_away()) break;
             sync_clients();
         }
-        if (wakeup.timer) grace_timer_fired();
+        int64_t now = monotonic_now_ms();
+        if (due_.probe >= 0 && now >= due_.probe) probe_due();
+        if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
+        if (!done_ && due_.grace >= 0 && now >= due_.grace) grace_timer_fired();
     }
     return 0;
 }
@@ -349,8 +509,10 @@ int run_watcher(const WatcherOptions &options) {
     }
     ServerFiles files{options.state_dir, options.name};
     ProcessId server;
+    int64_t log_offset = 0;
     if (options.adopt) {
         server = {request.value("pid", 0), request.value("start", uint64_t{0})};
+        log_offset = file_size(request.value("log_file", files.log()));
         if (!process_alive(server)) {
             report({{"ok", false}, {"message", "the server to adopt is gone"}});
             return 1;
@@ -365,6 +527,7 @@ int run_watcher(const WatcherOptions &options) {
             report({{"ok", false}, {"message", "no command to start"}});
             return 1;
         }
+        log_offset = file_size(spec.log_file);
         auto launched = launch_server(spec);
         if (!launched) {
             report({{"ok", false},
@@ -383,7 +546,7 @@ int run_watcher(const WatcherOptions &options) {
             {"watcher_start", me ? me->start : 0}});
     wait_for_handshake();
     if (!claimed_by_record(files, server, !options.adopt)) return 0;
-    return Watcher(options, server, !options.adopt).run();
+    return Watcher(options, server, !options.adopt, log_offset).run();
 }
 
 }  // namespace sharedserver

@@ -67,6 +67,26 @@ typedef enum sharedserver_state {
     SHAREDSERVER_STOPPING = 4
 } sharedserver_state;
 
+/* How a started server proves it is ready (sharedserver_use_options.ready_kind). */
+typedef enum sharedserver_probe_kind {
+    SHAREDSERVER_PROBE_NONE = 0,    /* ready as soon as it runs */
+    SHAREDSERVER_PROBE_PORT = 1,    /* a TCP connect to 127.0.0.1:<target> succeeds */
+    SHAREDSERVER_PROBE_SOCKET = 2,  /* a connect to the Unix socket <target> succeeds */
+    SHAREDSERVER_PROBE_HTTP = 3,    /* GET <target> (http://host:port/path) answers 2xx or 3xx */
+    SHAREDSERVER_PROBE_COMMAND = 4, /* `sh -c <target>` exits 0 */
+    SHAREDSERVER_PROBE_LOG = 5      /* a new line of the server's output matches the ECMAScript regex <target> */
+} sharedserver_probe_kind;
+
+/* Whether the watcher starts a server again when it exits on its own. */
+typedef enum sharedserver_restart_policy {
+    SHAREDSERVER_RESTART_NO = 0,
+    SHAREDSERVER_RESTART_ON_FAILURE = 1, /* non-zero exit or killed by a signal */
+    SHAREDSERVER_RESTART_ALWAYS = 2
+} sharedserver_restart_policy;
+
+/* sharedserver_use_options.port: pick a free TCP port on 127.0.0.1. */
+#define SHAREDSERVER_PORT_AUTO (-1)
+
 /* What sharedserver_use() did. */
 typedef enum sharedserver_outcome {
     SHAREDSERVER_STARTED = 0,   /* no server ran; this call started it */
@@ -148,11 +168,27 @@ typedef struct sharedserver_use_options {
     int64_t grace_period_ms;   /* < 0: the default, 5 minutes; 0: stop at once */
     int64_t client_pid;        /* 0: the calling process */
     const char *metadata;      /* free text stored with the client; may be NULL */
+    /* -- version 2 -- */
+    int ready_kind;            /* sharedserver_probe_kind */
+    /* The probe's port, socket path, URL, shell line or regex; "{port}" in it
+     * is the server's port. NULL or "" with SHAREDSERVER_PROBE_PORT: that port. */
+    const char *ready_target;
+    int64_t ready_timeout_ms;  /* < 0: 30 s */
+    int64_t ready_interval_ms; /* < 0: chosen per probe kind */
+    int no_wait;               /* non-zero: return once spawned, before the probe passes */
+    /* 0: none; SHAREDSERVER_PORT_AUTO: a free port picked at first start; N:
+     * this port. "{port}" in argv and env values is replaced by it, and the
+     * server gets SHAREDSERVER_PORT. */
+    int port;
+    int restart_policy;        /* sharedserver_restart_policy */
+    int max_restarts;          /* < 0: 5; more restarts within the window give up */
+    int64_t restart_window_ms; /* < 0: 60 s */
 } sharedserver_use_options;
 
-#define SHAREDSERVER_USE_OPTIONS_VERSION 1
-#define SHAREDSERVER_USE_OPTIONS_INIT \
-    {SHAREDSERVER_USE_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, NULL, -1, 0, NULL}
+#define SHAREDSERVER_USE_OPTIONS_VERSION 2
+#define SHAREDSERVER_USE_OPTIONS_INIT                                                          \
+    {SHAREDSERVER_USE_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, NULL, -1, 0, NULL,              \
+     SHAREDSERVER_PROBE_NONE, NULL, -1, -1, 0, 0, SHAREDSERVER_RESTART_NO, -1, -1}
 SHAREDSERVER_API int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version);
 
 typedef struct sharedserver_use_result {
@@ -163,13 +199,19 @@ typedef struct sharedserver_use_result {
     /* Non-empty when the running server was started with a different command,
      * env or working dir than the one asked for; names what differs. */
     char mismatch[256];
+    /* -- version 2 -- */
+    int port;           /* the server's port; 0 when it has none */
+    int ready;          /* non-zero once the readiness probe passed (or there is none) */
 } sharedserver_use_result;
 
-#define SHAREDSERVER_USE_RESULT_VERSION 1
-#define SHAREDSERVER_USE_RESULT_INIT {SHAREDSERVER_USE_RESULT_VERSION, 0, 0, 0, {0}}
+#define SHAREDSERVER_USE_RESULT_VERSION 2
+#define SHAREDSERVER_USE_RESULT_INIT {SHAREDSERVER_USE_RESULT_VERSION, 0, 0, 0, {0}, 0, 0}
 
 /* Attach client_pid to `name`, starting the server when none runs. Exactly one
- * server starts however many processes call this at once. result may be NULL. */
+ * server starts however many processes call this at once. With a readiness
+ * probe it then waits (unless no_wait) until the server is ready; a probe that
+ * fails or a server that dies while starting fails every waiting caller with
+ * the reason and the last lines of the server's log. result may be NULL. */
 SHAREDSERVER_API int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx,
                                       const char *name, const sharedserver_use_options *opts);
 
@@ -182,6 +224,26 @@ SHAREDSERVER_API int sharedserver_unuse(size_t *refcount_out, sharedserver_conte
  * period. SHAREDSERVER_EALREADY when it already runs. opts->client_pid is ignored. */
 SHAREDSERVER_API int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx,
                                         const char *name, const sharedserver_use_options *opts);
+
+/* ---- readiness ---------------------------------------------------------- */
+
+typedef struct sharedserver_wait_options {
+    unsigned version;
+    int64_t timeout_ms;  /* < 0: as long as the server's own probe timeout allows */
+    /* Called about every 100 ms while waiting, from the waiting thread, with
+     * the time waited and the newest line of the server's log (may be ""). */
+    void (*progress)(int64_t elapsed_ms, const char *newest_log_line, void *payload);
+    void *payload;
+} sharedserver_wait_options;
+
+#define SHAREDSERVER_WAIT_OPTIONS_VERSION 1
+#define SHAREDSERVER_WAIT_OPTIONS_INIT {SHAREDSERVER_WAIT_OPTIONS_VERSION, -1, NULL, NULL}
+
+/* Wait until `name` is ready. SHAREDSERVER_ENOTRUNNING when it is not running,
+ * SHAREDSERVER_ETIMEOUT when the wait ran out, SHAREDSERVER_ESPAWN when the
+ * server failed its probe or died while starting. opts may be NULL. */
+SHAREDSERVER_API int sharedserver_wait(sharedserver_context *ctx, const char *name,
+                                       const sharedserver_wait_options *opts);
 
 /* ---- stop / restart / kill --------------------------------------------- */
 
@@ -248,6 +310,12 @@ SHAREDSERVER_API int64_t sharedserver_info_grace_period_ms(const sharedserver_in
 SHAREDSERVER_API int64_t sharedserver_info_grace_deadline(const sharedserver_info *info);
 /* Unix time in milliseconds; 0 when stopped. */
 SHAREDSERVER_API int64_t sharedserver_info_started_at(const sharedserver_info *info);
+/* The server's port (allocated or fixed); 0 when it has none. */
+SHAREDSERVER_API int sharedserver_info_port(const sharedserver_info *info);
+/* Unix time in milliseconds when the readiness probe passed; 0 while starting. */
+SHAREDSERVER_API int64_t sharedserver_info_ready_at(const sharedserver_info *info);
+/* How often the watcher restarted it within the restart window. */
+SHAREDSERVER_API size_t sharedserver_info_restart_count(const sharedserver_info *info);
 /* The info as one JSON object (the `info --json` format). */
 SHAREDSERVER_API int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info);
 

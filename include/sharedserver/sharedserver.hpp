@@ -109,6 +109,9 @@ struct Info {
     int64_t grace_period_ms = 0;
     int64_t grace_deadline_ms = 0;
     int64_t started_at_ms = 0;
+    int port = 0;
+    int64_t ready_at_ms = 0;
+    std::size_t restarts = 0;
     std::string json;
 
     std::size_t refcount() const { return clients.size(); }
@@ -131,6 +134,9 @@ struct Info {
         info.grace_period_ms = sharedserver_info_grace_period_ms(h);
         info.grace_deadline_ms = sharedserver_info_grace_deadline(h);
         info.started_at_ms = sharedserver_info_started_at(h);
+        info.port = sharedserver_info_port(h);
+        info.ready_at_ms = sharedserver_info_ready_at(h);
+        info.restarts = sharedserver_info_restart_count(h);
         sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
         detail::check(sharedserver_info_json(&buf, h));
         info.json = detail::take(buf);
@@ -147,6 +153,15 @@ struct UseOptions {
     std::optional<int64_t> grace_period_ms;
     int64_t client_pid = 0;  // 0: the calling process
     std::string metadata;
+    int ready_kind = SHAREDSERVER_PROBE_NONE;  // sharedserver_probe_kind
+    std::string ready_target;
+    int64_t ready_timeout_ms = -1;
+    int64_t ready_interval_ms = -1;
+    bool no_wait = false;
+    int port = 0;  // SHAREDSERVER_PORT_AUTO or N
+    int restart_policy = SHAREDSERVER_RESTART_NO;
+    int max_restarts = -1;
+    int64_t restart_window_ms = -1;
 };
 
 struct UseResult {
@@ -154,6 +169,8 @@ struct UseResult {
     int64_t pid = 0;
     std::size_t refcount = 0;
     std::string mismatch;
+    int port = 0;
+    bool ready = false;
 };
 
 struct LastExit {
@@ -183,7 +200,26 @@ public:
         fill(o, options, argv, env);
         sharedserver_use_result r = SHAREDSERVER_USE_RESULT_INIT;
         detail::check(sharedserver_use(&r, ctx_.get(), name.c_str(), &o));
-        return {static_cast<Outcome>(r.outcome), r.pid, r.refcount, r.mismatch};
+        return {static_cast<Outcome>(r.outcome), r.pid, r.refcount, r.mismatch, r.port, r.ready != 0};
+    }
+
+    // Blocks until `name` is ready; `progress(elapsed_ms, newest_log_line)`
+    // is called about every 100 ms. timeout_ms < 0: the server's probe timeout.
+    template <class Progress>
+    void wait(const std::string &name, int64_t timeout_ms, Progress progress) {
+        sharedserver_wait_options o = SHAREDSERVER_WAIT_OPTIONS_INIT;
+        o.timeout_ms = timeout_ms;
+        o.payload = &progress;
+        o.progress = [](int64_t elapsed, const char *line, void *payload) {
+            (*static_cast<Progress *>(payload))(elapsed, std::string(line ? line : ""));
+        };
+        detail::check(sharedserver_wait(ctx_.get(), name.c_str(), &o));
+    }
+
+    void wait(const std::string &name, int64_t timeout_ms = -1) {
+        sharedserver_wait_options o = SHAREDSERVER_WAIT_OPTIONS_INIT;
+        o.timeout_ms = timeout_ms;
+        detail::check(sharedserver_wait(ctx_.get(), name.c_str(), &o));
     }
 
     std::size_t unuse(const std::string &name, int64_t client_pid = 0) {
@@ -289,6 +325,15 @@ private:
         o.grace_period_ms = options.grace_period_ms.value_or(-1);
         o.client_pid = options.client_pid;
         o.metadata = options.metadata.empty() ? nullptr : options.metadata.c_str();
+        o.ready_kind = options.ready_kind;
+        o.ready_target = options.ready_target.empty() ? nullptr : options.ready_target.c_str();
+        o.ready_timeout_ms = options.ready_timeout_ms;
+        o.ready_interval_ms = options.ready_interval_ms;
+        o.no_wait = options.no_wait ? 1 : 0;
+        o.port = options.port;
+        o.restart_policy = options.restart_policy;
+        o.max_restarts = options.max_restarts;
+        o.restart_window_ms = options.restart_window_ms;
     }
 
     struct Free {
