@@ -10,7 +10,7 @@ packages=(
   g++ meson ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev doctest-dev
   python3 python3-dev pybind11-dev python3-pybind11 python3-pytest python3-mesonpy mypy
-  neovim luajit libluajit-5.1-dev
+  neovim python3-pynvim luajit libluajit-5.1-dev
   procps strace
 )
 missing=()

@@ -1,0 +1,720 @@
+-- LuaJIT binding of include/sharedserver/sharedserver.h.
+--
+-- Needs nothing from Neovim, so plain `luajit` can use it too. Every function
+-- that can fail returns nil, message, code (code is a negative
+-- sharedserver_error, see M.E) on failure.
+
+local ffi = require("ffi")
+
+local M = {}
+
+-- The ABI this binding was written for (SHAREDSERVER_ABI_VERSION).
+M.ABI = 1
+
+M.E = {
+  ERROR = -1,
+  NOTRUNNING = -2,
+  ALREADY = -3,
+  INVALID = -4,
+  SPAWN = -5,
+  TIMEOUT = -6,
+  BUSY = -7,
+  PERM = -8,
+  NOTCLIENT = -9,
+  CORRUPT = -10,
+}
+
+M.PROBE = { NONE = 0, PORT = 1, SOCKET = 2, HTTP = 3, COMMAND = 4, LOG = 5 }
+M.RESTART = { NO = 0, ON_FAILURE = 1, ALWAYS = 2 }
+M.PORT_AUTO = -1
+
+local OUTCOMES = { [0] = "started", [1] = "attached", [2] = "rescued" }
+
+-- ffi.C and the cdef namespace are shared by every plugin in the process and
+-- survive a reload of this module, so declare only once.
+if not pcall(ffi.typeof, "sharedserver_context") then
+  ffi.cdef([[
+typedef struct sharedserver_buf { char *ptr; size_t size; } sharedserver_buf;
+typedef struct sharedserver_context sharedserver_context;
+typedef struct sharedserver_info sharedserver_info;
+typedef struct sharedserver_list sharedserver_list;
+
+typedef struct sharedserver_use_options {
+  unsigned version;
+  const char *const *argv;
+  size_t argc;
+  const char *const *env;
+  size_t envc;
+  const char *working_dir;
+  const char *log_file;
+  int64_t grace_period_ms;
+  int64_t client_pid;
+  const char *metadata;
+  /* version 2 */
+  int ready_kind;
+  const char *ready_target;
+  int64_t ready_timeout_ms;
+  int64_t ready_interval_ms;
+  int no_wait;
+  int port;
+  int restart_policy;
+  int max_restarts;
+  int64_t restart_window_ms;
+} sharedserver_use_options;
+
+typedef struct sharedserver_use_result {
+  unsigned version;
+  int outcome;
+  int64_t pid;
+  size_t refcount;
+  char mismatch[256];
+  /* version 2 */
+  int port;
+  int ready;
+} sharedserver_use_result;
+
+typedef struct sharedserver_wait_options {
+  unsigned version;
+  int64_t timeout_ms;
+  void (*progress)(int64_t elapsed_ms, const char *newest_log_line, void *payload);
+  void *payload;
+} sharedserver_wait_options;
+
+typedef struct sharedserver_stop_options {
+  unsigned version;
+  int force;
+  int64_t timeout_ms;
+} sharedserver_stop_options;
+
+const char *sharedserver_version(void);
+int sharedserver_abi_version(void);
+const char *sharedserver_library_path(void);
+
+const char *sharedserver_error_last(void);
+int sharedserver_error_last_code(void);
+int sharedserver_error_last_errno(void);
+const char *sharedserver_error_last_path(void);
+
+void sharedserver_buf_dispose(sharedserver_buf *buf);
+
+int sharedserver_duration_parse(int64_t *out_ms, const char *text);
+int sharedserver_duration_format(sharedserver_buf *out, int64_t ms);
+int sharedserver_name_validate(const char *name);
+const char *sharedserver_state_name(int state);
+
+int sharedserver_context_open(sharedserver_context **out, const char *state_dir);
+void sharedserver_context_free(sharedserver_context *ctx);
+const char *sharedserver_context_state_dir(const sharedserver_context *ctx);
+const char *sharedserver_context_watcher_path(const sharedserver_context *ctx);
+
+int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version);
+int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx,
+                     const char *name, const sharedserver_use_options *opts);
+int sharedserver_unuse(size_t *refcount_out, sharedserver_context *ctx,
+                       const char *name, int64_t client_pid);
+int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx,
+                       const char *name, const sharedserver_use_options *opts);
+
+int sharedserver_wait(sharedserver_context *ctx, const char *name, const sharedserver_wait_options *opts);
+
+int sharedserver_stop(sharedserver_context *ctx, const char *name,
+                      const sharedserver_stop_options *opts);
+int sharedserver_restart(int64_t *pid_out, sharedserver_context *ctx, const char *name);
+int sharedserver_kill(sharedserver_context *ctx, const char *name);
+int sharedserver_doctor(sharedserver_buf *report, sharedserver_context *ctx, const char *name);
+
+int sharedserver_info_get(sharedserver_info **out, sharedserver_context *ctx, const char *name);
+void sharedserver_info_free(sharedserver_info *info);
+int sharedserver_check(int *state_out, sharedserver_context *ctx, const char *name);
+const char *sharedserver_info_name(const sharedserver_info *info);
+int sharedserver_info_state(const sharedserver_info *info);
+int64_t sharedserver_info_pid(const sharedserver_info *info);
+int64_t sharedserver_info_watcher_pid(const sharedserver_info *info);
+size_t sharedserver_info_refcount(const sharedserver_info *info);
+int64_t sharedserver_info_client_pid(const sharedserver_info *info, size_t i);
+int64_t sharedserver_info_client_attached_at(const sharedserver_info *info, size_t i);
+const char *sharedserver_info_client_metadata(const sharedserver_info *info, size_t i);
+size_t sharedserver_info_argc(const sharedserver_info *info);
+const char *sharedserver_info_argv(const sharedserver_info *info, size_t i);
+size_t sharedserver_info_envc(const sharedserver_info *info);
+const char *sharedserver_info_env(const sharedserver_info *info, size_t i);
+const char *sharedserver_info_working_dir(const sharedserver_info *info);
+const char *sharedserver_info_log_file(const sharedserver_info *info);
+int64_t sharedserver_info_grace_period_ms(const sharedserver_info *info);
+int64_t sharedserver_info_grace_deadline(const sharedserver_info *info);
+int64_t sharedserver_info_started_at(const sharedserver_info *info);
+int sharedserver_info_port(const sharedserver_info *info);
+int64_t sharedserver_info_ready_at(const sharedserver_info *info);
+size_t sharedserver_info_restart_count(const sharedserver_info *info);
+int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info);
+
+int sharedserver_list_get(sharedserver_list **out, sharedserver_context *ctx);
+void sharedserver_list_free(sharedserver_list *list);
+size_t sharedserver_list_count(const sharedserver_list *list);
+const sharedserver_info *sharedserver_list_at(const sharedserver_list *list, size_t i);
+int sharedserver_list_json(sharedserver_buf *out, const sharedserver_list *list);
+
+int sharedserver_events(sharedserver_buf *out, sharedserver_context *ctx, const char *name);
+int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at, int *unexpected,
+                           sharedserver_context *ctx, const char *name);
+int sharedserver_log_tail(sharedserver_buf *out, sharedserver_context *ctx,
+                          const char *name, size_t lines);
+]])
+end
+
+local C_STR_ARRAY = ffi.typeof("const char *[?]")
+local INT64_1 = ffi.typeof("int64_t[1]")
+local SIZE_1 = ffi.typeof("size_t[1]")
+local INT_1 = ffi.typeof("int[1]")
+local BUF_1 = ffi.typeof("sharedserver_buf[1]")
+local CTX_P1 = ffi.typeof("sharedserver_context *[1]")
+local INFO_P1 = ffi.typeof("sharedserver_info *[1]")
+local LIST_P1 = ffi.typeof("sharedserver_list *[1]")
+
+local lib -- the loaded library (ffi.load namespace), once load() succeeded
+local lib_path -- the file it was loaded from
+
+local function fail(rc)
+  local msg = ffi.string(lib.sharedserver_error_last())
+  if msg == "" then
+    msg = "sharedserver: call failed with code " .. tostring(rc)
+  end
+  return nil, msg, rc
+end
+
+local function num(v)
+  return tonumber(v)
+end
+
+local function take_buf(buf)
+  local s = buf[0].ptr ~= nil and ffi.string(buf[0].ptr, buf[0].size) or ""
+  lib.sharedserver_buf_dispose(buf)
+  return s
+end
+
+---------------------------------------------------------------------------
+-- Library lookup
+---------------------------------------------------------------------------
+
+local function dirname(p)
+  return (p:gsub("/+[^/]*$", ""))
+end
+
+-- The repository root, found from this file's own path:
+-- <root>/bindings/nvim/lua/sharedserver/ffi.lua
+local function repo_root()
+  local src = debug.getinfo(1, "S").source
+  if src:sub(1, 1) ~= "@" then
+    return nil
+  end
+  local p = src:sub(2)
+  for _ = 1, 5 do
+    p = dirname(p)
+  end
+  if p == "" then
+    p = "."
+  end
+  return p
+end
+
+local function lib_file_names()
+  if ffi.os == "OSX" then
+    return "libsharedserver.dylib", "libsharedserver.0.dylib"
+  end
+  return "libsharedserver.so", "libsharedserver.so.0"
+end
+
+local function file_exists(p)
+  local f = io.open(p, "rb")
+  if f then
+    f:close()
+    return true
+  end
+  return false
+end
+
+local function rebuild_hint()
+  local root = repo_root()
+  if root then
+    return "rebuild it with `meson setup build && ninja -C build` in " .. root
+  end
+  return "rebuild it with `meson setup build && ninja -C build` in the sharedserver checkout"
+end
+
+-- The candidates in lookup order: {path, where, must}; `must` candidates are
+-- explicit choices whose failure is reported instead of falling through.
+function M.candidates(explicit)
+  local list = {}
+  if explicit and explicit ~= "" then
+    list[#list + 1] = { explicit, "lib_path option", true }
+  end
+  local env = os.getenv("SHAREDSERVER_LIB")
+  if env and env ~= "" then
+    list[#list + 1] = { env, "$SHAREDSERVER_LIB", true }
+  end
+  local dev, soname = lib_file_names()
+  local root = repo_root()
+  if root then
+    list[#list + 1] = { root .. "/build/capi/" .. dev, "build tree", false }
+  end
+  list[#list + 1] = { soname, "installed soname", false }
+  return list
+end
+
+local function try_load(path)
+  local ok, l = pcall(ffi.load, path)
+  if not ok then
+    return nil, tostring(l)
+  end
+  local ok_abi, abi = pcall(function()
+    return l.sharedserver_abi_version()
+  end)
+  if not ok_abi then
+    return nil, path .. " is not a sharedserver library (" .. tostring(abi) .. ")"
+  end
+  if abi ~= M.ABI then
+    return nil,
+      string.format(
+        "sharedserver: %s has ABI %d but this plugin needs ABI %d; %s, or point lib_path / $SHAREDSERVER_LIB at a matching build",
+        path,
+        abi,
+        M.ABI,
+        rebuild_hint()
+      )
+  end
+  return l
+end
+
+-- Load the library, once per process. `explicit` is the lib_path option.
+-- Returns true, or nil and a message naming every place tried.
+function M.load(explicit)
+  if lib then
+    return true
+  end
+  local tried = {}
+  for _, c in ipairs(M.candidates(explicit)) do
+    local path, where, must = c[1], c[2], c[3]
+    local is_file_path = path:find("/", 1, true) ~= nil
+    if is_file_path and not must and not file_exists(path) then
+      tried[#tried + 1] = where .. " " .. path .. " (not built)"
+    else
+      local l, err = try_load(path)
+      if l then
+        lib, lib_path = l, path
+        return true
+      end
+      if err:find("^sharedserver:") then
+        return nil, err
+      end
+      if must then
+        return nil, "sharedserver: cannot load the library from " .. where .. " " .. path .. ": " .. err
+      end
+      tried[#tried + 1] = where .. " " .. path .. " (" .. err .. ")"
+    end
+  end
+  return nil, "sharedserver: library not found; tried " .. table.concat(tried, ", ") .. "; " .. rebuild_hint()
+    .. ", or set lib_path / $SHAREDSERVER_LIB"
+end
+
+function M.loaded()
+  return lib ~= nil
+end
+
+---------------------------------------------------------------------------
+-- Library identity and helpers
+---------------------------------------------------------------------------
+
+function M.version()
+  return ffi.string(lib.sharedserver_version())
+end
+
+function M.abi()
+  return lib.sharedserver_abi_version()
+end
+
+-- The file the library was loaded from: what dladdr says, else the path given to ffi.load.
+function M.library_path()
+  local p = ffi.string(lib.sharedserver_library_path())
+  if p == "" then
+    return lib_path
+  end
+  return p
+end
+
+function M.duration_parse(text)
+  local out = INT64_1()
+  local rc = lib.sharedserver_duration_parse(out, text)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return num(out[0])
+end
+
+function M.duration_format(ms)
+  local buf = BUF_1()
+  local rc = lib.sharedserver_duration_format(buf, ms)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
+function M.name_validate(name)
+  local rc = lib.sharedserver_name_validate(name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return true
+end
+
+function M.state_name(state)
+  return ffi.string(lib.sharedserver_state_name(state))
+end
+
+---------------------------------------------------------------------------
+-- Info and list → plain Lua tables
+---------------------------------------------------------------------------
+
+local function opt_string(p)
+  if p == nil then
+    return nil
+  end
+  local s = ffi.string(p)
+  if s == "" then
+    return nil
+  end
+  return s
+end
+
+local function info_table(i)
+  local state = lib.sharedserver_info_state(i)
+  local t = {
+    name = ffi.string(lib.sharedserver_info_name(i)),
+    state = ffi.string(lib.sharedserver_state_name(state)),
+    pid = num(lib.sharedserver_info_pid(i)),
+    watcher_pid = num(lib.sharedserver_info_watcher_pid(i)),
+    refcount = num(lib.sharedserver_info_refcount(i)),
+    working_dir = opt_string(lib.sharedserver_info_working_dir(i)),
+    log_file = opt_string(lib.sharedserver_info_log_file(i)),
+    grace_period_ms = num(lib.sharedserver_info_grace_period_ms(i)),
+    grace_deadline = num(lib.sharedserver_info_grace_deadline(i)),
+    started_at = num(lib.sharedserver_info_started_at(i)),
+    port = lib.sharedserver_info_port(i),
+    ready_at = num(lib.sharedserver_info_ready_at(i)),
+    restart_count = num(lib.sharedserver_info_restart_count(i)),
+    clients = {},
+    argv = {},
+    env = {},
+  }
+  for k = 0, t.refcount - 1 do
+    t.clients[#t.clients + 1] = {
+      pid = num(lib.sharedserver_info_client_pid(i, k)),
+      attached_at = num(lib.sharedserver_info_client_attached_at(i, k)),
+      metadata = opt_string(lib.sharedserver_info_client_metadata(i, k)),
+    }
+  end
+  for k = 0, num(lib.sharedserver_info_argc(i)) - 1 do
+    t.argv[#t.argv + 1] = ffi.string(lib.sharedserver_info_argv(i, k))
+  end
+  for k = 0, num(lib.sharedserver_info_envc(i)) - 1 do
+    t.env[#t.env + 1] = ffi.string(lib.sharedserver_info_env(i, k))
+  end
+  return t
+end
+
+---------------------------------------------------------------------------
+-- Context
+---------------------------------------------------------------------------
+
+local Context = {}
+Context.__index = Context
+
+-- Open a context on state_dir (nil: $SHAREDSERVER_LOCKDIR, else the default).
+function M.open(state_dir)
+  if not lib then
+    return nil, "sharedserver: the library is not loaded; call load() first"
+  end
+  local out = CTX_P1()
+  local rc = lib.sharedserver_context_open(out, state_dir)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local handle = ffi.gc(out[0], lib.sharedserver_context_free)
+  return setmetatable({ handle = handle }, Context)
+end
+
+function Context:close()
+  if self.handle ~= nil then
+    local h = self.handle
+    self.handle = nil
+    ffi.gc(h, nil)
+    lib.sharedserver_context_free(h)
+  end
+end
+
+function Context:state_dir()
+  return ffi.string(lib.sharedserver_context_state_dir(self.handle))
+end
+
+-- "" when the library found no watcher.
+function Context:watcher_path()
+  return ffi.string(lib.sharedserver_context_watcher_path(self.handle))
+end
+
+-- Fill a sharedserver_use_options from a spec table:
+-- { argv = {...}, env = {"K=V", ...} or {K = "V"}, working_dir, log_file,
+--   grace_period_ms, client_pid, metadata, ready_kind, ready_target,
+--   ready_timeout_ms, ready_interval_ms, no_wait, port, restart_policy,
+--   max_restarts, restart_window_ms } (the struct's fields, same names).
+-- `anchor` keeps the Lua strings and arrays alive for the duration of the call.
+local function use_options(spec, anchor)
+  -- The values of SHAREDSERVER_USE_OPTIONS_INIT; a library that knows an
+  -- older version of the struct reads only the fields it knows.
+  local o = ffi.new("sharedserver_use_options")
+  o.version = 2
+  o.grace_period_ms = -1
+  o.ready_timeout_ms = -1
+  o.ready_interval_ms = -1
+  o.max_restarts = -1
+  o.restart_window_ms = -1
+  spec = spec or {}
+  local argv = spec.argv
+  if argv and #argv > 0 then
+    local arr = C_STR_ARRAY(#argv)
+    for k, a in ipairs(argv) do
+      local s = tostring(a)
+      anchor[#anchor + 1] = s
+      arr[k - 1] = s
+    end
+    anchor[#anchor + 1] = arr
+    o.argv = arr
+    o.argc = #argv
+  end
+  local env = {}
+  if spec.env then
+    if #spec.env > 0 then
+      for _, kv in ipairs(spec.env) do
+        env[#env + 1] = tostring(kv)
+      end
+    else
+      local keys = {}
+      for k in pairs(spec.env) do
+        keys[#keys + 1] = k
+      end
+      table.sort(keys)
+      for _, k in ipairs(keys) do
+        env[#env + 1] = k .. "=" .. tostring(spec.env[k])
+      end
+    end
+  end
+  if #env > 0 then
+    local arr = C_STR_ARRAY(#env)
+    for k, s in ipairs(env) do
+      anchor[#anchor + 1] = s
+      arr[k - 1] = s
+    end
+    anchor[#anchor + 1] = arr
+    o.env = arr
+    o.envc = #env
+  end
+  o.working_dir = spec.working_dir
+  o.log_file = spec.log_file
+  if spec.grace_period_ms then
+    o.grace_period_ms = spec.grace_period_ms
+  end
+  if spec.client_pid then
+    o.client_pid = spec.client_pid
+  end
+  o.metadata = spec.metadata
+  for _, k in ipairs({ "ready_kind", "ready_timeout_ms", "ready_interval_ms", "port", "restart_policy",
+                       "max_restarts", "restart_window_ms" }) do
+    if spec[k] then
+      o[k] = spec[k]
+    end
+  end
+  o.ready_target = spec.ready_target
+  o.no_wait = spec.no_wait and 1 or 0
+  anchor[#anchor + 1] = spec
+  return o
+end
+
+-- Attach spec.client_pid (0/nil: this process) to `name`, starting the server
+-- when spec.argv is given and none runs. Returns
+-- { outcome = "started"|"attached"|"rescued", pid, refcount, mismatch }.
+function Context:use(name, spec)
+  local anchor = {}
+  local o = use_options(spec, anchor)
+  local r = ffi.new("sharedserver_use_result")
+  r.version = 2
+  local rc = lib.sharedserver_use(r, self.handle, name, o)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local mismatch = ffi.string(r.mismatch)
+  return {
+    outcome = OUTCOMES[r.outcome] or tostring(r.outcome),
+    pid = num(r.pid),
+    refcount = num(r.refcount),
+    mismatch = mismatch ~= "" and mismatch or nil,
+    port = r.port,
+    ready = r.ready ~= 0,
+  }
+end
+
+-- Detach client_pid (0/nil: this process). Returns the refcount left.
+function Context:unuse(name, client_pid)
+  local out = SIZE_1()
+  local rc = lib.sharedserver_unuse(out, self.handle, name, client_pid or 0)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return num(out[0])
+end
+
+-- Start without a client (the server begins in its grace period). Returns the pid.
+function Context:start(name, spec)
+  local anchor = {}
+  local o = use_options(spec, anchor)
+  local out = INT64_1()
+  local rc = lib.sharedserver_start(out, self.handle, name, o)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return num(out[0])
+end
+
+-- Wait until `name` is ready (its readiness probe passed). timeout_ms nil:
+-- as long as the server's own probe timeout allows.
+function Context:wait(name, timeout_ms)
+  local o = ffi.new("sharedserver_wait_options")
+  o.version = 1
+  o.timeout_ms = timeout_ms or -1
+  local rc = lib.sharedserver_wait(self.handle, name, o)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return true
+end
+
+-- opts: { force = bool, timeout_ms = number }.
+function Context:stop(name, opts)
+  opts = opts or {}
+  local o = ffi.new("sharedserver_stop_options")
+  o.version = 1
+  o.force = opts.force and 1 or 0
+  o.timeout_ms = opts.timeout_ms or -1
+  local rc = lib.sharedserver_stop(self.handle, name, o)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return true
+end
+
+-- Returns the new pid.
+function Context:restart(name)
+  local out = INT64_1()
+  local rc = lib.sharedserver_restart(out, self.handle, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return num(out[0])
+end
+
+function Context:kill(name)
+  local rc = lib.sharedserver_kill(self.handle, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return true
+end
+
+-- name nil: every name. Returns the repair report ("" when all was well).
+function Context:doctor(name)
+  local buf = BUF_1()
+  local rc = lib.sharedserver_doctor(buf, self.handle, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
+-- Returns the state name: "stopped", "starting", "active", "grace", "stopping".
+function Context:check(name)
+  local out = INT_1()
+  local rc = lib.sharedserver_check(out, self.handle, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return ffi.string(lib.sharedserver_state_name(out[0]))
+end
+
+-- A plain table: name, state, pid, watcher_pid, refcount, clients = {{pid,
+-- attached_at, metadata}}, argv, env, working_dir, log_file, grace_period_ms,
+-- grace_deadline, started_at (unix ms).
+function Context:info(name)
+  local out = INFO_P1()
+  local rc = lib.sharedserver_info_get(out, self.handle, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local i = ffi.gc(out[0], lib.sharedserver_info_free)
+  local t = info_table(i)
+  ffi.gc(i, nil)
+  lib.sharedserver_info_free(i)
+  return t
+end
+
+-- Every live server, sorted by name, as info tables.
+function Context:list()
+  local out = LIST_P1()
+  local rc = lib.sharedserver_list_get(out, self.handle)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local l = ffi.gc(out[0], lib.sharedserver_list_free)
+  local t = {}
+  for k = 0, num(lib.sharedserver_list_count(l)) - 1 do
+    t[#t + 1] = info_table(lib.sharedserver_list_at(l, k))
+  end
+  ffi.gc(l, nil)
+  lib.sharedserver_list_free(l)
+  return t
+end
+
+-- The event log as JSON lines, oldest first.
+function Context:events(name)
+  local buf = BUF_1()
+  local rc = lib.sharedserver_events(buf, self.handle, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
+-- { exit_code (-1 when signalled), signal (0 when exited), at (unix ms), unexpected = bool }
+-- or nil, msg, M.E.NOTRUNNING when no exit is recorded.
+function Context:last_exit(name)
+  local code, sig, at, unexpected = INT_1(), INT_1(), INT64_1(), INT_1()
+  local rc = lib.sharedserver_last_exit(code, sig, at, unexpected, self.handle, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return {
+    exit_code = code[0],
+    signal = sig[0],
+    at = num(at[0]),
+    unexpected = unexpected[0] ~= 0,
+  }
+end
+
+-- The last `lines` lines of the server's log.
+function Context:log_tail(name, lines)
+  local buf = BUF_1()
+  local rc = lib.sharedserver_log_tail(buf, self.handle, name, lines or 10)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
+return M

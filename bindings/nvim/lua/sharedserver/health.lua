@@ -1,0 +1,125 @@
+-- :checkhealth sharedserver
+
+local M = {}
+
+local uv = vim.uv or vim.loop
+
+-- vim.health (0.10: start/ok/…; 0.8–0.9: report_*), else the 0.7 autoload functions.
+local function reporter()
+  local h = vim.health
+  if h and h.start then
+    return h
+  end
+  if h and h.report_start then
+    return { start = h.report_start, ok = h.report_ok, warn = h.report_warn, error = h.report_error, info = h.report_info }
+  end
+  local function fn(name)
+    return function(msg, advice)
+      if advice then
+        vim.fn["health#report_" .. name](msg, advice)
+      else
+        vim.fn["health#report_" .. name](msg)
+      end
+    end
+  end
+  return { start = fn("start"), ok = fn("ok"), warn = fn("warn"), error = fn("error"), info = fn("info") }
+end
+
+local function check_state_dir(h, dir)
+  local st = uv.fs_stat(dir)
+  if not st then
+    h.error(("state directory %s does not exist"):format(dir))
+    return
+  end
+  local mode = st.mode % 512
+  local problems = {}
+  if uv.getuid and st.uid ~= uv.getuid() then
+    problems[#problems + 1] = ("owned by uid %d, not by you (uid %d)"):format(st.uid, uv.getuid())
+  end
+  if math.floor(mode / 16) % 2 == 1 or math.floor(mode / 2) % 2 == 1 then
+    problems[#problems + 1] = ("writable by others (mode %o)"):format(mode)
+  end
+  if not uv.fs_access(dir, "W") then
+    problems[#problems + 1] = "not writable"
+  end
+  if #problems > 0 then
+    h.error(
+      ("state directory %s is %s"):format(dir, table.concat(problems, ", ")),
+      { ("chmod 700 %s, or set $SHAREDSERVER_LOCKDIR to a directory of your own"):format(dir) }
+    )
+  else
+    h.ok(("state directory %s is usable and private (mode %o)"):format(dir, mode))
+  end
+end
+
+function M.check()
+  local h = reporter()
+  local sharedserver = require("sharedserver")
+
+  h.start("sharedserver: Neovim")
+  if jit then
+    h.ok("Neovim runs on " .. jit.version .. " (ffi available)")
+  else
+    h.error("Neovim was built without LuaJIT; this plugin calls libsharedserver through LuaJIT's ffi", {
+      "use a Neovim build with LuaJIT (the official releases and most distributions are)",
+    })
+    return
+  end
+
+  h.start("sharedserver: library")
+  local f, err = sharedserver._library()
+  if not f then
+    h.error(err or "the library could not be loaded", {
+      "build it: `meson setup build && ninja -C build` in the sharedserver checkout",
+      "or point setup's lib_path option or $SHAREDSERVER_LIB at libsharedserver.so",
+    })
+    return
+  end
+  h.ok(("library %s, version %s, ABI %d"):format(f.library_path(), f.version(), f.abi()))
+
+  local ctx, cerr = sharedserver._context()
+  if not ctx then
+    h.error(cerr or "cannot open the state directory", { "set $SHAREDSERVER_LOCKDIR to a private directory (mode 0700)" })
+    return
+  end
+  local watcher = ctx:watcher_path()
+  if watcher == "" then
+    h.error("the sharedserver-watcher executable was not found", {
+      "set $SHAREDSERVER_WATCHER, or keep it beside the library (build tree) or in <prefix>/libexec",
+    })
+  elseif not uv.fs_access(watcher, "X") then
+    h.error(("watcher %s is not executable"):format(watcher))
+  else
+    h.ok("watcher " .. watcher)
+  end
+
+  h.start("sharedserver: state directory")
+  check_state_dir(h, ctx:state_dir())
+
+  h.start("sharedserver: servers")
+  local names = sharedserver.list()
+  if #names == 0 then
+    h.info("no servers registered")
+  end
+  for _, name in ipairs(names) do
+    local st = sharedserver.status(name)
+    local desc = ("%s: %s"):format(name, st.state or "unknown")
+    if st.running then
+      desc = desc
+        .. (" (pid %d, %d clients%s)"):format(st.pid, st.refcount, st.attached and ", this Neovim attached" or "")
+    end
+    if st.lazy then
+      desc = desc .. " [lazy]"
+    end
+    if st.error then
+      h.error(desc .. ": " .. st.error)
+    else
+      h.ok(desc)
+    end
+  end
+  for _, name in ipairs(vim.tbl_keys(sharedserver._problems)) do
+    h.error(sharedserver._problems[name], { "fix this server's configuration in setup()" })
+  end
+end
+
+return M

@@ -1,0 +1,117 @@
+"""on_start / on_exit and the notifications of unexpected exits."""
+
+import pytest
+
+from conftest import alive, wait_for
+
+
+def events(n, kind=None):
+    return [e for e in n.lua("return _G.EVENTS") if kind is None or e[0] == kind]
+
+
+def test_on_start_gets_the_server_pid(ss):
+    a = ss.nvim(
+        """
+        require('sharedserver').setup({
+          s = { command = 'sleep', args = { '1000' }, on_start = record('start', 's') },
+        })
+        """
+    )
+    pid = a.status("s")["pid"]
+    assert events(a) == [["start", "s", pid]]
+
+
+def test_on_start_does_not_fire_in_an_instance_that_only_attached(ss):
+    cfg = """
+    require('sharedserver').setup({
+      s = { command = 'sleep', args = { '1000' }, on_start = record('start', 's') },
+    })
+    """
+    a = ss.nvim(cfg)
+    b = ss.nvim(cfg)
+    assert len(events(a, "start")) == 1
+    assert events(b, "start") == []
+
+
+def test_a_server_that_dies_right_after_starting_gives_an_error_with_its_exit_code_and_log(ss):
+    a = ss.nvim(
+        """
+        require('sharedserver').setup({
+          dying = {
+            command = 'sh', args = { '-c', 'echo booting; echo "port 4097 in use" >&2; exit 3' },
+            on_exit = record('exit', 'dying'),
+          },
+        })
+        """
+    )
+    wait_for(lambda: events(a, "exit"), timeout=5, what="on_exit")
+    assert events(a, "exit") == [["exit", "dying", 3, 0]]
+    errors = [n for n in a.notes() if n[1] == 4]
+    assert len(errors) == 1
+    msg = errors[0][0]
+    assert msg.startswith("sharedserver: 'dying' (pid ")
+    assert "exited unexpectedly with exit code 3" in msg
+    assert "port 4097 in use" in msg
+    assert "booting" in msg
+    st = a.status("dying")
+    assert (st["state"], st["attached"]) == ("stopped", False)
+
+
+def test_on_exit_fires_in_every_attached_instance_with_the_exit_code(ss):
+    flag = ss.root / "go"
+    cfg = f"""
+    require('sharedserver').setup({{
+      s = {{
+        command = 'sh', args = {{ '-c', 'while [ ! -e {flag} ]; do sleep 0.05; done; exit 7' }},
+        on_exit = record('exit', 's'),
+      }},
+    }})
+    """
+    a = ss.nvim(cfg)
+    b = ss.nvim(cfg)
+    c = ss.nvim(
+        """
+        require('sharedserver').setup({
+          other = { command = 'sleep', args = { '1000' } },
+        })
+        """
+    )
+    assert ss.info("s")["refcount"] == 2
+    flag.touch()
+    for n in (a, b):
+        wait_for(lambda: events(n, "exit"), timeout=5, what="on_exit")
+        assert events(n, "exit") == [["exit", "s", 7, 0]]
+        assert any("exited unexpectedly with exit code 7" in m for m in n.messages())
+    assert events(c) == []
+
+
+def test_notify_on_exit_false_silences_unexpected_exits_but_on_exit_still_fires(ss):
+    a = ss.nvim(
+        """
+        require('sharedserver').setup({
+          dying = { command = 'sh', args = { '-c', 'exit 5' }, on_exit = record('exit', 'dying') },
+        }, { notify = { on_exit = false, on_start = false } })
+        """
+    )
+    wait_for(lambda: events(a, "exit"), timeout=5, what="on_exit")
+    assert events(a, "exit") == [["exit", "dying", 5, 0]]
+    assert a.messages() == []
+
+
+def test_a_forced_stop_runs_on_exit_everywhere_without_an_unexpected_exit_notification(ss):
+    cfg = """
+    require('sharedserver').setup({
+      s = { command = 'sleep', args = { '1000' }, on_exit = record('exit', 's') },
+    })
+    """
+    a = ss.nvim(cfg)
+    b = ss.nvim(cfg)
+    pid = a.status("s")["pid"]
+    a.api.command("ServerStop! s")
+    wait_for(lambda: not alive(pid), what="the server to stop")
+    for n in (a, b):
+        wait_for(lambda: events(n, "exit"), timeout=5, what="on_exit")
+        assert events(n, "exit") == [["exit", "s", -1, 15]]
+        assert not any("unexpectedly" in m for m in n.messages())
+    assert b.status("s")["state"] == "stopped"
+    assert ss.record("s") is None
