@@ -25,7 +25,9 @@ struct ChildFailure {
     int err;
 };
 
-std::vector<std::string> merged_environment(const std::vector<std::string> &additions) {
+}  // namespace
+
+std::vector<std::string> server_environment(const std::vector<std::string> &additions) {
     std::map<std::string, std::string> env;
     std::vector<std::string> order;
     auto put = [&](const std::string &entry) {
@@ -41,6 +43,8 @@ std::vector<std::string> merged_environment(const std::vector<std::string> &addi
     for (const auto &key : order) out.push_back(env[key]);
     return out;
 }
+
+namespace {
 
 std::string lookup(const std::vector<std::string> &env, const std::string &key) {
     for (const auto &entry : env)
@@ -101,7 +105,7 @@ Result<ProcessId> launch_server(const ServerSpec &spec) {
     if (!S_ISDIR(wd.st_mode))
         return fail_errno(SHAREDSERVER_ESPAWN, "working directory", spec.working_dir, ENOTDIR);
 
-    std::vector<std::string> env = merged_environment(spec.env);
+    std::vector<std::string> env = server_environment(spec.env);
     auto path = resolve_command(spec.argv.front(), env, spec.working_dir);
     if (!path) return std::unexpected(path.error());
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "error.hpp"
 #include "process.hpp"
@@ -14,5 +15,9 @@ namespace sharedserver {
 // Errors name the path and the reason ("/x: No such file or directory"); the
 // caller adds which server it was.
 Result<ProcessId> launch_server(const ServerSpec &spec);
+
+// The inherited environment with `additions` ("KEY=VALUE") applied: what the
+// server, and its readiness command, run with.
+std::vector<std::string> server_environment(const std::vector<std::string> &additions);
 
 }  // namespace sharedserver

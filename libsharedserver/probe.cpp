@@ -168,7 +168,12 @@ bool probe_http(const std::string &url, std::string &why) {
     return false;
 }
 
-bool probe_command(const std::string &line, const std::string &log_file, std::string &why) {
+bool probe_command(const std::string &line, const std::string &log_file, const std::vector<std::string> &env,
+                   std::string &why) {
+    std::vector<std::string> env_copy = env;
+    std::vector<char *> envp;
+    for (auto &e : env_copy) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) {
         why = std::string("cannot fork: ") + std::strerror(errno);
@@ -184,7 +189,7 @@ bool probe_command(const std::string &line, const std::string &log_file, std::st
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::setpgid(0, 0);
-        ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char *>(nullptr));
+        ::execle("/bin/sh", "sh", "-c", line.c_str(), static_cast<char *>(nullptr), envp.data());
         ::_exit(127);
     }
     int64_t deadline = monotonic_now_ms() + command_attempt_timeout_ms;
@@ -287,8 +292,8 @@ std::string describe_probe(const ReadyProbe &probe) {
     }
 }
 
-ProbeRunner::ProbeRunner(ReadyProbe probe, std::string log_file, int64_t log_offset)
-    : probe_(std::move(probe)), log_file_(std::move(log_file)), log_offset_(log_offset) {
+ProbeRunner::ProbeRunner(ReadyProbe probe, std::string log_file, int64_t log_offset, std::vector<std::string> env)
+    : probe_(std::move(probe)), log_file_(std::move(log_file)), log_offset_(log_offset), env_(std::move(env)) {
     if (probe_.kind == SHAREDSERVER_PROBE_LOG) {
         try {
             pattern_ = std::make_unique<std::regex>(probe_.target, std::regex::ECMAScript);
@@ -304,7 +309,7 @@ ProbeRunner::Result ProbeRunner::attempt(std::string &why) {
         case SHAREDSERVER_PROBE_PORT: ready = probe_port(probe_.target, why); break;
         case SHAREDSERVER_PROBE_SOCKET: ready = probe_socket(probe_.target, why); break;
         case SHAREDSERVER_PROBE_HTTP: ready = probe_http(probe_.target, why); break;
-        case SHAREDSERVER_PROBE_COMMAND: ready = probe_command(probe_.target, log_file_, why); break;
+        case SHAREDSERVER_PROBE_COMMAND: ready = probe_command(probe_.target, log_file_, env_, why); break;
         case SHAREDSERVER_PROBE_LOG: {
             why = "no line of the log matched /" + probe_.target + "/";
             if (!pattern_) break;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "error.hpp"
 #include "records.hpp"
@@ -26,8 +27,9 @@ int64_t default_probe_interval_ms(int kind);
 class ProbeRunner {
 public:
     // `log_offset`: where the log file ended before this launch, so a log
-    // probe only matches what this server wrote.
-    ProbeRunner(ReadyProbe probe, std::string log_file, int64_t log_offset);
+    // probe only matches what this server wrote. `env`: the server's
+    // environment, which a readiness command runs with too.
+    ProbeRunner(ReadyProbe probe, std::string log_file, int64_t log_offset, std::vector<std::string> env);
 
     enum class Result { ready, not_yet };
     // One attempt; `why` receives the latest reason it is not ready.
@@ -37,6 +39,7 @@ private:
     ReadyProbe probe_;
     std::string log_file_;
     int64_t log_offset_;
+    std::vector<std::string> env_;
     std::string partial_line_;
     std::unique_ptr<std::regex> pattern_;
 };

@@ -262,7 +262,7 @@ void Watcher::grace_timer_fired() {
 
 void Watcher::start_probe(const ServerRecord &record) {
     ServerSpec launched = spec_for_port(record.spec, record.port);
-    probe_.emplace(launched.ready, launched.log_file, log_offset_);
+    probe_.emplace(launched.ready, launched.log_file, log_offset_, server_environment(launched.env));
     probe_started_ = monotonic_now_ms();
     probe_deadline_ = probe_started_ + launched.ready.timeout_ms;
     probe_interval_ = std::max<int64_t>(1, launched.ready.interval_ms);
