@@ -18,6 +18,7 @@
 #include "../libsharedserver/lifecycle.hpp"
 #include "../libsharedserver/log_tail.hpp"
 #include "../libsharedserver/names.hpp"
+#include "../libsharedserver/project.hpp"
 #include "../libsharedserver/clock.hpp"
 #include "../libsharedserver/ready_wait.hpp"
 #include "../libsharedserver/spawn.hpp"
@@ -36,6 +37,12 @@ struct sharedserver_info {
 
 struct sharedserver_list {
     std::vector<sharedserver_info> items;
+};
+
+struct sharedserver_project {
+    Project project;
+    // Per server: the C views of its strings, borrowed by use options.
+    std::vector<std::vector<const char *>> argv, env;
 };
 
 namespace {
@@ -475,6 +482,76 @@ int sharedserver_list_json(sharedserver_buf *out, const sharedserver_list *list)
         std::vector<ServerInfo> infos;
         for (const auto &item : list->items) infos.push_back(item.info);
         return fill_buf(out, infos_to_json(infos));
+    });
+}
+
+int sharedserver_project_open(sharedserver_project **out, const char *path, const char *start_dir) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the project output pointer is NULL");
+        *out = nullptr;
+        auto found = find_project_file(path ? path : "", start_dir ? start_dir : "");
+        if (!found) return set_error(found.error());
+        if (!*found)
+            return set_error(SHAREDSERVER_ENOTFOUND, std::string("no ") + project_file_name +
+                                                         " found in this directory or above it; create one or pass --config");
+        auto project = load_project(**found);
+        if (!project) return set_error(project.error());
+        auto *handle = new sharedserver_project{std::move(*project), {}, {}};
+        for (const auto &server : handle->project.servers) {
+            std::vector<const char *> argv, env;
+            for (const auto &a : server.spec.argv) argv.push_back(a.c_str());
+            for (const auto &e : server.spec.env) env.push_back(e.c_str());
+            handle->argv.push_back(std::move(argv));
+            handle->env.push_back(std::move(env));
+        }
+        *out = handle;
+        return ok();
+    });
+}
+
+void sharedserver_project_free(sharedserver_project *project) { delete project; }
+
+const char *sharedserver_project_path(const sharedserver_project *p) { return p ? p->project.path.c_str() : ""; }
+
+size_t sharedserver_project_count(const sharedserver_project *p) { return p ? p->project.servers.size() : 0; }
+
+const char *sharedserver_project_name(const sharedserver_project *p, size_t i) {
+    return p && i < p->project.servers.size() ? p->project.servers[i].name.c_str() : nullptr;
+}
+
+int sharedserver_project_lazy(const sharedserver_project *p, const char *name) {
+    if (!p || !name) return SHAREDSERVER_EINVALID;
+    const ProjectServer *server = p->project.find(name);
+    return server ? (server->lazy ? 1 : 0) : SHAREDSERVER_ENOTFOUND;
+}
+
+int sharedserver_project_use_options(sharedserver_use_options *opts, const sharedserver_project *p, const char *name) {
+    return guard([&] {
+        if (!opts || !p || !name) return set_error(SHAREDSERVER_EINVALID, "project_use_options needs options, a project and a name");
+        if (opts->version < SHAREDSERVER_USE_OPTIONS_VERSION)
+            return set_error(SHAREDSERVER_EINVALID, "project definitions need sharedserver_use_options version 2");
+        const auto &servers = p->project.servers;
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            if (servers[i].name != name) continue;
+            const ServerSpec &spec = servers[i].spec;
+            opts->argv = p->argv[i].data();
+            opts->argc = p->argv[i].size();
+            opts->env = p->env[i].empty() ? nullptr : p->env[i].data();
+            opts->envc = p->env[i].size();
+            opts->working_dir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
+            opts->log_file = spec.log_file.empty() ? nullptr : spec.log_file.c_str();
+            opts->grace_period_ms = spec.grace_period_ms;
+            opts->ready_kind = spec.ready.kind;
+            opts->ready_target = spec.ready.target.empty() ? nullptr : spec.ready.target.c_str();
+            opts->ready_timeout_ms = spec.ready.timeout_ms;
+            opts->ready_interval_ms = spec.ready.interval_ms;
+            opts->port = spec.port;
+            opts->restart_policy = spec.restart.mode;
+            opts->max_restarts = spec.restart.max_restarts;
+            opts->restart_window_ms = spec.restart.window_ms;
+            return ok();
+        }
+        return set_error(SHAREDSERVER_ENOTFOUND, p->project.path + " does not define a server " + quote(name));
     });
 }
 

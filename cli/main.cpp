@@ -11,6 +11,7 @@
 
 #include "completion.hpp"
 #include "output.hpp"
+#include "run_with.hpp"
 
 namespace {
 
@@ -90,38 +91,54 @@ int port_option(const std::string &option, const std::string &text) {
     return port;
 }
 
-// `cmd` tells whether --grace-period was given at all: "" is an error, not the default.
-sharedserver::UseOptions to_options(const CLI::App *cmd, const SpecArgs &args, const std::vector<std::string> &command) {
-    sharedserver::UseOptions options;
-    options.command = command;
-    options.env = args.env;
-    options.working_dir = args.working_dir;
-    options.log_file = args.log_file;
-    options.metadata = args.metadata;
-    if (cmd->count("--grace-period") > 0) options.grace_period_ms = duration_option("--grace-period", args.grace_period);
-    if (!args.port.empty()) options.port = port_option("--port", args.port);
-    if (!args.ready_port.empty()) {
+// Applies the options given on the command line over `options` (a project
+// definition, or the defaults): an option counts when it was given at all,
+// so `--grace-period ""` is an error rather than the default.
+sharedserver::UseOptions overlay(const CLI::App *cmd, const SpecArgs &args, sharedserver::UseOptions options) {
+    auto given = [&](const char *option) { return cmd->count(option) > 0; };
+    if (given("--grace-period")) options.grace_period_ms = duration_option("--grace-period", args.grace_period);
+    if (given("--env")) options.env.insert(options.env.end(), args.env.begin(), args.env.end());
+    if (given("--working-dir")) options.working_dir = args.working_dir;
+    if (given("--log-file")) options.log_file = args.log_file;
+    if (given("--metadata")) options.metadata = args.metadata;
+    if (given("--port")) options.port = port_option("--port", args.port);
+    if (given("--ready-port")) {
         options.ready_kind = SHAREDSERVER_PROBE_PORT;
-        if (args.ready_port != "auto") options.ready_target = std::to_string(port_option("--ready-port", args.ready_port));
+        options.ready_target = args.ready_port == "auto" ? "" : std::to_string(port_option("--ready-port", args.ready_port));
     }
-    const std::pair<const std::string *, int> probes[] = {{&args.ready_socket, SHAREDSERVER_PROBE_SOCKET},
-                                                          {&args.ready_http, SHAREDSERVER_PROBE_HTTP},
-                                                          {&args.ready_cmd, SHAREDSERVER_PROBE_COMMAND},
-                                                          {&args.ready_log, SHAREDSERVER_PROBE_LOG}};
-    for (const auto &[target, kind] : probes)
-        if (!target->empty()) {
+    const std::tuple<const char *, const std::string *, int> probes[] = {
+        {"--ready-socket", &args.ready_socket, SHAREDSERVER_PROBE_SOCKET},
+        {"--ready-http", &args.ready_http, SHAREDSERVER_PROBE_HTTP},
+        {"--ready-cmd", &args.ready_cmd, SHAREDSERVER_PROBE_COMMAND},
+        {"--ready-log", &args.ready_log, SHAREDSERVER_PROBE_LOG}};
+    for (const auto &[option, target, kind] : probes)
+        if (given(option)) {
             options.ready_kind = kind;
             options.ready_target = *target;
         }
-    if (!args.ready_timeout.empty()) options.ready_timeout_ms = duration_option("--ready-timeout", args.ready_timeout);
-    if (!args.ready_interval.empty()) options.ready_interval_ms = duration_option("--ready-interval", args.ready_interval);
-    options.no_wait = args.no_wait;
-    options.restart_policy = args.restart == "always"       ? SHAREDSERVER_RESTART_ALWAYS
-                             : args.restart == "on-failure" ? SHAREDSERVER_RESTART_ON_FAILURE
-                                                            : SHAREDSERVER_RESTART_NO;
-    options.max_restarts = args.max_restarts;
-    if (!args.restart_window.empty()) options.restart_window_ms = duration_option("--restart-window", args.restart_window);
+    if (given("--ready-timeout")) options.ready_timeout_ms = duration_option("--ready-timeout", args.ready_timeout);
+    if (given("--ready-interval")) options.ready_interval_ms = duration_option("--ready-interval", args.ready_interval);
+    if (given("--no-wait")) options.no_wait = args.no_wait;
+    if (given("--restart"))
+        options.restart_policy = args.restart == "always"       ? SHAREDSERVER_RESTART_ALWAYS
+                                 : args.restart == "on-failure" ? SHAREDSERVER_RESTART_ON_FAILURE
+                                                                : SHAREDSERVER_RESTART_NO;
+    if (given("--max-restarts")) options.max_restarts = args.max_restarts;
+    if (given("--restart-window")) options.restart_window_ms = duration_option("--restart-window", args.restart_window);
     return options;
+}
+
+// What to run for `name`: the command after `--`, else the project's
+// definition, else nothing (attach only).
+sharedserver::UseOptions options_for(const CLI::App *cmd, const SpecArgs &args, const std::string &name,
+                                     const std::vector<std::string> &command, const std::string &config) {
+    sharedserver::UseOptions base;
+    if (!command.empty()) {
+        base.command = command;
+    } else if (auto project = sharedserver::Project::find(config); project && project->defines(name)) {
+        base = project->use_options(name);
+    }
+    return overlay(cmd, args, base);
 }
 
 // `use` and `unuse` act for the caller: the shell or script that ran us.
@@ -157,6 +174,9 @@ int main(int argc, char **argv) {
                  "sharedserver"};
     app.set_version_flag("--version", std::string("sharedserver ") + sharedserver::version());
     app.require_subcommand(1);
+    app.fallthrough();
+    std::string config;
+    app.add_option("--config", config, "The project file (default: $SHAREDSERVER_CONFIG, else sharedserver.json here or above)");
     app.footer("State lives in $SHAREDSERVER_LOCKDIR (default $XDG_RUNTIME_DIR/sharedserver or /tmp/sharedserver-<uid>).");
 
     std::string name;
@@ -192,6 +212,10 @@ int main(int argc, char **argv) {
 
     auto *port = app.add_subcommand("port", "Print the server's port, for scripts: redis-cli -p \"$(sharedserver port redis)\"");
     port->add_option("name", name, "Server name")->required();
+
+    std::vector<std::string> with_names;
+    auto *with = app.add_subcommand("with", "Run a command while holding servers: sharedserver with postgres redis -- pytest");
+    with->add_option("names", with_names, "Servers to hold (started from sharedserver.json when it defines them)")->required();
 
     auto *completion = app.add_subcommand("completion", "Print a completion script: bash, zsh or fish");
     completion->add_option("shell", shell, "bash, zsh or fish")->required();
@@ -236,9 +260,11 @@ int main(int argc, char **argv) {
         return fail(std::string(e.what()) + " (see `sharedserver --help`)", exit_usage);
     }
 
-    bool takes_command = use->parsed() || start->parsed();
+    bool takes_command = use->parsed() || start->parsed() || with->parsed();
     if (has_command && !takes_command)
-        return fail("only `use` and `admin start` take a command after `--`", exit_usage);
+        return fail("only `use`, `with` and `admin start` take a command after `--`", exit_usage);
+    if (with->parsed() && command.empty())
+        return fail("with needs the command to run after `--` (sharedserver with redis -- pytest)", exit_usage);
 
     try {
         if (completion->parsed()) {
@@ -250,8 +276,12 @@ int main(int argc, char **argv) {
 
         Context ctx;
 
+        if (with->parsed()) {
+            for (const auto &n : with_names) sharedserver::validate_name(n);
+            return cli::run_with(ctx, sharedserver::Project::find(config), with_names, command);
+        }
         if (use->parsed()) {
-            auto options = to_options(use, spec, command);
+            auto options = options_for(use, spec, name, command, config);
             options.client_pid = caller_pid(spec.pid);
             // On a terminal, show progress while waiting: attach without
             // waiting, then wait with a spinner. Off a terminal, one call.
@@ -302,7 +332,9 @@ int main(int argc, char **argv) {
             } else if (names_only) {
                 for (const auto &s : ctx.list()) std::cout << s.name << "\n";
             } else {
-                cli::print_list(ctx.list());
+                std::vector<std::string> defined;
+                if (auto project = sharedserver::Project::find(config)) defined = project->names();
+                cli::print_list(ctx.list(), defined);
             }
             return 0;
         }
@@ -353,11 +385,11 @@ int main(int argc, char **argv) {
             }
         }
         if (start->parsed()) {
-            if (command.empty())
+            auto options = options_for(start, spec, name, command, config);
+            if (options.command.empty())
                 return fail("admin start needs the server's command after `--` (sharedserver admin start " + name +
-                                " -- <command> [args...])",
+                                " -- <command> [args...]) or a definition in sharedserver.json",
                             exit_usage);
-            auto options = to_options(start, spec, command);
             int64_t server = ctx.start(name, options);
             std::cout << "started " << name << " (pid " << server << ") with no client; it stops in "
                       << sharedserver::format_duration(ctx.info(name).grace_period_ms) << " unless one attaches\n";

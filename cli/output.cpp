@@ -39,7 +39,24 @@ std::size_t display_width(const std::string &text) {
     return width;
 }
 
-std::string shell_quote(const std::string &arg) {
+// Control characters never reach the terminal raw: they could move the
+// cursor or hide text. They are shown as \xNN.
+std::string visible(const std::string &text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::string shell_quote(const std::string &raw) {
+    std::string arg = visible(raw);
     if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_-+=:,./") == std::string::npos)
         return arg;
     std::string out = "'";
@@ -137,11 +154,22 @@ void Spinner::finish() {
     drawn_ = false;
 }
 
-void print_list(const std::vector<sharedserver::Info> &servers) {
+void print_list(const std::vector<sharedserver::Info> &running, const std::vector<std::string> &defined) {
+    std::vector<sharedserver::Info> servers = running;
+    for (const auto &name : defined)
+        if (std::none_of(servers.begin(), servers.end(), [&](const auto &s) { return s.name == name; })) {
+            sharedserver::Info stopped;
+            stopped.name = name;
+            servers.push_back(stopped);
+        }
+    std::sort(servers.begin(), servers.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
     if (servers.empty()) {
         std::cout << "no servers are running\n";
         return;
     }
+    auto in_project = [&](const std::string &name) {
+        return std::find(defined.begin(), defined.end(), name) != defined.end();
+    };
     // The PORT column appears only when some server has a port.
     bool ports = std::any_of(servers.begin(), servers.end(), [](const auto &s) { return s.port > 0; });
     std::vector<std::string> header = {"NAME", "STATE", "PID", "REFS", "UPTIME", "GRACE", "COMMAND"};
@@ -150,15 +178,24 @@ void print_list(const std::vector<sharedserver::Info> &servers) {
     for (const auto &h : header) rows[0].push_back(paint(h, bold));
     int64_t now = now_ms();
     for (const auto &s : servers) {
-        std::string grace = s.state == sharedserver::State::grace
+        bool stopped = s.state == sharedserver::State::stopped;
+        std::string grace = stopped ? "-"
+                            : s.state == sharedserver::State::grace
                                 ? human_span(s.grace_deadline_ms - now) + " left"
                                 : sharedserver::format_duration(s.grace_period_ms);
-        std::vector<std::string> row = {s.name, state_label(s.state), std::to_string(s.pid), std::to_string(s.refcount()),
-                                        human_span(now - s.started_at_ms), grace, join_command(s.command)};
+        std::string name = s.name + (in_project(s.name) ? " *" : "");
+        std::vector<std::string> row = {name,
+                                        state_label(s.state),
+                                        stopped ? "-" : std::to_string(s.pid),
+                                        stopped ? "-" : std::to_string(s.refcount()),
+                                        stopped ? "-" : human_span(now - s.started_at_ms),
+                                        grace,
+                                        join_command(s.command)};
         if (ports) row.insert(row.begin() + 3, s.port > 0 ? std::to_string(s.port) : "-");
         rows.push_back(std::move(row));
     }
     std::cout << table(rows);
+    if (!defined.empty()) std::cout << "* defined by this project's sharedserver.json\n";
 }
 
 void print_info(const sharedserver::Info &info) {
@@ -170,9 +207,9 @@ void print_info(const sharedserver::Info &info) {
         rows.push_back({"watcher pid:", std::to_string(info.watcher_pid)});
         rows.push_back({"refcount:", std::to_string(info.refcount())});
         rows.push_back({"command:", join_command(info.command)});
-        for (const auto &e : info.env) rows.push_back({"env:", e});
-        rows.push_back({"working dir:", info.working_dir});
-        rows.push_back({"log file:", info.log_file});
+        for (const auto &e : info.env) rows.push_back({"env:", visible(e)});
+        rows.push_back({"working dir:", visible(info.working_dir)});
+        rows.push_back({"log file:", visible(info.log_file)});
         if (info.port > 0) rows.push_back({"port:", std::to_string(info.port)});
         if (info.state == State::starting) rows.push_back({"ready:", "not yet"});
         else if (info.ready_at_ms > 0 && info.ready_at_ms != info.started_at_ms)
@@ -185,7 +222,7 @@ void print_info(const sharedserver::Info &info) {
                                                human_span(info.grace_deadline_ms - now) + ")"});
         for (const auto &c : info.clients) {
             std::string line = "pid " + std::to_string(c.pid) + ", attached " + local_time(c.attached_at_ms);
-            if (!c.metadata.empty()) line += ", " + c.metadata;
+            if (!c.metadata.empty()) line += ", " + visible(c.metadata);
             rows.push_back({"client:", line});
         }
     }
@@ -204,7 +241,7 @@ void print_events(const std::string &jsonl) {
         std::string details;
         for (auto &[key, value] : event.items()) {
             if (key == "at" || key == "event") continue;
-            details += (details.empty() ? "" : " ") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+            details += (details.empty() ? "" : " ") + key + "=" + visible(value.is_string() ? value.get<std::string>() : value.dump());
         }
         rows.push_back({local_time(at) + millis, event.value("event", "?"), details});
     }

@@ -45,7 +45,9 @@ private:
     bool drawn_ = false;
 };
 
-void print_list(const std::vector<sharedserver::Info> &servers);
+// `defined`: the servers the current project file defines; they are marked
+// (and shown even when stopped).
+void print_list(const std::vector<sharedserver::Info> &servers, const std::vector<std::string> &defined = {});
 void print_info(const sharedserver::Info &info);
 void print_events(const std::string &jsonl);
 

@@ -1,6 +1,7 @@
 #include "events.hpp"
 
 #include <sstream>
+#include <sys/stat.h>
 #include <vector>
 
 #include "clock.hpp"
@@ -31,9 +32,17 @@ std::vector<json> parse_lines(const std::string &text) {
     return events;
 }
 
+std::size_t file_size_of(const std::string &path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
+}
+
 }  // namespace
 
 void record_event(const ServerFiles &files, const std::string &kind, json fields) {
+    // A log that trimming could not bring under the cap (larger than we ever
+    // read) is not made larger still.
+    if (file_size_of(files.events()) > 4 * max_event_log_size) return;
     json event = {{"at", unix_now_ms()}, {"event", kind}};
     if (fields.is_object())
         for (auto &[key, value] : fields.items()) event[key] = value;
@@ -56,11 +65,11 @@ std::optional<ExitRecord> last_exit(const ServerFiles &files) {
     for (const json &e : events) {
         if (e.value("event", "") != "exited") continue;
         ExitRecord r;
-        r.exit_code = e.value("code", -1);
-        r.signal = e.value("signal", 0);
-        r.at_ms = e.value("at", int64_t{0});
-        r.unexpected = e.value("unexpected", false);
-        r.log_file = e.value("log_file", "");
+        // An adopted server's exit code is unknowable: recorded as null.
+        r.exit_code = e.contains("code") && e["code"].is_number_integer() ? e["code"].get<int>() : -1;
+        r.signal = e.contains("signal") && e["signal"].is_number_integer() ? e["signal"].get<int>() : 0;
+        r.at_ms = e.contains("at") && e["at"].is_number_integer() ? e["at"].get<int64_t>() : 0;
+        r.unexpected = e.contains("unexpected") && e["unexpected"].is_boolean() && e["unexpected"].get<bool>();
         found = r;
     }
     return found;

@@ -27,7 +27,6 @@ struct ExitRecord {
     int signal = 0;
     int64_t at_ms = 0;
     bool unexpected = false;
-    std::string log_file;
 };
 
 std::optional<ExitRecord> last_exit(const ServerFiles &files);

@@ -98,7 +98,7 @@ Result<std::string> resolve_command(const std::string &command,
 
 }  // namespace
 
-Result<ProcessId> launch_server(const ServerSpec &spec) {
+Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
     struct stat wd {};
     if (::stat(spec.working_dir.c_str(), &wd) != 0)
         return fail_errno(SHAREDSERVER_ESPAWN, "working directory", spec.working_dir, errno);
@@ -109,7 +109,10 @@ Result<ProcessId> launch_server(const ServerSpec &spec) {
     auto path = resolve_command(spec.argv.front(), env, spec.working_dir);
     if (!path) return std::unexpected(path.error());
 
-    int log_fd = ::open(spec.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    // The default log lives in the state dir and is never followed through a
+    // symlink; a log file the user named may be one.
+    int no_follow = log_in_state_dir ? O_NOFOLLOW : 0;
+    int log_fd = ::open(spec.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | no_follow, 0600);
     if (log_fd < 0) return fail_errno(SHAREDSERVER_ESPAWN, "log file", spec.log_file, errno);
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     int report[2];

@@ -14,7 +14,9 @@ namespace sharedserver {
 
 // Errors name the path and the reason ("/x: No such file or directory"); the
 // caller adds which server it was.
-Result<ProcessId> launch_server(const ServerSpec &spec);
+// `log_in_state_dir`: the log is the default <state dir>/<name>.log, which
+// is never opened through a symlink.
+Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir);
 
 // The inherited environment with `additions` ("KEY=VALUE") applied: what the
 // server, and its readiness command, run with.

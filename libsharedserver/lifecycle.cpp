@@ -66,6 +66,15 @@ bool prune_dead_clients(ClientMap &clients, const ServerFiles &files) {
     return changed;
 }
 
+// Under the lock, for a record whose server is gone: what its group left
+// behind (children of a leader killed with its watcher) must not run on
+// beside the next server.
+void forget_dead_server(const ServerFiles &files, const ServerRecord &record) {
+    if (record.boot_id == boot_id() && !process_start_stamp(record.pgid)) reap_group_stragglers(record.pgid);
+    record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
+    remove_records(files);
+}
+
 // Under the lock: the live record of `name`, after repairing what a dead
 // process left behind. A stale record is removed (nullopt); a live server
 // whose watcher died gets a new one; a stop whose stopper died is finished.
@@ -78,9 +87,13 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{};
     }
     ServerRecord record = **loaded;
+    if (record.server.pid <= 1 || (server_alive(record) && !process_owned_by_me(record.server.pid)))
+        return fail(SHAREDSERVER_ECORRUPT,
+                    "record " + quote(files.server()) + " names pid " + std::to_string(record.server.pid) +
+                        ", which is not your server; run `sharedserver admin doctor` to remove it",
+                    0, files.server());
     if (!record_alive(record)) {
-        record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
-        remove_records(files);
+        forget_dead_server(files, record);
         return std::optional<ServerRecord>{};
     }
     if (record.stopping) {
@@ -91,6 +104,10 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
     }
     if (!watcher_alive(record)) {
         auto adopted = adopt_server(watcher_path, files, record.server);
+        if (!adopted && !server_alive(record)) {  // it died while we adopted it
+            forget_dead_server(files, record);
+            return std::optional<ServerRecord>{};
+        }
         if (!adopted) return std::unexpected(adopted.error());
         record.watcher = adopted->watcher;
         if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
@@ -372,7 +389,9 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     auto clients = load_clients(f);
     if (!clients) return std::unexpected(clients.error());
     prune_dead_clients(*clients, f);
-    old.stopping = true;
+    // Readers see "starting" (not "stopped") while the old process goes.
+    old.restarting = true;
+    old.ready_at_ms = 0;
     (void)save_server_record(f, old);
     record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "restart"}});
     if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
@@ -440,12 +459,18 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             continue;
         }
         const ServerRecord &record = **loaded;
-        if (!record_alive(record)) {
+        if (record.server.pid <= 1 || (server_alive(record) && !process_owned_by_me(record.server.pid))) {
             remove_records(f);
+            lock->remove_file();
+            report.push_back(name + ": removed a record naming pid " + std::to_string(record.server.pid) +
+                             ", which is not your server (it was not signalled)");
+            continue;
+        }
+        if (!record_alive(record)) {
+            forget_dead_server(f, record);
             lock->remove_file();
             report.push_back(name + ": removed the record of pid " + std::to_string(record.server.pid) +
                              ", which is no longer running");
-            record_event(f, "repaired", {{"what", "removed the record of a server that is gone"}});
             continue;
         }
         bool had_watcher = watcher_alive(record);

@@ -30,6 +30,20 @@ std::string quote(std::string_view text) {
     return out + "\"";
 }
 
+std::string escape_controls(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 Status validate_name(std::string_view name) {
     const std::string hint = ": use 1-64 characters of letters, digits, '.', '_' or '-', not starting with '.'";
     if (name.empty()) return fail(SHAREDSERVER_EINVALID, "invalid server name \"\"" + hint);

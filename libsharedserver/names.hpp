@@ -16,4 +16,7 @@ Status validate_name(std::string_view name);
 // The name as it appears in messages: quoted, control characters escaped.
 std::string quote(std::string_view text);
 
+// Text as it may appear on a terminal: control characters as \xNN, nothing else changed.
+std::string escape_controls(std::string_view text);
+
 }  // namespace sharedserver

@@ -1,5 +1,8 @@
 #include "records.hpp"
 
+#include <limits>
+#include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 #include "files.hpp"
@@ -21,7 +24,22 @@ template <class T>
 T value_or(const json &object, const char *key, T fallback) {
     auto it = object.find(key);
     if (it == object.end() || it->is_null()) return fallback;
+    // A float where an integer belongs would be converted with undefined
+    // behaviour when out of range: such a record is corrupt.
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        if (!it->is_number_integer()) throw std::invalid_argument(std::string(key) + " is not an integer");
     return it->get<T>();
+}
+
+// A pid that does not fit pid_t is corrupt, never truncated into some other pid.
+pid_t pid_field(const json &object, const char *key, pid_t fallback) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return fallback;
+    if (!it->is_number_integer()) throw std::invalid_argument(std::string(key) + " is not an integer");
+    int64_t value = it->get<int64_t>();
+    if (value < 0 || value > std::numeric_limits<pid_t>::max())
+        throw std::invalid_argument(std::string(key) + " " + std::to_string(value) + " is not a process id");
+    return static_cast<pid_t>(value);
 }
 
 }  // namespace
@@ -71,10 +89,11 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
         ServerRecord r;
         r.schema = value_or(in, "schema", 0);
         r.name = value_or<std::string>(in, "name", "");
-        r.server.pid = in.at("pid").get<pid_t>();
+        if (!in.contains("pid")) return corrupt(path, "pid is missing");
+        r.server.pid = pid_field(in, "pid", 0);
         r.server.start = value_or<uint64_t>(in, "pid_start", 0);
-        r.pgid = value_or<pid_t>(in, "pgid", r.server.pid);
-        r.watcher.pid = value_or<pid_t>(in, "watcher_pid", 0);
+        r.pgid = pid_field(in, "pgid", r.server.pid);
+        r.watcher.pid = pid_field(in, "watcher_pid", 0);
         r.watcher.start = value_or<uint64_t>(in, "watcher_start", 0);
         r.boot_id = value_or<std::string>(in, "boot_id", "");
         r.spec.argv = value_or<std::vector<std::string>>(in, "command", {});
@@ -104,7 +123,7 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
         r.restarts_ms = value_or<std::vector<int64_t>>(in, "restarts_ms", {});
         if (r.server.pid <= 0) return corrupt(path, "pid is not positive");
         return r;
-    } catch (const json::exception &e) {
+    } catch (const std::exception &e) {
         return corrupt(path, e.what());
     }
 }
@@ -116,8 +135,9 @@ Result<ClientMap> parse_clients(const std::string &text, const std::string &path
         ClientMap clients;
         for (const auto &[key, c] : in.at("clients").items()) {
             std::size_t used = 0;
-            long pid = std::stol(key, &used);
-            if (used != key.size() || pid <= 0) return corrupt(path, "client key " + quote(key) + " is not a pid");
+            long long pid = std::stoll(key, &used);
+            if (used != key.size() || pid <= 1 || pid > std::numeric_limits<pid_t>::max())
+                return corrupt(path, "client key " + quote(key) + " is not a pid");
             clients[static_cast<pid_t>(pid)] = ClientEntry{value_or<uint64_t>(c, "start", 0),
                                                            value_or<int64_t>(c, "attached_at_ms", 0),
                                                            value_or<std::string>(c, "metadata", "")};

@@ -366,7 +366,7 @@ void Watcher::restart_due() {
     ServerRecord r = **record;
     ServerSpec launched = spec_for_port(r.spec, r.port);
     log_offset_ = file_size(launched.log_file);
-    auto relaunched = launch_server(launched);
+    auto relaunched = launch_server(launched, launched.log_file == files_.log());
     if (!relaunched) {
         record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         (void)save_clients(files_, {});
@@ -488,6 +488,9 @@ bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool i
 }  // namespace
 
 int run_watcher(const WatcherOptions &options) {
+    // A client that dies mid-handshake must not kill us with SIGPIPE: we are
+    // the one who stops the server it left unclaimed.
+    ::signal(SIGPIPE, SIG_IGN);
     // Inherit nothing from the client but the three standard descriptors.
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
     // Detach: a new session, and not the client's child (the client reaps the
@@ -528,7 +531,7 @@ int run_watcher(const WatcherOptions &options) {
             return 1;
         }
         log_offset = file_size(spec.log_file);
-        auto launched = launch_server(spec);
+        auto launched = launch_server(spec, spec.log_file == files.log());
         if (!launched) {
             report({{"ok", false},
                     {"message", launched.error().message},

@@ -56,7 +56,8 @@ typedef enum sharedserver_error {
     SHAREDSERVER_EBUSY = -7,           /* the name is locked by a transaction */
     SHAREDSERVER_EPERM = -8,           /* the state directory is not safe or not ours */
     SHAREDSERVER_ENOTCLIENT = -9,      /* the pid is not attached to that server */
-    SHAREDSERVER_ECORRUPT = -10        /* a record cannot be read; admin doctor repairs it */
+    SHAREDSERVER_ECORRUPT = -10,       /* a record cannot be read; admin doctor repairs it */
+    SHAREDSERVER_ENOTFOUND = -11       /* no project file, or it does not define that server */
 } sharedserver_error;
 
 typedef enum sharedserver_state {
@@ -329,6 +330,33 @@ SHAREDSERVER_API size_t sharedserver_list_count(const sharedserver_list *list);
 SHAREDSERVER_API const sharedserver_info *sharedserver_list_at(const sharedserver_list *list, size_t i);
 /* The list as a JSON array of info objects (the `list --json` format). */
 SHAREDSERVER_API int sharedserver_list_json(sharedserver_buf *out, const sharedserver_list *list);
+
+/* ---- project files ------------------------------------------------------ */
+
+/* A project's sharedserver.json: its servers defined once, for every client. */
+typedef struct sharedserver_project sharedserver_project;
+
+/* path NULL: $SHAREDSERVER_CONFIG, else the first sharedserver.json found
+ * walking up from start_dir (NULL: the current directory).
+ * SHAREDSERVER_ENOTFOUND when there is none; SHAREDSERVER_EINVALID with a
+ * message naming the file, the server and the key when it is wrong. */
+SHAREDSERVER_API int sharedserver_project_open(sharedserver_project **out, const char *path,
+                                               const char *start_dir);
+SHAREDSERVER_API void sharedserver_project_free(sharedserver_project *project);
+/* Borrowed from project. */
+SHAREDSERVER_API const char *sharedserver_project_path(const sharedserver_project *project);
+SHAREDSERVER_API size_t sharedserver_project_count(const sharedserver_project *project);
+SHAREDSERVER_API const char *sharedserver_project_name(const sharedserver_project *project, size_t i);
+/* 1 when the definition says "lazy": true, 0 when not, <0 when it has no such server. */
+SHAREDSERVER_API int sharedserver_project_lazy(const sharedserver_project *project, const char *name);
+/* Fills opts (initialised by the caller) with the definition of `name`:
+ * command, env, working dir, log file, grace period, probe, port and restart
+ * policy. Strings are borrowed from the project. The client's own fields
+ * (client_pid, metadata, no_wait) are left as they are.
+ * SHAREDSERVER_ENOTFOUND when the project does not define `name`. */
+SHAREDSERVER_API int sharedserver_project_use_options(sharedserver_use_options *opts,
+                                                      const sharedserver_project *project,
+                                                      const char *name);
 
 /* ---- events and logs --------------------------------------------------- */
 

@@ -180,6 +180,71 @@ struct LastExit {
     bool unexpected = false;
 };
 
+// A project's sharedserver.json. Definitions become UseOptions; the
+// library reads and checks the file, so every client agrees on it.
+class Project {
+public:
+    // path empty: $SHAREDSERVER_CONFIG, else sharedserver.json found walking
+    // up from start_dir (empty: the current directory). Throws Error with
+    // SHAREDSERVER_ENOTFOUND when there is none.
+    explicit Project(const std::string &path = {}, const std::string &start_dir = {}) {
+        sharedserver_project *p = nullptr;
+        detail::check(sharedserver_project_open(&p, path.empty() ? nullptr : path.c_str(),
+                                                start_dir.empty() ? nullptr : start_dir.c_str()));
+        reset(p);
+    }
+
+    // nullopt instead of an exception when there is no project file.
+    static std::optional<Project> find(const std::string &path = {}, const std::string &start_dir = {}) {
+        try {
+            return Project(path, start_dir);
+        } catch (const Error &e) {
+            if (e.code() == SHAREDSERVER_ENOTFOUND) return std::nullopt;
+            throw;
+        }
+    }
+
+    std::string path() const { return sharedserver_project_path(project_.get()); }
+
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < sharedserver_project_count(project_.get()); ++i)
+            out.push_back(sharedserver_project_name(project_.get(), i));
+        return out;
+    }
+
+    bool defines(const std::string &name) const { return sharedserver_project_lazy(project_.get(), name.c_str()) >= 0; }
+    bool lazy(const std::string &name) const { return sharedserver_project_lazy(project_.get(), name.c_str()) == 1; }
+
+    // The definition of `name` as options for Context::use.
+    UseOptions use_options(const std::string &name) const {
+        sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
+        detail::check(sharedserver_project_use_options(&o, project_.get(), name.c_str()));
+        UseOptions options;
+        for (std::size_t i = 0; i < o.argc; ++i) options.command.push_back(o.argv[i]);
+        for (std::size_t i = 0; i < o.envc; ++i) options.env.push_back(o.env[i]);
+        options.working_dir = detail::str(o.working_dir);
+        options.log_file = detail::str(o.log_file);
+        if (o.grace_period_ms >= 0) options.grace_period_ms = o.grace_period_ms;
+        options.ready_kind = o.ready_kind;
+        options.ready_target = detail::str(o.ready_target);
+        options.ready_timeout_ms = o.ready_timeout_ms;
+        options.ready_interval_ms = o.ready_interval_ms;
+        options.port = o.port;
+        options.restart_policy = o.restart_policy;
+        options.max_restarts = o.max_restarts;
+        options.restart_window_ms = o.restart_window_ms;
+        return options;
+    }
+
+private:
+    struct Free {
+        void operator()(sharedserver_project *p) const noexcept { sharedserver_project_free(p); }
+    };
+    std::shared_ptr<sharedserver_project> project_{nullptr, Free{}};
+    void reset(sharedserver_project *p) { project_.reset(p, Free{}); }
+};
+
 class Context {
 public:
     // An empty state_dir means the default ($SHAREDSERVER_LOCKDIR, ...).

@@ -51,6 +51,8 @@ public:
 
     bool watching(pid_t pid) const override { return processes_.count(pid) != 0; }
 
+    void poll_files() { polling_ = true; }
+
     void arm_timer(int64_t delay_ms) override {
         itimerspec spec{};
         if (delay_ms >= 0) {
@@ -76,7 +78,7 @@ public:
             signalfd_siginfo info{};
             while (::read(signals_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) wakeup.terminate = true;
         }
-        if (fds[1].revents & POLLIN) wakeup.files_changed = drain_inotify();
+        if (inotify_ >= 0 && (fds[1].revents & POLLIN)) wakeup.files_changed = drain_inotify();
         if (fds[2].revents & POLLIN) {
             uint64_t expirations = 0;
             if (::read(timer_, &expirations, sizeof expirations) > 0) wakeup.timer = true;
@@ -129,14 +131,21 @@ Result<std::unique_ptr<WatchEvents>> WatchEvents::create(const std::string &dir,
     int inotify = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     int timer = ::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
     if (timer < 0) timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (signals < 0 || inotify < 0 || timer < 0 ||
-        ::inotify_add_watch(inotify, dir.c_str(), IN_MOVED_TO | IN_DELETE) < 0) {
+    if (signals < 0 || timer < 0) {
         int err = errno;
         for (int fd : {signals, inotify, timer})
             if (fd >= 0) ::close(fd);
         return fail_errno(SHAREDSERVER_ERROR, "cannot watch", dir, err);
     }
-    return std::unique_ptr<WatchEvents>(new LinuxWatchEvents(inotify, timer, signals, std::move(watch_files)));
+    // Past fs.inotify.max_user_instances (128 by default) there is no inotify
+    // for us: supervise all the same, re-reading the records once a second.
+    if (inotify >= 0 && ::inotify_add_watch(inotify, dir.c_str(), IN_MOVED_TO | IN_DELETE) < 0) {
+        ::close(inotify);
+        inotify = -1;
+    }
+    auto events = new LinuxWatchEvents(inotify, timer, signals, std::move(watch_files));
+    if (inotify < 0) events->poll_files();
+    return std::unique_ptr<WatchEvents>(events);
 }
 
 }  // namespace sharedserver

@@ -1,0 +1,764 @@
+#!/usr/bin/python3
+"""Chaos test for sharedserver: concurrent actors drive the real CLI with
+random use, unuse, admin stop, admin restart, and kill -9 of clients, of CLI
+processes in the middle of a transaction, of watchers and of servers, across a
+few names. At every quiet point (no operation in flight) the invariants are
+checked:
+
+  I1 at most one live server (process group) per name;
+  I2 every recorded client is alive, and every live client that attached and
+     did not leave is recorded;
+  I3 every live server has a live watcher, or is adopted by the next command;
+  I4 no record outlives its server once the state is repaired; no server and
+     no watcher runs without a record (no orphan);
+  I5 sharedserver never signals a process it does not own: our clients, the
+     CLI processes and a few bystanders die only by our own SIGKILL;
+  I6 at the end, with every client gone, every server and watcher exits on
+     its own within its grace period: no process is left.
+
+Usage: chaos.py [--seed N] [--duration S] [--soak] [--actors N] [--names N]
+Exit 0 when every check passed; 1 on a violation, printing the seed that
+reproduces the schedule (the schedule is seeded; the timing is the machine's).
+"""
+
+import argparse
+import collections
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+SOURCE_DIR = Path(os.environ.get("SHAREDSERVER_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+BUILD_DIR = Path(os.environ.get("SHAREDSERVER_BUILD_DIR", SOURCE_DIR / "build"))
+
+OP_TIMEOUT = 30.0        # a CLI call that takes longer is a hang (a violation)
+SETTLE_TIMEOUT = 12.0    # how long a quiet point waits for the state to settle
+GRACE_CHOICES = ["0s", "150ms", "500ms", "1s", "2s"]
+MAX_GRACE_S = 2.0
+
+
+# ---------------------------------------------------------------- processes
+
+def proc_stat(pid):
+    """(state, ppid, pgid, starttime) of a pid, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[1]), int(fields[2]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def alive(pid, start=None):
+    st = proc_stat(pid)
+    if not st or st[0] in ("Z", "X", "x"):
+        return False
+    return start is None or st[3] == start
+
+
+def proc_environ(pid):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def all_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def wait_dead(pid, start=None, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while alive(pid, start):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+# ---------------------------------------------------------------- the run
+
+class Violation(Exception):
+    pass
+
+
+class Chaos:
+    def __init__(self, args):
+        self.args = args
+        self.seed = args.seed
+        self.token = f"chaos{os.getpid()}x{self.seed}"
+        self.root = Path(tempfile.mkdtemp(prefix="sharedserver-chaos-"))
+        self.dir = self.root / "state"
+        self.dir.mkdir(mode=0o700)
+        self.cli = str(BUILD_DIR / "cli" / "sharedserver")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHAOS_")}
+        env.update(SHAREDSERVER_LOCKDIR=str(self.dir), NO_COLOR="1")
+        watcher = BUILD_DIR / "watcher" / "sharedserver-watcher"
+        if watcher.exists():
+            env["SHAREDSERVER_WATCHER"] = str(watcher)
+        self.env = env
+        self.names = [f"svc{i}" for i in range(args.names)]
+        self.lock = threading.RLock()
+        self.counts = collections.Counter()      # operations and faults
+        self.checks = collections.Counter()      # invariant checks made
+        self.violations = []
+        self.clients = {}        # pid -> Popen (live clients we started)
+        self.client_start = {}   # pid -> start stamp
+        self.busy = set()        # client pids an actor is working with
+        self.dead_clients = []   # Popen of clients we killed (to verify how they died)
+        self.cli_procs = {}      # pid -> Popen of CLI processes in flight
+        self.finished_cli = []   # Popen of CLI processes that ended, with whether we killed them
+        self.bystanders = []
+        self.faulted = set()     # names a fault may have left needing the next command's repair
+        # pair (client pid, name) -> "attached" | "uncertain"; absent: detached
+        self.pairs = {}
+        self.gen = collections.Counter()         # per name: bumped by every server-ending operation
+        self.ending_in_flight = collections.Counter()
+        self.name_busy = collections.Counter()
+        self.in_flight = 0
+        self.idle = threading.Condition(self.lock)
+        self.pause = threading.Event()
+        self.stop = threading.Event()
+        self.log_lines = collections.deque(maxlen=400)
+        self.server_cmd = ["/bin/sh", "-c", "sleep 100000 & wait"]
+
+    # ---------------------------------------------------------- helpers
+
+    def log(self, text):
+        line = f"{time.monotonic() - self.t0:8.3f} {text}"
+        with self.lock:
+            self.log_lines.append(line)
+        if self.args.verbose:
+            print(line, flush=True)
+
+    def violation(self, text):
+        with self.lock:
+            self.violations.append(text)
+        self.log("VIOLATION " + text)
+
+    def spawn_client(self):
+        proc = subprocess.Popen(["sleep", "100000"], stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CHAOS_CLIENT": self.token})
+        st = proc_stat(proc.pid)
+        with self.lock:
+            self.clients[proc.pid] = proc
+            self.client_start[proc.pid] = st[3] if st else 0
+        self.counts["clients spawned"] += 1
+        return proc.pid
+
+    def run_cli(self, rng, args, kill_p):
+        """Runs the CLI; with probability kill_p, SIGKILLs it mid-flight.
+        Returns (returncode or None when killed, stdout, stderr)."""
+        proc = subprocess.Popen([self.cli, *map(str, args)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.env, text=True, start_new_session=True)
+        with self.lock:
+            self.cli_procs[proc.pid] = proc
+        killed = False
+        try:
+            if rng.random() < kill_p:
+                time.sleep(rng.random() * 0.03)
+                if proc.poll() is None:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    killed = True
+                    self.counts["fault: kill -9 CLI mid-transaction"] += 1
+            try:
+                out, err = proc.communicate(timeout=OP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+                self.violation(f"hang: `sharedserver {' '.join(map(str, args))}` took over {OP_TIMEOUT}s")
+                killed = True
+        finally:
+            with self.lock:
+                self.cli_procs.pop(proc.pid, None)
+        rc = proc.returncode
+        if rc is not None and rc < 0 and not killed:
+            self.violation(f"CLI `sharedserver {' '.join(map(str, args))}` died of signal {-rc} that we did not send"
+                           f" (stderr: {err.strip()!r})")
+        if rc is not None and rc > 0 and ("AddressSanitizer" in err or "runtime error:" in err
+                                          or "LeakSanitizer" in err):
+            self.violation(f"sanitizer report from `sharedserver {' '.join(map(str, args))}`:\n{err}")
+        return (None if killed else rc), out, err
+
+    def read_json(self, path):
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return "corrupt"
+
+    # ---------------------------------------------------------- operations
+
+    def op_use(self, rng):
+        name = rng.choice(self.names)
+        with self.lock:
+            candidates = [p for p in self.clients if p not in self.busy and self.pairs.get((p, name)) != "attached"]
+            pid = rng.choice(candidates) if candidates and rng.random() < 0.7 else None
+            if pid is not None:
+                self.busy.add(pid)
+        if pid is None:
+            pid = self.spawn_client()
+            with self.lock:
+                self.busy.add(pid)
+        try:
+            with self.lock:
+                gen0 = self.gen[name]
+                self.name_busy[name] += 1
+            grace = rng.choice(GRACE_CHOICES)
+            rc, out, err = self.run_cli(rng, ["use", "--pid", pid, "--grace-period", grace,
+                                              "--env", f"CHAOS_RUN={self.token}", "--env", f"CHAOS_NAME={name}",
+                                              name, "--", *self.server_cmd], self.args.kill_cli)
+            with self.lock:
+                self.name_busy[name] -= 1
+                raced = self.gen[name] != gen0 or self.ending_in_flight[name] > 0
+                if rc == 0:
+                    self.pairs[(pid, name)] = "uncertain" if raced else "attached"
+                    self.counts["use ok: " + (out.split() or ["(no output)"])[0]] += 1
+                elif rc is None:
+                    self.pairs[(pid, name)] = "uncertain"
+                    self.faulted.add(name)
+                else:
+                    self.pairs[(pid, name)] = "uncertain"
+                    self.violation(f"use of {name} by client {pid} failed (exit {rc}): {err.strip()}")
+            self.log(f"use {name} pid={pid} grace={grace} -> {rc} {out.strip()} {err.strip()}")
+        finally:
+            with self.lock:
+                self.busy.discard(pid)
+
+    def op_unuse(self, rng):
+        with self.lock:
+            candidates = [(p, n) for (p, n), s in self.pairs.items() if p not in self.busy and p in self.clients]
+            if not candidates:
+                return False
+            pid, name = rng.choice(candidates)
+            self.busy.add(pid)
+            state = self.pairs[(pid, name)]
+            gen0 = self.gen[name]
+            self.name_busy[name] += 1
+        try:
+            rc, out, err = self.run_cli(rng, ["unuse", "--pid", pid, name], self.args.kill_cli)
+            with self.lock:
+                self.name_busy[name] -= 1
+                raced = self.gen[name] != gen0 or self.ending_in_flight[name] > 0
+                if rc == 0:
+                    self.pairs.pop((pid, name), None)
+                    self.counts["unuse ok"] += 1
+                elif rc is None:
+                    self.pairs[(pid, name)] = "uncertain"
+                    self.faulted.add(name)
+                else:
+                    if state == "attached" and not raced and (pid, name) in self.pairs:
+                        self.violation(f"lost reference: unuse of {name} by attached client {pid} failed"
+                                       f" (exit {rc}): {err.strip()}")
+                    self.pairs.pop((pid, name), None)
+                    self.counts["unuse refused (not attached)"] += 1
+            self.log(f"unuse {name} pid={pid} ({state}) -> {rc} {out.strip()} {err.strip()}")
+        finally:
+            with self.lock:
+                self.busy.discard(pid)
+        return True
+
+    def ending_op(self, rng, kind, name, action):
+        """A server-ending operation: every attachment to `name` ends with it."""
+        with self.lock:
+            self.gen[name] += 1
+            self.ending_in_flight[name] += 1
+        try:
+            ok = action()
+        finally:
+            with self.lock:
+                self.gen[name] += 1
+                self.ending_in_flight[name] -= 1
+                # Attachments made before this operation began end with it; those
+                # made while it ran may have come before or after it (uncertain).
+                for key, state in list(self.pairs.items()):
+                    if key[1] != name:
+                        continue
+                    if ok is True and state == "attached":
+                        self.pairs.pop(key)
+                    else:
+                        self.pairs[key] = "uncertain"
+                if ok is not True:
+                    self.faulted.add(name)
+        return ok
+
+    def op_stop(self, rng):
+        name = rng.choice(self.names)
+
+        def action():
+            rc, out, err = self.run_cli(rng, ["admin", "stop", "--force", "--timeout", "2s", name],
+                                        self.args.kill_cli)
+            self.log(f"admin stop {name} -> {rc} {out.strip()} {err.strip()}")
+            if rc == 0:
+                self.counts["admin stop ok"] += 1
+                return True
+            if rc is not None and "is not running" in err:
+                self.counts["admin stop: not running"] += 1
+                return True
+            if rc is not None:
+                self.violation(f"admin stop {name} failed (exit {rc}): {err.strip()}")
+            return None
+        self.ending_op(rng, "stop", name, action)
+
+    def op_restart(self, rng):
+        name = rng.choice(self.names)
+        with self.lock:
+            gen0 = self.gen[name]
+            self.ending_in_flight[name] += 1   # a restart killed midway ends the server for its clients
+            self.gen[name] += 1
+        try:
+            rc, out, err = self.run_cli(rng, ["admin", "restart", name], self.args.kill_cli)
+        finally:
+            with self.lock:
+                self.ending_in_flight[name] -= 1
+                self.gen[name] += 1
+        self.log(f"admin restart {name} -> {rc} {out.strip()} {err.strip()}")
+        with self.lock:
+            if rc == 0:
+                self.counts["admin restart ok"] += 1   # the clients stay attached
+            elif rc is not None and "is not running" in err:
+                self.counts["admin restart: not running"] += 1
+            else:
+                for key in [k for k in self.pairs if k[1] == name]:
+                    self.pairs[key] = "uncertain"
+                self.faulted.add(name)
+                if rc is not None:
+                    self.violation(f"admin restart {name} failed (exit {rc}): {err.strip()}")
+
+    def op_kill_client(self, rng):
+        with self.lock:
+            candidates = [p for p in self.clients if p not in self.busy]
+            if len(candidates) < 2:
+                return False
+            pid = rng.choice(candidates)
+            proc = self.clients.pop(pid)
+            for key in [k for k in self.pairs if k[0] == pid]:
+                self.pairs.pop(key)
+        os.kill(pid, signal.SIGKILL)
+        proc.wait()
+        with self.lock:
+            self.dead_clients.append(proc)
+        self.counts["fault: kill -9 client"] += 1
+        self.log(f"kill -9 client {pid}")
+        return True
+
+    def op_kill_watcher(self, rng):
+        name = rng.choice(self.names)
+        record = self.read_json(self.dir / f"{name}.server.json")
+        if not isinstance(record, dict):
+            return False
+        pid, start = record.get("watcher_pid"), record.get("watcher_start")
+        if not pid or not alive(pid, start) or not self.is_our_watcher(pid):
+            return False
+        with self.lock:
+            self.faulted.add(name)
+        os.kill(pid, signal.SIGKILL)
+        wait_dead(pid, start)
+        self.counts["fault: kill -9 watcher"] += 1
+        self.log(f"kill -9 watcher {pid} of {name}")
+        return True
+
+    def op_kill_server(self, rng):
+        name = rng.choice(self.names)
+        record = self.read_json(self.dir / f"{name}.server.json")
+        if not isinstance(record, dict):
+            return False
+        pid, start = record.get("pid"), record.get("pid_start")
+        if not pid or not alive(pid, start) or self.token.encode() not in b" ".join(proc_environ(pid)):
+            return False
+
+        def action():
+            os.kill(pid, signal.SIGKILL)   # the leader only: its group's other member must be reaped too
+            wait_dead(pid, start)
+            return True
+        self.ending_op(rng, "kill-server", name, action)
+        self.counts["fault: kill -9 server"] += 1
+        self.log(f"kill -9 server {pid} of {name}")
+        return True
+
+    def op_read(self, rng):
+        name = rng.choice(self.names)
+        args = rng.choice([["check", name], ["info", "--json", name], ["list", "--json"]])
+        rc, out, err = self.run_cli(rng, args, 0)
+        if rc not in (0, 1, 2, 3):
+            self.violation(f"`sharedserver {' '.join(args)}` failed (exit {rc}): {err.strip()}")
+        self.counts["read (check/info/list)"] += 1
+
+    def actor(self, index):
+        rng = random.Random(f"{self.seed}:{index}")
+        ops = [(self.op_use, 34), (self.op_unuse, 22), (self.op_kill_client, 9), (self.op_stop, 5),
+               (self.op_restart, 4), (self.op_kill_watcher, 5), (self.op_kill_server, 5), (self.op_read, 8)]
+        funcs = [f for f, _ in ops]
+        weights = [w for _, w in ops]
+        while not self.stop.is_set():
+            with self.lock:
+                while self.pause.is_set() and not self.stop.is_set():
+                    self.idle.wait(0.05)
+                if self.stop.is_set():
+                    return
+                self.in_flight += 1
+            try:
+                rng.choices(funcs, weights)[0](rng)
+            except Exception as e:  # a bug in the driver is a failure too
+                self.violation(f"driver error in actor {index}: {e!r}")
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+                    self.idle.notify_all()
+            time.sleep(rng.random() * 0.01)
+
+    # ---------------------------------------------------------- invariants
+
+    def is_our_watcher(self, pid):
+        cmd = proc_cmdline(pid)
+        return bool(cmd) and cmd[0].endswith(b"sharedserver-watcher") and str(self.dir).encode() in cmd
+
+    def scan(self):
+        """Live servers (by name -> {pgid: [pids]}) and watchers of this run."""
+        servers = collections.defaultdict(lambda: collections.defaultdict(list))
+        watchers = []
+        tag = f"CHAOS_RUN={self.token}".encode()
+        for pid in all_pids():
+            st = proc_stat(pid)
+            if not st or st[0] in ("Z", "X"):
+                continue
+            env = proc_environ(pid)
+            if tag in env:
+                name = next((e.split(b"=", 1)[1].decode() for e in env if e.startswith(b"CHAOS_NAME=")), "?")
+                servers[name][st[2]].append(pid)
+            elif self.is_our_watcher(pid):
+                watchers.append(pid)
+        return servers, watchers
+
+    def evaluate(self, repair):
+        """One pass over every invariant; returns the list of problems."""
+        problems = []
+        servers, watchers = self.scan()
+        recorded_watchers = set()
+        recorded_pgids = {}
+        for name in self.names:
+            record = self.read_json(self.dir / f"{name}.server.json")
+            clients = self.read_json(self.dir / f"{name}.clients.json")
+            live_groups = servers.get(name, {})
+            self.checks["I1 one server per name"] += 1
+            if len(live_groups) > 1:
+                problems.append(f"I1: {name} has {len(live_groups)} live servers: {dict(live_groups)}")
+            if record == "corrupt" or clients == "corrupt":
+                problems.append(f"I4: a record of {name} is corrupt")
+                continue
+            recorded = {}
+            if isinstance(clients, dict):
+                recorded = {int(p): c.get("start") for p, c in clients.get("clients", {}).items()}
+            server_live = False
+            if record:
+                server_live = alive(record["pid"], record.get("pid_start"))
+                watcher_live = alive(record.get("watcher_pid", 0), record.get("watcher_start"))
+                self.checks["I4 no record outlives its server"] += 1
+                if not server_live:
+                    if watcher_live:
+                        problems.append(f"I4: the record of {name} names pid {record['pid']}, which is gone,"
+                                        f" and its watcher {record.get('watcher_pid')} has not removed it")
+                    else:
+                        repair.add(name)
+                else:
+                    recorded_pgids[record.get("pgid") or record["pid"]] = name
+                    self.checks["I3 live server has a live watcher"] += 1
+                    if not watcher_live:
+                        repair.add(name)
+                    else:
+                        recorded_watchers.add(record["watcher_pid"])
+                    if record.get("stopping"):
+                        problems.append(f"I4: {name} is still marked stopping with no stop in flight")
+            elif clients:
+                self.checks["I4 no record outlives its server"] += 1
+                problems.append(f"I4: {name} has a clients record but no server record")
+            # I2: recorded clients are alive; attached clients are recorded
+            for pid, start in recorded.items():
+                self.checks["I2 recorded client alive"] += 1
+                if not alive(pid, start):
+                    if record and alive(record.get("watcher_pid", 0), record.get("watcher_start")):
+                        problems.append(f"I2: client {pid} of {name} is dead but still recorded")
+                    else:
+                        repair.add(name)
+                with self.lock:
+                    state = self.pairs.get((pid, name))
+                if state is None and alive(pid, start):
+                    problems.append(f"I2: client {pid} of {name} left (or was never attached) but is recorded")
+            with self.lock:
+                expected = [p for (p, n), s in self.pairs.items() if n == name and s == "attached"]
+            for pid in expected:
+                self.checks["I2 attached client recorded"] += 1
+                if pid in self.clients and pid not in recorded:
+                    problems.append(f"I2: lost reference: client {pid} attached to {name} and did not leave,"
+                                    f" but is not recorded (server record: {bool(record)})")
+                if pid in self.clients and not server_live:
+                    problems.append(f"I2: client {pid} is attached to {name}, whose server is not running")
+        # I4: no orphans
+        for name, groups in servers.items():
+            for pgid, pids in groups.items():
+                self.checks["I4 no orphan server"] += 1
+                if recorded_pgids.get(pgid) != name:
+                    problems.append(f"I4: orphan server of {name}: process group {pgid} {pids} has no record")
+        for pid in watchers:
+            self.checks["I4 no orphan watcher"] += 1
+            if pid not in recorded_watchers:
+                problems.append(f"I4: watcher {pid} has no record naming it")
+        # I5: nothing we own died of a signal we did not send
+        problems += self.check_bystanders()
+        return problems
+
+    def check_bystanders(self):
+        problems = []
+        with self.lock:
+            procs = list(self.clients.items())
+        for pid, proc in procs:
+            self.checks["I5 client not signalled by sharedserver"] += 1
+            if proc.poll() is not None:
+                problems.append(f"I5: client {pid} died (status {proc.returncode}) though we did not kill it")
+                with self.lock:
+                    self.clients.pop(pid, None)
+        for proc in self.bystanders:
+            self.checks["I5 bystander untouched"] += 1
+            if proc.poll() is not None:
+                problems.append(f"I5: bystander {proc.pid} died (status {proc.returncode})")
+        return problems
+
+    def quiet_point(self, final=False):
+        self.pause.set()
+        with self.lock:
+            while self.in_flight:
+                self.idle.wait(0.05)
+        self.counts["quiet points"] += 1
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        repaired = collections.Counter()
+        while True:
+            repair = set()
+            problems = self.evaluate(repair)
+            with self.lock:
+                faulted = set(self.faulted)
+            # The next command adopts a server whose watcher was killed and
+            # repairs what a killed CLI left; without such a fault, nothing
+            # may need repairing.
+            for name in sorted(repair):
+                if name not in faulted:
+                    problems.append(f"I3/I4: {name} needs a repair (dead watcher or stale record) that no"
+                                    f" injected fault explains")
+                    continue
+                if repaired[name] >= 3:
+                    continue
+                rc, out, err = self.run_cli(random.Random(0), ["admin", "doctor", name], 0)
+                self.counts["repairs by the next command (doctor)"] += 1
+                self.log(f"doctor {name} -> {rc} {out.strip()} {err.strip()}")
+                if rc != 0:
+                    problems.append(f"doctor {name} failed (exit {rc}): {err.strip()}")
+                repaired[name] += 1
+                problems.append("(repaired; re-checking)")
+            if not problems:
+                break
+            if time.monotonic() > deadline:
+                for p in problems:
+                    if not p.startswith("("):
+                        self.violation(p)
+                break
+            time.sleep(0.05)
+        with self.lock:
+            self.faulted.clear()
+        # Resolve what the model could not know (attachments raced with a fault).
+        with self.lock:
+            for (pid, name), state in list(self.pairs.items()):
+                if state != "uncertain":
+                    continue
+                clients = self.read_json(self.dir / f"{name}.clients.json")
+                recorded = isinstance(clients, dict) and str(pid) in clients.get("clients", {})
+                if recorded:
+                    self.pairs[(pid, name)] = "attached"
+                else:
+                    self.pairs.pop((pid, name))
+            # Retire clients that are attached nowhere, now and then.
+            if len(self.clients) > 3 * len(self.names) + 6:
+                attached = {p for (p, _n) in self.pairs}
+                for pid in [p for p in self.clients if p not in attached][:4]:
+                    proc = self.clients.pop(pid)
+                    os.kill(pid, signal.SIGKILL)
+                    proc.wait()
+                    self.dead_clients.append(proc)
+        self.pause.clear()
+
+    def finale(self):
+        """Every client dies; every server must stop on its own after its grace."""
+        with self.lock:
+            procs = list(self.clients.values())
+            self.clients.clear()
+            self.pairs.clear()
+        for proc in procs:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            self.dead_clients.append(proc)
+        self.counts["fault: kill -9 client"] += len(procs)
+        # A server whose watcher was killed since the last quiet point needs the next command.
+        deadline = time.monotonic() + MAX_GRACE_S + 12
+        while True:
+            servers, watchers = self.scan()
+            left = {n: dict(g) for n, g in servers.items() if g}
+            records = sorted(p.name for p in self.dir.glob("*.json"))
+            self.checks["I6 nothing left at the end"] += 1
+            if not left and not watchers and not records:
+                break
+            if time.monotonic() > deadline:
+                self.violation(f"I6: at the end, left behind: servers {left}, watchers {watchers}, records {records}")
+                break
+            time.sleep(0.05)
+        for proc in self.dead_clients:
+            self.checks["I5 client died only by our SIGKILL"] += 1
+            if proc.returncode != -signal.SIGKILL:
+                self.violation(f"I5: client {proc.pid} exited with status {proc.returncode}, not by our SIGKILL")
+        self.dead_clients.clear()
+        problems = self.check_bystanders()
+        for p in problems:
+            self.violation(p)
+
+    # ---------------------------------------------------------- teardown
+
+    def cleanup(self):
+        """Kill everything this run started, by pid, however it ended."""
+        self.stop.set()
+        with self.lock:
+            procs = list(self.clients.values()) + list(self.cli_procs.values()) + self.bystanders
+        for proc in procs:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        servers, watchers = self.scan()
+        for pid in watchers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for groups in servers.values():
+            for pgid, pids in groups.items():
+                for target in ([-pgid] if pgid > 1 else []) + pids:
+                    try:
+                        os.kill(target, signal.SIGKILL)
+                    except OSError:
+                        pass
+        for proc in procs:
+            try:
+                proc.wait(timeout=5)
+            except Exception:
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # ---------------------------------------------------------- main
+
+    def run(self):
+        self.t0 = time.monotonic()
+        if not Path(self.cli).exists():
+            raise SystemExit(f"chaos: no CLI at {self.cli}; build first or set SHAREDSERVER_BUILD_DIR")
+        for _ in range(3):
+            proc = subprocess.Popen(["sleep", "100000"], stdin=subprocess.DEVNULL, start_new_session=True)
+            self.bystanders.append(proc)
+        threads = [threading.Thread(target=self.actor, args=(i,), daemon=True) for i in range(self.args.actors)]
+        for t in threads:
+            t.start()
+        end = self.t0 + self.args.duration
+        next_quiet = time.monotonic() + self.args.quiet_every
+        while time.monotonic() < end and not self.violations:
+            time.sleep(0.05)
+            if time.monotonic() >= next_quiet:
+                self.quiet_point()
+                next_quiet = time.monotonic() + self.args.quiet_every
+        self.stop.set()
+        with self.lock:
+            self.idle.notify_all()
+        for t in threads:
+            t.join(timeout=OP_TIMEOUT + 5)
+        if not self.violations:
+            self.pause.set()
+            self.quiet_point()
+            self.finale()
+        return not self.violations
+
+    def report(self, ok):
+        elapsed = time.monotonic() - self.t0
+        print(f"chaos: seed {self.seed}, {self.args.actors} actors, {len(self.names)} names, {elapsed:.1f}s")
+        ops = {k: v for k, v in self.counts.items() if not k.startswith("fault")}
+        faults = {k: v for k, v in self.counts.items() if k.startswith("fault")}
+        print("operations:")
+        for k, v in sorted(ops.items()):
+            print(f"  {v:7d}  {k}")
+        print("faults injected:")
+        for k, v in sorted(faults.items()):
+            print(f"  {v:7d}  {k}")
+        print(f"invariant checks made ({sum(self.checks.values())}):")
+        for k, v in sorted(self.checks.items()):
+            print(f"  {v:7d}  {k}")
+        if ok:
+            print("chaos: every invariant held")
+        else:
+            print(f"chaos: {len(self.violations)} violation(s):")
+            for v in self.violations[:20]:
+                print("  - " + v)
+            print("recent operations:")
+            for line in list(self.log_lines)[-60:]:
+                print("  " + line)
+            print(f"chaos: FAILED; reproduce with: {sys.argv[0]} --seed {self.seed} --duration {self.args.duration:g}"
+                  f" --actors {self.args.actors} --names {len(self.names)}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of chaos (default 60)")
+    parser.add_argument("--soak", action="store_true", help="run long: 30 minutes, more actors and names")
+    parser.add_argument("--actors", type=int, default=None)
+    parser.add_argument("--names", type=int, default=None)
+    parser.add_argument("--quiet-every", type=float, default=4.0, help="seconds between quiet points")
+    parser.add_argument("--kill-cli", type=float, default=0.06, help="probability a CLI call is killed mid-flight")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    if args.seed is None:
+        args.seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 2**31))
+    if args.soak and "--duration" not in sys.argv:
+        args.duration = 1800.0
+    if args.actors is None:
+        args.actors = 8 if args.soak else 4
+    if args.names is None:
+        args.names = 5 if args.soak else 3
+    chaos = Chaos(args)
+
+    def on_signal(signum, _frame):
+        chaos.cleanup()
+        print(f"chaos: interrupted by signal {signum}; seed {args.seed}", flush=True)
+        os._exit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    ok = False
+    try:
+        ok = chaos.run()
+    finally:
+        chaos.report(ok)
+        chaos.cleanup()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

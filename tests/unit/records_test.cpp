@@ -1,0 +1,276 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include "files.hpp"
+#include "records.hpp"
+#include "support.hpp"
+
+using namespace sharedserver;
+using testing::TempDir;
+
+namespace {
+
+ServerRecord sample_record() {
+    ServerRecord r;
+    r.name = "redis";
+    r.server = {4242, 987654321};
+    r.pgid = 4242;
+    r.watcher = {4241, 987654300};
+    r.boot_id = "0f1e2d3c-aaaa-bbbb-cccc-000000000000";
+    r.spec.argv = {"redis-server", "--port", "6379", "arg with spaces", "quote\"d"};
+    r.spec.env = {"A=1", "B=two words"};
+    r.spec.working_dir = "/home/u/project";
+    r.spec.log_file = "/run/user/1000/sharedserver/redis.log";
+    r.spec.grace_period_ms = 90'000;
+    r.stopping = true;
+    r.grace_deadline_ms = 1'700'000'000'123;
+    r.started_at_ms = 1'700'000'000'000;
+    return r;
+}
+
+void check_same(const ServerRecord &a, const ServerRecord &b) {
+    CHECK(a.schema == b.schema);
+    CHECK(a.name == b.name);
+    CHECK(a.server == b.server);
+    CHECK(a.pgid == b.pgid);
+    CHECK(a.watcher == b.watcher);
+    CHECK(a.boot_id == b.boot_id);
+    CHECK(a.spec.argv == b.spec.argv);
+    CHECK(a.spec.env == b.spec.env);
+    CHECK(a.spec.working_dir == b.spec.working_dir);
+    CHECK(a.spec.log_file == b.spec.log_file);
+    CHECK(a.spec.grace_period_ms == b.spec.grace_period_ms);
+    CHECK(a.stopping == b.stopping);
+    CHECK(a.grace_deadline_ms == b.grace_deadline_ms);
+    CHECK(a.started_at_ms == b.started_at_ms);
+}
+
+std::string corrupt_message(const std::string &path, const std::string &why) {
+    return "record \"" + path + "\" is corrupt (" + why + "); run `sharedserver admin doctor` to repair it";
+}
+
+Error server_error(const std::string &text, const std::string &path = "/s/x.server.json") {
+    auto r = parse_server_record(text, path);
+    INFO("text: ", text);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == SHAREDSERVER_ECORRUPT);
+    CHECK(r.error().path == path);
+    return r.error();
+}
+
+Error clients_error(const std::string &text, const std::string &path = "/s/x.clients.json") {
+    auto r = parse_clients(text, path);
+    INFO("text: ", text);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == SHAREDSERVER_ECORRUPT);
+    CHECK(r.error().path == path);
+    return r.error();
+}
+
+}  // namespace
+
+TEST_SUITE("records") {
+
+TEST_CASE("a server record survives a JSON round trip field for field") {
+    ServerRecord original = sample_record();
+    auto parsed = parse_server_record(to_json(original), "/s/redis.server.json");
+    REQUIRE(parsed.has_value());
+    check_same(*parsed, original);
+    CHECK(parsed->schema == record_schema_version);
+}
+
+TEST_CASE("a server record with non-UTF-8 argv bytes still serialises") {
+    ServerRecord r = sample_record();
+    r.spec.argv = {"echo", "caf\xe9"};
+    std::string json;
+    CHECK_NOTHROW(json = to_json(r));
+}
+
+TEST_CASE("a record of an older schema reads with defaults for the fields it lacks") {
+    auto parsed = parse_server_record(R"({"pid": 123, "command": ["sleep", "100"]})", "/s/old.server.json");
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->schema == 0);
+    CHECK(parsed->server.pid == 123);
+    CHECK(parsed->server.start == 0);
+    CHECK(parsed->pgid == 123);  // the pgid defaults to the pid: servers lead their group
+    CHECK(parsed->watcher.pid == 0);
+    CHECK(parsed->boot_id == "");
+    CHECK(parsed->spec.argv == std::vector<std::string>{"sleep", "100"});
+    CHECK(parsed->spec.env.empty());
+    CHECK(parsed->spec.grace_period_ms == 0);
+    CHECK_FALSE(parsed->stopping);
+    CHECK(parsed->grace_deadline_ms == 0);
+}
+
+TEST_CASE("null fields read as their defaults") {
+    auto parsed = parse_server_record(R"({"pid": 5, "pgid": null, "env": null, "stopping": null})", "/s/n.server.json");
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->pgid == 5);
+    CHECK(parsed->spec.env.empty());
+    CHECK_FALSE(parsed->stopping);
+}
+
+TEST_CASE("unknown fields from a newer schema are ignored") {
+    auto parsed = parse_server_record(R"({"schema": 9, "pid": 7, "port": 8080, "readiness": {"tcp": 8080}})",
+                                      "/s/new.server.json");
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->schema == 9);
+    CHECK(parsed->server.pid == 7);
+}
+
+TEST_CASE("a record that is not JSON is corrupt and names the file") {
+    Error e = server_error("not json at all");
+    CHECK(e.message == corrupt_message("/s/x.server.json", "not a JSON object"));
+}
+
+TEST_CASE("an empty or truncated record is corrupt") {
+    CHECK(server_error("").message == corrupt_message("/s/x.server.json", "not a JSON object"));
+    CHECK(server_error(R"({"pid": 12)").message == corrupt_message("/s/x.server.json", "not a JSON object"));
+}
+
+TEST_CASE("a record that is JSON but not an object is corrupt") {
+    CHECK(server_error("[1, 2, 3]").message == corrupt_message("/s/x.server.json", "not a JSON object"));
+    CHECK(server_error("42").message == corrupt_message("/s/x.server.json", "not a JSON object"));
+    CHECK(server_error("null").message == corrupt_message("/s/x.server.json", "not a JSON object"));
+}
+
+TEST_CASE("a record without a pid is corrupt") {
+    Error e = server_error(R"({"name": "x", "command": ["sleep", "1"]})");
+    CHECK(e.message.starts_with("record \"/s/x.server.json\" is corrupt ("));
+    CHECK(e.message.ends_with("); run `sharedserver admin doctor` to repair it"));
+}
+
+TEST_CASE("a record with a negative or zero pid is corrupt") {
+    CHECK(server_error(R"({"pid": -1})").message == corrupt_message("/s/x.server.json", "pid -1 is not a process id"));
+    CHECK(server_error(R"({"pid": 0})").message == corrupt_message("/s/x.server.json", "pid is not positive"));
+}
+
+TEST_CASE("a record whose fields have the wrong type is corrupt, not an exception") {
+    server_error(R"({"pid": "123"})");
+    server_error(R"({"pid": 1, "command": "sleep 1"})");
+    server_error(R"({"pid": 1, "stopping": "yes"})");
+}
+
+// Known core bug: get<pid_t>() narrows a JSON number with static_cast.
+TEST_CASE("a pid beyond pid_t is corrupt, not truncated into a valid pid" * doctest::may_fail()) {
+    // 4294967297 would truncate to 1 (init) as a 32-bit pid.
+    server_error(R"({"pid": 4294967297})");
+}
+
+TEST_CASE("a client map survives a JSON round trip") {
+    ClientMap clients;
+    clients[100] = {11, 1'700'000'000'001, "nvim pid 100"};
+    clients[200] = {22, 1'700'000'000'002, ""};
+    auto parsed = parse_clients(to_json(clients), "/s/x.clients.json");
+    REQUIRE(parsed.has_value());
+    REQUIRE(parsed->size() == 2);
+    CHECK(parsed->at(100).start == 11);
+    CHECK(parsed->at(100).attached_at_ms == 1'700'000'000'001);
+    CHECK(parsed->at(100).metadata == "nvim pid 100");
+    CHECK(parsed->at(200).start == 22);
+    CHECK(parsed->at(200).metadata == "");
+}
+
+TEST_CASE("a client entry of an older schema reads with defaults") {
+    auto parsed = parse_clients(R"({"clients": {"300": {}}})", "/s/x.clients.json");
+    REQUIRE(parsed.has_value());
+    REQUIRE(parsed->count(300) == 1);
+    CHECK(parsed->at(300).start == 0);
+    CHECK(parsed->at(300).metadata == "");
+}
+
+TEST_CASE("corrupt client maps are refused naming the file") {
+    CHECK(clients_error("garbage").message == corrupt_message("/s/x.clients.json", "not a JSON object"));
+    CHECK(clients_error("[]").message == corrupt_message("/s/x.clients.json", "not a JSON object"));
+    clients_error(R"({"schema": 1})");
+    CHECK(clients_error(R"({"clients": {"abc": {}}})").message.starts_with("record \"/s/x.clients.json\" is corrupt ("));
+    CHECK(clients_error(R"({"clients": {"12x": {}}})").message ==
+          corrupt_message("/s/x.clients.json", "client key \"12x\" is not a pid"));
+    CHECK(clients_error(R"({"clients": {"-4": {}}})").message ==
+          corrupt_message("/s/x.clients.json", "client key \"-4\" is not a pid"));
+    CHECK(clients_error(R"({"clients": {"0": {}}})").message ==
+          corrupt_message("/s/x.clients.json", "client key \"0\" is not a pid"));
+    clients_error(R"({"clients": {"5": {"start": "x"}}})");
+}
+
+TEST_CASE("saved records load back from the state directory") {
+    TempDir dir;
+    ServerFiles files{dir.path(), "redis"};
+    ServerRecord record = sample_record();
+    REQUIRE(save_server_record(files, record).has_value());
+    auto loaded = load_server_record(files);
+    REQUIRE(loaded.has_value());
+    REQUIRE(loaded->has_value());
+    check_same(**loaded, record);
+}
+
+TEST_CASE("an absent server record loads as nullopt and absent clients as an empty map") {
+    TempDir dir;
+    ServerFiles files{dir.path(), "none"};
+    auto record = load_server_record(files);
+    REQUIRE(record.has_value());
+    CHECK_FALSE(record->has_value());
+    auto clients = load_clients(files);
+    REQUIRE(clients.has_value());
+    CHECK(clients->empty());
+}
+
+TEST_CASE("a corrupt record file on disk gives SHAREDSERVER_ECORRUPT naming that file") {
+    TempDir dir;
+    ServerFiles files{dir.path(), "broken"};
+    testing::write_text(files.server(), "{{{");
+    auto record = load_server_record(files);
+    REQUIRE_FALSE(record.has_value());
+    CHECK(record.error().code == SHAREDSERVER_ECORRUPT);
+    CHECK(record.error().path == files.server());
+    CHECK(record.error().message == corrupt_message(files.server(), "not a JSON object"));
+
+    testing::write_text(files.clients(), "[]");
+    auto clients = load_clients(files);
+    REQUIRE_FALSE(clients.has_value());
+    CHECK(clients.error().code == SHAREDSERVER_ECORRUPT);
+    CHECK(clients.error().path == files.clients());
+}
+
+TEST_CASE("saving an empty client map removes clients.json: that is how grace begins") {
+    TempDir dir;
+    ServerFiles files{dir.path(), "g"};
+    ClientMap one;
+    one[1234] = {1, 2, ""};
+    REQUIRE(save_clients(files, one).has_value());
+    CHECK(file_exists(files.clients()));
+    REQUIRE(save_clients(files, {}).has_value());
+    CHECK_FALSE(file_exists(files.clients()));
+    CHECK(save_clients(files, {}).has_value());
+}
+
+TEST_CASE("a record of this process with its start stamp is alive") {
+    ServerRecord r;
+    r.server = *identify_process(::getpid());
+    r.boot_id = boot_id();
+    CHECK(server_alive(r));
+}
+
+TEST_CASE("a record from another boot is stale even when the pid lives") {
+    ServerRecord r;
+    r.server = *identify_process(::getpid());
+    r.watcher = r.server;
+    r.boot_id = "00000000-0000-0000-0000-000000000000";
+    CHECK_FALSE(server_alive(r));
+    CHECK_FALSE(watcher_alive(r));
+}
+
+TEST_CASE("a record without a start stamp is not trusted") {
+    ServerRecord r;
+    r.server = {::getpid(), 0};
+    CHECK_FALSE(server_alive(r));
+}
+
+TEST_CASE("a record with no watcher pid has no live watcher") {
+    ServerRecord r;
+    r.server = *identify_process(::getpid());
+    CHECK_FALSE(watcher_alive(r));
+}
+
+}
