@@ -1,0 +1,361 @@
+"""Context and Lease: the whole server lifecycle over the private extension."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, Union
+
+from . import _sharedserver
+from ._errors import InvalidArgumentError, NotAClientError, NotRunningError
+from ._types import Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
+
+#: A duration: text such as "500ms", "30m" or "1h30m", or a timedelta.
+Duration = Union[str, timedelta]
+StrPath = Union[str, "os.PathLike[str]"]
+#: A port: a number, or "auto" for a free port picked at the first start.
+Port = Union[int, str]
+
+_PORT_AUTO = -1  # SHAREDSERVER_PORT_AUTO
+_RESTART_POLICIES = {RestartPolicy.NO: 0, RestartPolicy.ON_FAILURE: 1, RestartPolicy.ALWAYS: 2}
+
+
+def parse_duration(value: Duration) -> timedelta:
+    """"30m" (or a timedelta) -> timedelta; raises InvalidArgumentError on bad text."""
+    return timedelta(milliseconds=_milliseconds(value, "duration"))
+
+
+def format_duration(value: Duration) -> str:
+    """A duration -> the shortest text the library accepts back ("1h30m")."""
+    return str(_sharedserver.format_duration(_milliseconds(value, "duration")))
+
+
+def _milliseconds(value: Duration, what: str) -> int:
+    if isinstance(value, timedelta):
+        ms = value // timedelta(milliseconds=1)
+        if ms < 0:
+            raise InvalidArgumentError(f"sharedserver: invalid {what} {value!r}: it must not be negative")
+        return ms
+    if isinstance(value, str):
+        return int(_sharedserver.parse_duration(value))
+    raise TypeError(
+        f"sharedserver: invalid {what} {value!r}: expected text such as \"30m\" or a datetime.timedelta, "
+        f"not {type(value).__name__}"
+    )
+
+
+def _command(command: Optional[Sequence[StrPath]]) -> List[str]:
+    if command is None:
+        return []
+    if isinstance(command, (str, bytes)):
+        raise TypeError(
+            f"sharedserver: invalid command {command!r}: pass the argv as a list, e.g. "
+            f"{str(command).split()!r}; it is never run through a shell"
+        )
+    return [os.fspath(arg) for arg in command]
+
+
+def _env(env: Optional[Mapping[str, str]]) -> List[str]:
+    if env is None:
+        return []
+    entries = []
+    for key, value in env.items():
+        if not isinstance(key, str) or not key or "=" in key:
+            raise InvalidArgumentError(
+                f"sharedserver: invalid environment variable name {key!r}: "
+                "it must be a non-empty string without '='"
+            )
+        if not isinstance(value, str):
+            raise TypeError(
+                f"sharedserver: invalid value {value!r} for environment variable {key}: expected a str"
+            )
+        entries.append(f"{key}={value}")
+    return entries
+
+
+def _path(path: Optional[StrPath]) -> str:
+    return "" if path is None else os.fspath(path)
+
+
+def _pid(pid: Optional[int]) -> int:
+    if pid is None:
+        return 0
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        raise TypeError(f"sharedserver: invalid pid {pid!r}: expected an int")
+    if pid <= 0:
+        raise InvalidArgumentError(f"sharedserver: invalid pid {pid}: expected a positive process id")
+    return pid
+
+
+def _port(port: Optional[Port]) -> int:
+    if port is None:
+        return 0
+    if port == "auto":
+        return _PORT_AUTO
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise InvalidArgumentError(f"sharedserver: invalid port {port!r}: expected \"auto\" or a number from 1 to 65535")
+    return port
+
+
+def _restart_policy(policy: Union[RestartPolicy, str]) -> int:
+    try:
+        return _RESTART_POLICIES[RestartPolicy(policy)]
+    except ValueError:
+        raise InvalidArgumentError(
+            f"sharedserver: invalid restart policy {policy!r}: expected \"no\", \"on-failure\" or \"always\"") from None
+
+
+def _optional_ms(value: Optional[Duration], what: str) -> int:
+    return -1 if value is None else _milliseconds(value, what)
+
+
+def _use_options(command: Optional[Sequence[StrPath]], *, grace_period: Duration,
+                 env: Optional[Mapping[str, str]], working_dir: Optional[StrPath], log_file: Optional[StrPath],
+                 metadata: Optional[str] = None, client_pid: int = 0, ready: Optional[Ready] = None,
+                 ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
+                 wait: bool = True, port: Optional[Port] = None, restart: Union[RestartPolicy, str] = "no",
+                 max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None) -> Dict[str, Any]:
+    """The options dict the extension reads (one key per sharedserver_use_options field)."""
+    if ready is not None and not isinstance(ready, Ready):
+        raise TypeError(f"sharedserver: invalid ready {ready!r}: expected a probe such as "
+                        "sharedserver.Ready.port(6379) or sharedserver.Ready.http(\"http://127.0.0.1:{port}/\")")
+    if max_restarts is not None and (isinstance(max_restarts, bool) or not isinstance(max_restarts, int)
+                                     or max_restarts < 0):
+        raise InvalidArgumentError(f"sharedserver: invalid max_restarts {max_restarts!r}: expected an int >= 0")
+    return {
+        "command": _command(command),
+        "env": _env(env),
+        "working_dir": _path(working_dir),
+        "log_file": _path(log_file),
+        "grace_period_ms": _milliseconds(grace_period, "grace period"),
+        "client_pid": client_pid,
+        "metadata": metadata or "",
+        "ready_kind": 0 if ready is None else ready.kind,
+        "ready_target": "" if ready is None else ready.target,
+        "ready_timeout_ms": _optional_ms(ready_timeout, "ready timeout"),
+        "ready_interval_ms": _optional_ms(ready_interval, "ready interval"),
+        "no_wait": not wait,
+        "port": _port(port),
+        "restart_policy": _restart_policy(restart),
+        "max_restarts": -1 if max_restarts is None else max_restarts,
+        "restart_window_ms": _optional_ms(restart_window, "restart window"),
+    }
+
+
+class Lease:
+    """One reference to a running server, held by ``client_pid``.
+
+    Returned by :func:`use`. Leaving a ``with`` block, or calling
+    :meth:`release`, drops the reference; the last release starts the
+    server's grace period. A lease belongs to the process that took it: in a
+    child made by ``os.fork()`` release() does nothing, so a child never drops
+    its parent's reference.
+    """
+
+    def __init__(self, context: Context, name: str, client_pid: int, outcome: Outcome, pid: int,
+                 refcount: int, mismatch: str, port: int, ready: bool) -> None:
+        self._context = context
+        self._owner = os.getpid()
+        self._lock = threading.Lock()
+        self._released = False
+        self.name = name
+        #: The attached process: the pid passed to use(), else the caller.
+        self.client_pid = client_pid
+        #: What use() did: started, attached or rescued.
+        self.outcome = outcome
+        #: The server's pid.
+        self.pid = pid
+        #: The server's refcount right after this attach.
+        self.refcount = refcount
+        #: Non-empty when the running server's command/env/working dir differ from the request.
+        self.mismatch = mismatch or None
+        #: The server's port (use(port=...)); None when it has none.
+        self.port = port or None
+        #: True once the readiness probe passed (always, unless use(wait=False)).
+        self.ready = ready
+
+    @property
+    def started(self) -> bool:
+        """True when this use() call started the server."""
+        return self.outcome is Outcome.STARTED
+
+    @property
+    def released(self) -> bool:
+        return self._released
+
+    def release(self) -> None:
+        """Drop the reference (once; later calls do nothing).
+
+        A server that is already gone (stopped, killed) or that no longer
+        lists this client counts as released.
+        """
+        with self._lock:
+            if self._released or os.getpid() != self._owner:
+                return
+            self._released = True
+        try:
+            self._context.unuse(self.name, pid=self.client_pid)
+        except (NotRunningError, NotAClientError):
+            pass
+
+    def status(self) -> Status:
+        return self._context.status(self.name)
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "released" if self._released else "held"
+        return (f"<sharedserver.Lease {self.name!r} pid={self.pid} client={self.client_pid} "
+                f"{self.outcome.value} {state}>")
+
+
+class Context:
+    """The servers of one state directory.
+
+    ``Context()`` uses the default directory — ``$SHAREDSERVER_LOCKDIR``, else
+    ``$XDG_RUNTIME_DIR/sharedserver``, else ``/tmp/sharedserver-<uid>`` —
+    resolved once, when the context is made. The module-level functions
+    (``sharedserver.use`` ...) resolve it again on every call.
+
+    A context holds only a path: share it between threads, and keep using it
+    in a child after ``os.fork()``.
+    """
+
+    def __init__(self, state_dir: Optional[StrPath] = None) -> None:
+        self._ctx = _sharedserver.Context(_path(state_dir))
+
+    @property
+    def state_dir(self) -> str:
+        return str(self._ctx.state_dir)
+
+    @property
+    def watcher_path(self) -> str:
+        """The sharedserver-watcher executable this context spawns ("" if none was found)."""
+        return str(self._ctx.watcher_path)
+
+    def use(self, name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period: Duration = "5m",
+            env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
+            log_file: Optional[StrPath] = None, metadata: Optional[str] = None, pid: Optional[int] = None,
+            ready: Optional[Ready] = None, ready_timeout: Optional[Duration] = None,
+            ready_interval: Optional[Duration] = None, wait: bool = True, port: Optional[Port] = None,
+            restart: Union[RestartPolicy, str] = "no", max_restarts: Optional[int] = None,
+            restart_window: Optional[Duration] = None) -> Lease:
+        """Attach to ``name``, starting ``command`` when no server runs.
+
+        Without a command this only attaches and raises NotRunningError when
+        nothing runs. ``pid`` is the client to attach (default: this process).
+        With ``ready``, waits until the server passes the probe (unless
+        ``wait=False``).
+        """
+        client = _pid(pid) or os.getpid()
+        options = _use_options(command, grace_period=grace_period, env=env, working_dir=working_dir,
+                               log_file=log_file, metadata=metadata, client_pid=client, ready=ready,
+                               ready_timeout=ready_timeout, ready_interval=ready_interval, wait=wait, port=port,
+                               restart=restart, max_restarts=max_restarts, restart_window=restart_window)
+        outcome, server_pid, refcount, mismatch, server_port, is_ready = self._ctx.use(name, options)
+        return Lease(self, name, client, _outcome(outcome), server_pid, refcount, mismatch, server_port, is_ready)
+
+    def unuse(self, name: str, *, pid: Optional[int] = None) -> int:
+        """Detach ``pid`` (default: this process); returns the refcount left."""
+        return int(self._ctx.unuse(name, _pid(pid) or os.getpid()))
+
+    def start(self, name: str, command: Sequence[StrPath], *, grace_period: Duration = "5m",
+              env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
+              log_file: Optional[StrPath] = None, ready: Optional[Ready] = None,
+              ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
+              wait: bool = True, port: Optional[Port] = None, restart: Union[RestartPolicy, str] = "no",
+              max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None) -> int:
+        """Start without attaching a client (admin); the server begins in its grace period.
+
+        Returns the server's pid; AlreadyRunningError when one runs.
+        """
+        options = _use_options(command, grace_period=grace_period, env=env, working_dir=working_dir,
+                               log_file=log_file, ready=ready, ready_timeout=ready_timeout,
+                               ready_interval=ready_interval, wait=wait, port=port, restart=restart,
+                               max_restarts=max_restarts, restart_window=restart_window)
+        if not options["command"]:
+            raise InvalidArgumentError(f"sharedserver: start({name!r}) needs a command to run")
+        return int(self._ctx.start(name, options))
+
+    def wait(self, name: str, *, timeout: Optional[Duration] = None,
+             progress: Optional[Callable[[timedelta, str], None]] = None) -> None:
+        """Block until ``name`` passes its readiness probe.
+
+        ``timeout`` defaults to the server's own probe timeout. ``progress`` is
+        called about every 100 ms with the time waited and the newest line of
+        the server's log. NotRunningError when it is not running,
+        WaitTimeoutError when the wait runs out, SpawnError when the server
+        failed its probe or died while starting.
+        """
+        callback = None
+        if progress is not None:
+            report = progress
+
+            def callback(elapsed_ms: int, line: str) -> None:
+                report(timedelta(milliseconds=elapsed_ms), line)
+        self._ctx.wait(name, _optional_ms(timeout, "timeout"), callback)
+
+    def stop(self, name: str, force: bool = False, *, timeout: Optional[Duration] = None) -> None:
+        """Stop the server for every client and wait until it is gone.
+
+        Without ``force``, a server still alive after ``timeout`` (default 5 s)
+        raises WaitTimeoutError and keeps running; with it, it is killed.
+        """
+        timeout_ms = -1 if timeout is None else _milliseconds(timeout, "timeout")
+        self._ctx.stop(name, bool(force), timeout_ms)
+
+    def restart(self, name: str) -> int:
+        """Stop and start the same command again, keeping the clients; returns the new pid."""
+        return int(self._ctx.restart(name))
+
+    def kill(self, name: str) -> None:
+        """Last resort: SIGKILL the server's group and its watcher, remove every record."""
+        self._ctx.kill(name)
+
+    def status(self, name: str) -> Status:
+        """A snapshot of ``name``; a stopped name gives state STOPPED."""
+        return Status._from_library(self._ctx.info(name))
+
+    def list(self) -> List[Status]:
+        """Every live server of the state directory, sorted by name."""
+        return [Status._from_library(raw) for raw in self._ctx.list()]
+
+    def check(self, name: str) -> State:
+        """Just the state of ``name`` (cheaper than status())."""
+        return _state(self._ctx.check(name))
+
+    def doctor(self, name: Optional[str] = None) -> List[str]:
+        """Repair ``name`` (or every name): returns one line per repair, [] when all was well."""
+        report = str(self._ctx.doctor(name or ""))
+        return [line for line in report.splitlines() if line]
+
+    def events(self, name: str) -> List[Dict[str, Any]]:
+        """The event log of ``name``, oldest first, one dict per event."""
+        text = str(self._ctx.events(name))
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def last_exit(self, name: str) -> Optional[Exit]:
+        """How the last server under ``name`` ended, or None when no exit is recorded."""
+        raw = self._ctx.last_exit(name)
+        if raw is None:
+            return None
+        code, sig, at, unexpected = raw
+        return Exit(exit_code=None if code < 0 else code, signal=sig or None, at=_time(at),
+                    unexpected=bool(unexpected))
+
+    def log_tail(self, name: str, lines: int = 20) -> str:
+        """The last ``lines`` lines of the server's log file."""
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
+            raise InvalidArgumentError(f"sharedserver: invalid line count {lines!r}: expected an int >= 0")
+        return str(self._ctx.log_tail(name, lines))
+
+    def __repr__(self) -> str:
+        return f"<sharedserver.Context {self.state_dir!r}>"

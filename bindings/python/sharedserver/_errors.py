@@ -1,0 +1,154 @@
+"""The exception hierarchy: one class per error code of the C ABI.
+
+Every exception the library raises is a :class:`Error`. The classes for
+failures that have a natural builtin counterpart also derive from it, so
+``except OSError`` catches a command that could not be started and
+``except ValueError`` catches a bad name or duration.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, Dict, Optional, Tuple, Type
+
+# Values of `sharedserver_error` in sharedserver.h.
+_ERROR = -1
+_ENOTRUNNING = -2
+_EALREADY = -3
+_EINVALID = -4
+_ESPAWN = -5
+_ETIMEOUT = -6
+_EBUSY = -7
+_EPERM = -8
+_ENOTCLIENT = -9
+_ECORRUPT = -10
+
+
+class Error(Exception):
+    """Base class of every sharedserver failure.
+
+    ``code`` is the C error code (a negative ``SHAREDSERVER_E*`` value),
+    ``path`` the file, directory or command the failure is about (or None).
+    """
+
+    code: int = _ERROR
+    path: Optional[str]
+
+    def __init__(self, message: str, *, path: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Keep path and code across pickling (multiprocessing, concurrent.futures).
+        return (_rebuild, (type(self), self.message, self.path, {"code": self.code}))
+
+
+class _OSFailure(Error, OSError):
+    """An Error that is also an OSError carrying errno, strerror and filename."""
+
+    def __init__(self, message: str, *, errno: Optional[int] = None, path: Optional[str] = None) -> None:
+        # OSError's own constructor fills .errno, .strerror and .filename.
+        OSError.__init__(self, errno, message, path)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.path, {"errno": self.errno}))
+
+
+def _rebuild(cls: Type[Error], message: str, path: Optional[str], extra: Dict[str, Any]) -> Error:
+    if issubclass(cls, _OSFailure):
+        return cls(message, errno=extra.get("errno"), path=path)
+    error = cls(message, path=path)
+    error.code = extra.get("code", cls.code)
+    return error
+
+
+class NotRunningError(Error):
+    """No live server runs under that name (attach-only use, unuse, stop...)."""
+
+    code = _ENOTRUNNING
+
+
+class AlreadyRunningError(Error):
+    """A server already runs under that name (admin start)."""
+
+    code = _EALREADY
+
+
+class InvalidArgumentError(Error, ValueError):
+    """A bad argument: server name, duration, environment entry, pid..."""
+
+    code = _EINVALID
+
+
+class SpawnError(_OSFailure):
+    """The command could not be started.
+
+    ``errno`` is the error of the failed ``exec`` (e.g. ``errno.ENOENT`` for a
+    command that does not exist) and ``filename``/``path`` the command.
+    """
+
+    code = _ESPAWN
+
+
+class WaitTimeoutError(_OSFailure, builtins.TimeoutError):
+    """A wait ran out, e.g. a server still alive after stop()'s timeout."""
+
+    code = _ETIMEOUT
+
+
+class BusyError(Error):
+    """The name is locked by another transaction."""
+
+    code = _EBUSY
+
+
+class PermissionDeniedError(_OSFailure, builtins.PermissionError):
+    """The state directory is not safe (another user's, or writable by others)."""
+
+    code = _EPERM
+
+
+class NotAClientError(Error):
+    """The pid given to unuse() is not attached to that server."""
+
+    code = _ENOTCLIENT
+
+
+class CorruptStateError(Error):
+    """A record cannot be read; sharedserver.doctor() repairs it."""
+
+    code = _ECORRUPT
+
+
+_CLASSES: Tuple[Type[Error], ...] = (
+    NotRunningError,
+    AlreadyRunningError,
+    InvalidArgumentError,
+    SpawnError,
+    WaitTimeoutError,
+    BusyError,
+    PermissionDeniedError,
+    NotAClientError,
+    CorruptStateError,
+)
+_BY_CODE: Dict[int, Type[Error]] = {cls.code: cls for cls in _CLASSES}
+
+
+def _from_library(code: int, message: str, sys_errno: int, path: str) -> Error:
+    """Build the exception for a failure of the C library (called by the extension)."""
+    cls = _BY_CODE.get(code, Error)
+    if issubclass(cls, _OSFailure):
+        return cls(message, errno=sys_errno or None, path=path or None)
+    error = cls(message, path=path or None)
+    if cls is Error:
+        error.code = code
+    return error

@@ -1,0 +1,174 @@
+"""Immutable value types returned by the API: states, status snapshots, exits."""
+
+from __future__ import annotations
+
+import enum
+import types
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping, Optional, Tuple
+
+
+class State(enum.Enum):
+    """The state of a server name (DESIGN.md §3). Values are the C state names."""
+
+    STOPPED = "stopped"    # no live server under that name
+    STARTING = "starting"  # spawned, readiness not yet confirmed
+    ACTIVE = "active"      # alive with at least one client
+    GRACE = "grace"        # alive without clients; stops at grace_deadline
+    STOPPING = "stopping"  # being terminated
+
+    @property
+    def running(self) -> bool:
+        """True for every state in which the server process is alive."""
+        return self is not State.STOPPED
+
+
+class Outcome(enum.Enum):
+    """What use() did."""
+
+    STARTED = "started"    # nothing ran; this call started the server
+    ATTACHED = "attached"  # joined a server that had clients
+    RESCUED = "rescued"    # joined a server in its grace period
+
+
+class RestartPolicy(enum.Enum):
+    """Whether the watcher starts a server again when it exits on its own."""
+
+    NO = "no"
+    ON_FAILURE = "on-failure"  # after a non-zero exit or a fatal signal
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True)
+class Ready:
+    """How a started server proves it is ready; use() waits for it.
+
+    Build one with the class methods. "{port}" in a target is replaced by the
+    server's port (see use(port=...)).
+    """
+
+    kind: int  # sharedserver_probe_kind
+    target: str = ""
+
+    @classmethod
+    def port(cls, port: Optional[int] = None) -> Ready:
+        """A TCP connect to 127.0.0.1:port succeeds (default: the server's own port)."""
+        return cls(1, "" if port is None else str(port))
+
+    @classmethod
+    def socket(cls, path: str) -> Ready:
+        """A connect to this Unix socket succeeds."""
+        return cls(2, path)
+
+    @classmethod
+    def http(cls, url: str) -> Ready:
+        """GET of this http:// URL answers 2xx or 3xx."""
+        return cls(3, url)
+
+    @classmethod
+    def command(cls, shell: str) -> Ready:
+        """This shell line (sh -c, with the server's environment) exits 0."""
+        return cls(4, shell)
+
+    @classmethod
+    def log(cls, pattern: str) -> Ready:
+        """A new line of the server's output matches this ECMAScript regex."""
+        return cls(5, pattern)
+
+
+# Order of sharedserver_state / sharedserver_outcome in sharedserver.h.
+_STATES = (State.STOPPED, State.STARTING, State.ACTIVE, State.GRACE, State.STOPPING)
+_OUTCOMES = (Outcome.STARTED, Outcome.ATTACHED, Outcome.RESCUED)
+
+
+def _state(value: int) -> State:
+    return _STATES[value]
+
+
+def _outcome(value: int) -> Outcome:
+    return _OUTCOMES[value]
+
+
+def _time(ms: int) -> Optional[datetime]:
+    """Unix milliseconds -> an aware UTC datetime; 0 means "none"."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms > 0 else None
+
+
+@dataclass(frozen=True)
+class Client:
+    """One process attached to a server."""
+
+    pid: int
+    attached_at: Optional[datetime]
+    metadata: Optional[str]
+
+
+@dataclass(frozen=True)
+class Status:
+    """A snapshot of one server name, read without locking.
+
+    A stopped name has ``state == State.STOPPED``, no pid, no clients and an
+    empty command. Times are timezone-aware UTC datetimes.
+    """
+
+    name: str
+    state: State
+    pid: Optional[int]
+    watcher_pid: Optional[int]
+    clients: Tuple[Client, ...]
+    command: Tuple[str, ...]
+    env: Mapping[str, str] = field(hash=False)  # read-only mapping: not hashable
+    working_dir: Optional[str]
+    log_file: Optional[str]
+    grace_period: timedelta
+    grace_deadline: Optional[datetime]
+    started_at: Optional[datetime]
+    port: Optional[int]           # allocated or fixed port; None when it has none
+    ready_at: Optional[datetime]  # when the readiness probe passed; None while starting
+    restarts: int                 # restarts by the watcher within the restart window
+    json: str = field(repr=False, compare=False)
+
+    @property
+    def refcount(self) -> int:
+        """Number of attached clients (the server itself is not one)."""
+        return len(self.clients)
+
+    @property
+    def running(self) -> bool:
+        return self.state.running
+
+    @classmethod
+    def _from_library(cls, raw: Mapping[str, Any]) -> Status:
+        env = {}
+        for entry in raw["env"]:
+            key, _, value = entry.partition("=")
+            env[key] = value
+        return cls(
+            name=raw["name"],
+            state=_state(raw["state"]),
+            pid=raw["pid"] or None,
+            watcher_pid=raw["watcher_pid"] or None,
+            clients=tuple(Client(pid, _time(at), meta or None) for pid, at, meta in raw["clients"]),
+            command=tuple(raw["command"]),
+            env=types.MappingProxyType(env),
+            working_dir=raw["working_dir"] or None,
+            log_file=raw["log_file"] or None,
+            grace_period=timedelta(milliseconds=raw["grace_period_ms"]),
+            grace_deadline=_time(raw["grace_deadline_ms"]),
+            started_at=_time(raw["started_at_ms"]),
+            port=raw["port"] or None,
+            ready_at=_time(raw["ready_at_ms"]),
+            restarts=raw["restarts"],
+            json=raw["json"],
+        )
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How the last server under a name ended."""
+
+    exit_code: Optional[int]  # None when it died by a signal
+    signal: Optional[int]     # None when it exited
+    at: Optional[datetime]
+    unexpected: bool          # True when no client, stop() or grace expiry ended it

@@ -1,0 +1,205 @@
+// The private extension `sharedserver._sharedserver`: the C++ wrapper of the C
+// ABI exposed to Python with plain types (str, int, list, dict, tuple). The
+// pure-Python package above it turns these into enums, dataclasses, datetimes
+// and context managers, so nothing here knows about presentation.
+//
+// Every call that touches the state directory runs with the GIL released: use()
+// can wait on a name lock held by another process or on a readiness probe, and
+// stop() waits for a server to exit. (Opening a context only resolves a path.)
+// Arguments are converted to C++ values before the GIL is dropped and results
+// are converted back after it is re-acquired.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "sharedserver/sharedserver.hpp"
+
+namespace py = pybind11;
+namespace ss = sharedserver;
+
+namespace {
+
+using release_gil = py::call_guard<py::gil_scoped_release>;
+
+// The options dict the package builds (sharedserver/_api.py, _use_options)
+// -> the wrapper's UseOptions. Read with the GIL held.
+ss::UseOptions make_options(const py::dict &o) {
+    ss::UseOptions options;
+    options.command = o["command"].cast<std::vector<std::string>>();
+    options.env = o["env"].cast<std::vector<std::string>>();
+    options.working_dir = o["working_dir"].cast<std::string>();
+    options.log_file = o["log_file"].cast<std::string>();
+    const auto grace_period_ms = o["grace_period_ms"].cast<int64_t>();
+    if (grace_period_ms >= 0) options.grace_period_ms = grace_period_ms;
+    options.client_pid = o["client_pid"].cast<int64_t>();
+    options.metadata = o["metadata"].cast<std::string>();
+    options.ready_kind = o["ready_kind"].cast<int>();
+    options.ready_target = o["ready_target"].cast<std::string>();
+    options.ready_timeout_ms = o["ready_timeout_ms"].cast<int64_t>();
+    options.ready_interval_ms = o["ready_interval_ms"].cast<int64_t>();
+    options.no_wait = o["no_wait"].cast<bool>();
+    options.port = o["port"].cast<int>();
+    options.restart_policy = o["restart_policy"].cast<int>();
+    options.max_restarts = o["max_restarts"].cast<int>();
+    options.restart_window_ms = o["restart_window_ms"].cast<int64_t>();
+    return options;
+}
+
+py::dict info_to_dict(const ss::Info &info) {
+    py::list clients;
+    for (const auto &client : info.clients)
+        clients.append(py::make_tuple(client.pid, client.attached_at_ms, client.metadata));
+    py::dict out;
+    out["name"] = info.name;
+    out["state"] = static_cast<int>(info.state);
+    out["pid"] = info.pid;
+    out["watcher_pid"] = info.watcher_pid;
+    out["clients"] = clients;
+    out["command"] = info.command;
+    out["env"] = info.env;
+    out["working_dir"] = info.working_dir;
+    out["log_file"] = info.log_file;
+    out["grace_period_ms"] = info.grace_period_ms;
+    out["grace_deadline_ms"] = info.grace_deadline_ms;
+    out["started_at_ms"] = info.started_at_ms;
+    out["port"] = info.port;
+    out["ready_at_ms"] = info.ready_at_ms;
+    out["restarts"] = info.restarts;
+    out["json"] = info.json;
+    return out;
+}
+
+// sharedserver::Error -> the exception class the package defines for its code.
+// The classes live in Python (sharedserver._errors) so that they can inherit
+// from both sharedserver.Error and the matching builtin (OSError, ValueError...).
+void translate(std::exception_ptr p) {
+    try {
+        if (p) std::rethrow_exception(p);
+    } catch (const ss::Error &e) {
+        py::object make = py::module_::import("sharedserver._errors").attr("_from_library");
+        py::object exc = make(e.code(), e.what(), e.sys_errno(), e.path());
+        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+    }
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_sharedserver, m) {
+    m.doc() = "Private binding of libsharedserver; use the `sharedserver` package instead.";
+
+    if (ss::abi_version() != SHAREDSERVER_ABI_VERSION) {
+        throw py::import_error("sharedserver: the loaded library " + std::string(sharedserver_library_path()) +
+                               " has ABI version " + std::to_string(ss::abi_version()) + ", this module needs " +
+                               std::to_string(SHAREDSERVER_ABI_VERSION) +
+                               "; rebuild the module against it or install a matching library");
+    }
+
+    py::register_exception_translator(&translate);
+
+    m.attr("ABI_VERSION") = SHAREDSERVER_ABI_VERSION;
+    m.def("version", &ss::version);
+    m.def("abi_version", &ss::abi_version);
+    m.def("library_path", [] { return std::string(sharedserver_library_path()); });
+    m.def("parse_duration", &ss::parse_duration, py::arg("text"));
+    m.def("format_duration", &ss::format_duration, py::arg("ms"));
+    m.def("validate_name", &ss::validate_name, py::arg("name"));
+    m.def("state_name", [](int state) { return std::string(sharedserver_state_name(state)); }, py::arg("state"));
+
+    py::class_<ss::Context>(m, "Context")
+        .def(py::init<const std::string &>(), py::arg("state_dir") = std::string())
+        .def_property_readonly("state_dir", &ss::Context::state_dir)
+        .def_property_readonly("watcher_path", &ss::Context::watcher_path)
+        .def(
+            "use",
+            [](ss::Context &ctx, const std::string &name, const py::dict &o) {
+                const ss::UseOptions options = make_options(o);
+                ss::UseResult r;
+                {
+                    py::gil_scoped_release unlocked;
+                    r = ctx.use(name, options);
+                }
+                return py::make_tuple(static_cast<int>(r.outcome), r.pid, r.refcount, r.mismatch, r.port, r.ready);
+            },
+            py::arg("name"), py::arg("options"))
+        .def("unuse", &ss::Context::unuse, py::arg("name"), py::arg("client_pid"), release_gil())
+        .def(
+            "start",
+            [](ss::Context &ctx, const std::string &name, const py::dict &o) {
+                const ss::UseOptions options = make_options(o);
+                py::gil_scoped_release unlocked;
+                return ctx.start(name, options);
+            },
+            py::arg("name"), py::arg("options"))
+        .def(
+            "wait",
+            [](ss::Context &ctx, const std::string &name, int64_t timeout_ms, const py::object &progress) {
+                if (progress.is_none()) {
+                    py::gil_scoped_release unlocked;
+                    ctx.wait(name, timeout_ms);
+                    return;
+                }
+                // The library calls back on this thread with the GIL released;
+                // an exception from the callback must not cross the C ABI, so
+                // the first one is kept, later calls are skipped, and it is
+                // raised once the wait is over.
+                std::optional<py::error_already_set> failure;
+                auto report = [&](int64_t elapsed_ms, const std::string &line) {
+                    py::gil_scoped_acquire locked;
+                    if (failure) return;
+                    try {
+                        progress(elapsed_ms, line);
+                    } catch (py::error_already_set &e) {
+                        failure.emplace(std::move(e));
+                    }
+                };
+                {
+                    py::gil_scoped_release unlocked;
+                    ctx.wait(name, timeout_ms, report);
+                }
+                if (failure) throw std::move(*failure);
+            },
+            py::arg("name"), py::arg("timeout_ms"), py::arg("progress"))
+        .def("stop", &ss::Context::stop, py::arg("name"), py::arg("force"), py::arg("timeout_ms"), release_gil())
+        .def("restart", &ss::Context::restart, py::arg("name"), release_gil())
+        .def("kill", &ss::Context::kill, py::arg("name"), release_gil())
+        .def("doctor", &ss::Context::doctor, py::arg("name"), release_gil())
+        .def("check", [](ss::Context &ctx, const std::string &name) { return static_cast<int>(ctx.check(name)); },
+             py::arg("name"), release_gil())
+        .def(
+            "info",
+            [](ss::Context &ctx, const std::string &name) {
+                ss::Info info;
+                {
+                    py::gil_scoped_release unlocked;
+                    info = ctx.info(name);
+                }
+                return info_to_dict(info);
+            },
+            py::arg("name"))
+        .def("list",
+             [](ss::Context &ctx) {
+                 std::vector<ss::Info> infos;
+                 {
+                     py::gil_scoped_release unlocked;
+                     infos = ctx.list();
+                 }
+                 py::list out;
+                 for (const auto &info : infos) out.append(info_to_dict(info));
+                 return out;
+             })
+        .def("events", &ss::Context::events, py::arg("name"), release_gil())
+        .def(
+            "last_exit",
+            [](ss::Context &ctx, const std::string &name) -> std::optional<std::tuple<int, int, int64_t, bool>> {
+                auto e = ctx.last_exit(name);
+                if (!e) return std::nullopt;
+                return std::make_tuple(e->exit_code, e->signal, e->at_ms, e->unexpected);
+            },
+            py::arg("name"), release_gil())
+        .def("log_tail", &ss::Context::log_tail, py::arg("name"), py::arg("lines"), release_gil());
+}
