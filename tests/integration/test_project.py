@@ -1,0 +1,136 @@
+"""Project files and `sharedserver with` (issue 6), from the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import CLI, pid_alive, wait_until
+
+
+def write_project(directory, servers):
+    path = directory / "sharedserver.json"
+    path.write_text(json.dumps({"servers": servers}))
+    return path
+
+
+def run_in(sandbox, cwd, *args, check=True):
+    result = subprocess.run([str(CLI), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=sandbox.env,
+                            stdin=subprocess.DEVNULL, timeout=30)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args}: {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def test_use_takes_the_definition_from_the_project_file_found_walking_up(sandbox, tmp_path):
+    (tmp_path / "data").mkdir()
+    write_project(tmp_path, {"db": {"command": "sleep", "args": ["1000"], "working_dir": "data", "idle_timeout": "90s",
+                                    "env": {"MODE": "dev"}}})
+    deep = tmp_path / "src" / "pkg"
+    deep.mkdir(parents=True)
+    client = sandbox.client()
+    assert run_in(sandbox, deep, "use", "--pid", client.pid, "db").stdout.startswith("started db")
+    info = sandbox.info("db")
+    assert info["command"] == ["sleep", "1000"]
+    assert info["working_dir"] == str(tmp_path / "data")
+    assert info["grace_period"] == "1m30s" and info["env"] == ["MODE=dev"]
+
+
+def test_config_option_and_environment_name_the_file(sandbox, tmp_path):
+    path = write_project(tmp_path, {"x": {"command": "sleep", "args": ["1000"]}})
+    client = sandbox.client()
+    run_in(sandbox, "/", "--config", path, "use", "--pid", client.pid, "x")
+    assert sandbox.info("x")["state"] == "active"
+    env_run = subprocess.run([str(CLI), "list"], cwd="/", capture_output=True, text=True,
+                             env=dict(sandbox.env, SHAREDSERVER_CONFIG=str(path)))
+    assert "x *" in env_run.stdout
+    missing = run_in(sandbox, "/", "--config", tmp_path / "nope.json", "list", check=False)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_command_line_options_override_the_file(sandbox, tmp_path):
+    write_project(tmp_path, {"db": {"command": "sleep", "args": ["1000"], "idle_timeout": "90s"}})
+    client = sandbox.client()
+    run_in(sandbox, tmp_path, "use", "--pid", client.pid, "--grace-period", "5s", "db")
+    assert sandbox.info("db")["grace_period"] == "5s"
+
+
+@pytest.mark.parametrize("servers, message", [
+    ({"redis": {"command": "redis-server", "idle_timeout": "5x"}},
+     'sharedserver.json: servers.redis.idle_timeout: "5x" is not a duration'),
+    ({"redis": {"args": ["x"]}}, "sharedserver.json: servers.redis.command: missing"),
+    ({"redis": {"command": "r", "colour": "red"}}, "sharedserver.json: servers.redis.colour: unknown option"),
+    ({"redis": {"command": "r", "port": 70000}}, "sharedserver.json: servers.redis.port: 70000 is not a port"),
+    ({"redis": {"command": "r", "args": "x"}}, "sharedserver.json: servers.redis.args: expected a list of strings"),
+    ({"redis": {"command": "r", "ready": {"port": 1, "http": "http://x/"}}},
+     "sharedserver.json: servers.redis.ready: give exactly one of"),
+    ({"../x": {"command": "r"}}, 'sharedserver.json: servers.../x: invalid server name "../x"'),
+])
+def test_project_file_errors_name_the_file_the_server_and_the_key(sandbox, tmp_path, servers, message):
+    write_project(tmp_path, servers)
+    result = run_in(sandbox, tmp_path, "use", "redis", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("sharedserver: " + message), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert list(sandbox.dir.iterdir()) == []
+
+
+def test_a_file_that_is_not_json(sandbox, tmp_path):
+    (tmp_path / "sharedserver.json").write_text("{oops")
+    result = run_in(sandbox, tmp_path, "list", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("sharedserver: sharedserver.json: not valid JSON")
+
+
+def test_list_marks_the_servers_of_the_project_and_shows_stopped_ones(sandbox, tmp_path):
+    write_project(tmp_path, {"a": {"command": "sleep", "args": ["1000"]}, "b": {"command": "sleep", "args": ["1000"]}})
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "other", "--", "sleep", "1000")
+    run_in(sandbox, tmp_path, "use", "--pid", client.pid, "a")
+    lines = run_in(sandbox, tmp_path, "list").stdout.splitlines()
+    assert lines[1].startswith("a *") and "active" in lines[1]
+    assert lines[2].startswith("b *") and "stopped" in lines[2]
+    assert lines[3].startswith("other ") and "*" not in lines[3].split()[0:2]
+    assert lines[-1] == "* defined by this project's sharedserver.json"
+
+
+def test_with_runs_a_command_holding_servers_and_passes_its_exit_code(sandbox, tmp_path, python):
+    write_project(tmp_path, {"web": {"command": python, "args": ["-m", "http.server", "{port}", "--bind", "127.0.0.1"],
+                                     "port": "auto", "ready": {"port": True}, "idle_timeout": "0s"},
+                             "q": {"command": "sleep", "args": ["1000"], "idle_timeout": "0s"}})
+    script = 'echo "$SHAREDSERVER_WEB_PORT $SHAREDSERVER_WEB_PID $SHAREDSERVER_Q_PID"; exit 7'
+    result = run_in(sandbox, tmp_path, "with", "web", "q", "--", "sh", "-c", script, check=False)
+    assert result.returncode == 7
+    port, web_pid, q_pid = map(int, result.stdout.split())
+    assert port > 0
+    # Both references are gone: with a 0s grace period both servers stop.
+    assert wait_until(lambda: not pid_alive(web_pid) and not pid_alive(q_pid), timeout=5)
+
+
+def test_with_releases_its_references_when_signalled(sandbox, tmp_path):
+    write_project(tmp_path, {"s": {"command": "sleep", "args": ["1000"], "idle_timeout": "10m"}})
+    proc = subprocess.Popen([str(CLI), "with", "s", "--", "sleep", "1000"], cwd=tmp_path, env=sandbox.env)
+    sandbox.pids.append(proc.pid)
+    assert wait_until(lambda: (sandbox.dir / "s.clients.json").exists())
+    assert sandbox.info("s")["clients"][0]["pid"] == proc.pid
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+    assert sandbox.info("s")["state"] == "grace"
+
+
+def test_with_a_command_that_cannot_run(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "s", "--", "sleep", "1000")
+    result = sandbox.run("with", "s", "--", "no-such-program-here", check=False)
+    assert result.returncode == 127
+    assert 'cannot run "no-such-program-here"' in result.stderr
+    assert sandbox.info("s")["refcount"] == 1
+
+
+def test_with_needs_a_command(sandbox):
+    result = sandbox.run("with", "s", check=False)
+    assert result.returncode == 2
+    assert "with needs the command to run after `--`" in result.stderr
