@@ -1,0 +1,34 @@
+"""The installed layout: the library finds its watcher in <prefix>/libexec."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BUILD_DIR, pid_alive
+
+
+@pytest.mark.skipif(shutil.which("meson") is None, reason="needs meson to install")
+def test_an_installed_cli_finds_the_installed_watcher(sandbox, tmp_path):
+    destdir = tmp_path / "root"
+    subprocess.run(["meson", "install", "-C", str(BUILD_DIR), "--destdir", str(destdir), "--no-rebuild",
+                    "--tags", "runtime,devel"],
+                   check=True, capture_output=True)
+    clis = list(destdir.rglob("bin/sharedserver"))
+    libs = list(destdir.rglob("libsharedserver.so.0"))
+    watchers = list(destdir.rglob("libexec/sharedserver-watcher"))
+    assert len(clis) == len(libs) == len(watchers) == 1
+    headers = {p.name for p in destdir.rglob("include/sharedserver/*")}
+    assert headers == {"sharedserver.h", "sharedserver.hpp"}
+    assert list(destdir.rglob("pkgconfig/sharedserver.pc"))
+    env = dict(sandbox.env, LD_LIBRARY_PATH=str(libs[0].parent))
+    env.pop("SHAREDSERVER_WATCHER", None)
+    client = sandbox.client()
+    subprocess.run([str(clis[0]), "use", "--pid", str(client.pid), "inst", "--", "sleep", "1000"], env=env, check=True,
+                   capture_output=True)
+    record = json.loads((sandbox.dir / "inst.server.json").read_text())
+    with open(f"/proc/{record['watcher_pid']}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == str(watchers[0]).encode()
+    assert pid_alive(record["pid"])
