@@ -22,7 +22,7 @@ Result<int64_t> parse_duration(std::string_view text, std::string_view what) {
     auto invalid = [&] {
         return fail(SHAREDSERVER_EINVALID,
                     "invalid " + std::string(what) + " " + quote(text) +
-                        ": expected a number followed by ms, s, m or h (e.g. 500ms, 90s, 30m, 2h30m)");
+                        ": expected a number followed by ms, s, m, h or d (e.g. 500ms, 90s, 30m, 2h30m)");
     };
     if (text.empty()) return invalid();
     int64_t total = 0;
@@ -43,6 +43,7 @@ Result<int64_t> parse_duration(std::string_view text, std::string_view what) {
             }
         if (!unit) return invalid();
         i += unit->suffix.size();
+        if (number > std::numeric_limits<int64_t>::max() / 4 / unit->ms) return invalid();
         total += number * unit->ms;
         if (total < 0 || total > std::numeric_limits<int64_t>::max() / 4) return invalid();
     }

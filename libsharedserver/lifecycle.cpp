@@ -149,11 +149,12 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
         (void)remove_file(files.server());  // the watcher then stops the server it launched
         return std::unexpected(saved.error());
     }
-    record_event(files, "started", {{"pid", record.server.pid},
-                                    {"watcher_pid", record.watcher.pid},
-                                    {"command", spec.argv},
-                                    {"port", port},
-                                    {"log_file", spec.log_file}});
+    json started = {{"pid", record.server.pid},
+                    {"watcher_pid", record.watcher.pid},
+                    {"command", spec.argv},
+                    {"log_file", spec.log_file}};
+    if (port > 0) started["port"] = port;
+    record_event(files, "started", started);
     spawned->handshake.close();
     return record;
 }

@@ -8,7 +8,7 @@ using namespace sharedserver;
 
 namespace {
 
-std::string expected_hint = ": expected a number followed by ms, s, m or h (e.g. 500ms, 90s, 30m, 2h30m)";
+std::string expected_hint = ": expected a number followed by ms, s, m, h or d (e.g. 500ms, 90s, 30m, 2h30m)";
 
 int64_t parse_ok(std::string_view text) {
     auto result = parse_duration(text);
