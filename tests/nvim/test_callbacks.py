@@ -18,7 +18,7 @@ def test_on_start_gets_the_server_pid(ss):
         """
     )
     pid = a.status("s")["pid"]
-    assert events(a) == [["start", "s", pid]]
+    assert events(a) == [["start", "s", pid, {"name": "s", "pid": pid, "how": "started", "restarts": 0}]]
 
 
 def test_on_start_does_not_fire_in_an_instance_that_only_attached(ss):

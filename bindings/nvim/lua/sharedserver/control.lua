@@ -40,16 +40,92 @@ local function attached_to(info)
 end
 
 
-local function finish_exit(name, pid, ex)
-  local s = M._servers[name]
-  if ex and ex.unexpected then
-    local how = ex.signal ~= 0 and ("signal " .. ex.signal) or ("exit code " .. ex.exit_code)
-    local msg = ("sharedserver: '%s' (pid %d) exited unexpectedly with %s"):format(name, pid, how)
-    local tail = ctx:log_tail(name, 10)
-    if tail and tail:match("%S") then
-      msg = msg .. "\n" .. tail:gsub("%s+$", "")
+local json_decode = (vim.json and vim.json.decode) or vim.fn.json_decode
+
+-- The events of `name` recorded at or after `since` (unix ms), oldest first.
+local function events_since(name, since)
+  local text = ctx:events(name)
+  local out = {}
+  for line in (text or ""):gmatch("[^\n]+") do
+    local ok, e = pcall(json_decode, line)
+    if ok and type(e) == "table" and type(e.at) == "number" and e.at >= (since or 0) then
+      out[#out + 1] = e
     end
-    notify("on_exit", msg, (ex.exit_code == 0 and ex.signal == 0) and levels.WARN or levels.ERROR)
+  end
+  return out
+end
+C._events_since = events_since
+
+local function duration(ms)
+  return (type(ms) == "number" and F.duration_format(ms)) or tostring(ms)
+end
+
+local function how_exited(code, sig)
+  if sig and sig ~= 0 and sig ~= vim.NIL then
+    return "signal " .. sig
+  end
+  if code == nil or code == vim.NIL then
+    return "an unknown status"
+  end
+  return "exit code " .. code
+end
+
+local function with_log(name, msg)
+  local tail = ctx:log_tail(name, 10)
+  if tail and tail:match("%S") then
+    msg = msg .. "\n" .. tail:gsub("%s+$", "")
+  end
+  return msg
+end
+
+-- a: the awaiting entry ({ pid, since, starting }), nil when unknown.
+local function finish_exit(name, pid, ex, a)
+  local s = M._servers[name]
+  local probe_failed, gave_up
+  for _, e in ipairs(events_since(name, a and a.since or 0)) do
+    if e.event == "probe-failed" and (e.pid == nil or e.pid == pid) then
+      probe_failed = e
+    elseif e.event == "gave-up" then
+      gave_up = e
+    end
+  end
+  if probe_failed then
+    local msg = ("sharedserver: '%s' (pid %d) did not become ready within %s (%s: %s)"):format(
+      name,
+      pid,
+      duration(probe_failed.timeout_ms),
+      tostring(probe_failed.probe),
+      tostring(probe_failed.reason)
+    )
+    notify("on_error", with_log(name, msg), levels.ERROR)
+  elseif gave_up then
+    local how = ex and how_exited(ex.exit_code, ex.signal) or "an unknown status"
+    local msg
+    if gave_up.error then
+      msg = ("sharedserver: '%s' (pid %d) exited unexpectedly with %s and could not be restarted: %s"):format(
+        name,
+        pid,
+        how,
+        tostring(gave_up.error)
+      )
+    else
+      msg = ("sharedserver: '%s' (pid %d) exited unexpectedly with %s; gave up after %d restarts within %s"):format(
+        name,
+        pid,
+        how,
+        tonumber(gave_up.restarts) or 0,
+        duration(gave_up.window_ms)
+      )
+    end
+    notify("on_error", with_log(name, msg), levels.ERROR)
+  elseif ex and ex.unexpected then
+    local msg = ("sharedserver: '%s' (pid %d) exited unexpectedly with %s%s"):format(
+      name,
+      pid,
+      how_exited(ex.exit_code, ex.signal),
+      a and a.starting and " while starting" or ""
+    )
+    notify("on_exit", with_log(name, msg), (ex.exit_code == 0 and ex.signal == 0) and levels.WARN or levels.ERROR)
   end
   if s and s.on_exit then
     call_user(name, "on_exit", s.on_exit, ex and ex.exit_code or nil, ex and ex.signal or nil)
@@ -68,7 +144,7 @@ local function try_exit_record(name)
     awaiting[name] = nil
     a.timer:stop()
     a.timer:close()
-    finish_exit(name, a.pid, ex)
+    finish_exit(name, a.pid, ex, a)
   end
 end
 
@@ -88,7 +164,9 @@ local function server_gone(name, pid)
     old.timer:close()
   end
   local timer = uv.new_timer()
-  awaiting[name] = { pid = pid, since = since[name] or 0, timer = timer }
+  local a = { pid = pid, since = since[name] or 0, timer = timer, starting = M._ready[name] ~= pid }
+  awaiting[name] = a
+  M._ready[name] = nil
   -- A watcher that was killed records nothing: give up waiting after a while.
   timer:start(
     2000,
@@ -98,7 +176,7 @@ local function server_gone(name, pid)
       if a and a.timer == timer then
         awaiting[name] = nil
         timer:close()
-        finish_exit(name, pid, nil)
+        finish_exit(name, pid, nil, a)
       end
     end)
   )
@@ -124,13 +202,45 @@ local function recheck(name, tries)
   local mine = attached_to(info)
   if alive and mine then
     if info.pid ~= pid then
-      -- restarted (by any client); the clients were kept
+      -- restarted (by a client, or by the watcher's restart policy); the
+      -- clients were kept
+      local t = since[name] or 0
       M._held[name] = info.pid
+      M._ready[name] = nil
       since[name] = now_ms()
+      local how = "restarted"
+      for _, e in ipairs(events_since(name, t)) do
+        if e.event == "restarting" and e.pid == pid then
+          how = "exited unexpectedly with " .. how_exited(e.code, e.signal)
+        end
+      end
+      if how ~= "restarted" then
+        -- the watcher restarted it after a crash
+        notify(
+          "on_exit",
+          ("sharedserver: '%s' (pid %d) %s; restarted as pid %d (restart %d)"):format(
+            name,
+            pid,
+            how,
+            info.pid,
+            info.restart_count or 0
+          ),
+          levels.WARN
+        )
+      end
       local s = M._servers[name]
       if s and s.on_start then
-        call_user(name, "on_start", s.on_start, info.pid)
+        call_user(
+          name,
+          "on_start",
+          s.on_start,
+          info.pid,
+          I.start_info(name, info.pid, info.port, "restarted", info.restart_count)
+        )
       end
+    end
+    if info.ready_at > 0 and info.state ~= "starting" then
+      I.fire_ready(name, info.pid)
     end
     return
   end
@@ -226,13 +336,25 @@ local function op_done(op, name, result, err, code, callback)
     else
       local pid = result
       if M._held[name] then
+        if M._held[name] ~= pid then
+          M._ready[name] = nil
+        end
         M._held[name] = pid
         since[name] = now_ms()
       end
       notify("on_start", ("sharedserver: restarted '%s' (pid %d)"):format(name, pid))
+      local info = ctx:info(name) or {}
       if s and s.on_start then
-        call_user(name, "on_start", s.on_start, pid)
+        call_user(
+          name,
+          "on_start",
+          s.on_start,
+          pid,
+          I.start_info(name, pid, info.port, "restarted", info.restart_count)
+        )
       end
+      -- readiness of the new process: it may already have been recorded
+      C.on_dir_event(name)
     end
   end
   if callback then
@@ -393,6 +515,9 @@ function C.status(name)
   if info.state == "grace" and info.grace_deadline > 0 then
     st.grace_remaining_ms = math.max(0, info.grace_deadline - now)
   end
+  st.port = info.port > 0 and info.port or nil
+  st.ready_at = info.ready_at > 0 and info.ready_at or nil
+  st.restarts = info.restart_count
   st.argv = info.argv
   st.env = info.env
   st.working_dir = info.working_dir

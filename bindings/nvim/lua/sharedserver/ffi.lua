@@ -540,7 +540,8 @@ end
 
 -- Attach spec.client_pid (0/nil: this process) to `name`, starting the server
 -- when spec.argv is given and none runs. Returns
--- { outcome = "started"|"attached"|"rescued", pid, refcount, mismatch }.
+-- { outcome = "started"|"attached"|"rescued", pid, refcount, mismatch, port,
+--   ready } (ready: the readiness probe passed, or there is none).
 function Context:use(name, spec)
   local anchor = {}
   local o = use_options(spec, anchor)
@@ -650,7 +651,8 @@ end
 
 -- A plain table: name, state, pid, watcher_pid, refcount, clients = {{pid,
 -- attached_at, metadata}}, argv, env, working_dir, log_file, grace_period_ms,
--- grace_deadline, started_at (unix ms).
+-- grace_deadline, started_at (unix ms), port (0: none), ready_at (unix ms, 0
+-- while starting), restart_count.
 function Context:info(name)
   local out = INFO_P1()
   local rc = lib.sharedserver_info_get(out, self.handle, name)

@@ -106,7 +106,15 @@ function M.check()
     local desc = ("%s: %s"):format(name, st.state or "unknown")
     if st.running then
       desc = desc
-        .. (" (pid %d, %d clients%s)"):format(st.pid, st.refcount, st.attached and ", this Neovim attached" or "")
+        .. (" (pid %d%s, %d clients%s)"):format(
+          st.pid,
+          st.port and (", port " .. st.port) or "",
+          st.refcount,
+          st.attached and ", this Neovim attached" or ""
+        )
+      if st.restarts and st.restarts > 0 then
+        desc = desc .. (" restarted %d times"):format(st.restarts)
+      end
     end
     if st.lazy then
       desc = desc .. " [lazy]"

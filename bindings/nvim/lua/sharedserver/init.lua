@@ -14,6 +14,7 @@ M._servers = {} -- name -> validated configuration
 M._order = {} -- registration order of M._servers
 M._problems = {} -- name -> why its configuration was skipped
 M._held = {} -- name -> server pid, while this instance holds a reference
+M._ready = {} -- name -> the server pid whose readiness this instance has seen
 M._entered = false -- VimEnter has run (or setup came after it)
 
 local NOTIFY_DEFAULTS = {
@@ -40,8 +41,19 @@ local OPTION_TYPES = {
   working_dir = "string",
   idle_timeout = "duration string",
   on_start = "function",
+  on_ready = "function",
   on_exit = "function",
+  ready = "table",
+  port = '"auto" or a port number',
+  restart = '"no", "on-failure" or "always"',
+  max_restarts = "non-negative integer",
+  restart_window = "duration string",
 }
+
+-- The keys of the `ready` option: one probe, plus its timing.
+local PROBE_KEYS = { port = "PORT", socket = "SOCKET", http = "HTTP", cmd = "COMMAND", log = "LOG" }
+local READY_KEYS = { port = true, socket = true, http = true, cmd = true, log = true, timeout = true, interval = true }
+local RESTART_POLICIES = { no = "NO", ["on-failure"] = "ON_FAILURE", always = "ALWAYS" }
 
 local SETUP_OPTIONS = { servers = true, commands = true, notify = true, lib_path = true }
 
@@ -138,9 +150,10 @@ local function start_watch()
   if not w then
     return
   end
-  -- Learn of server exits from the state directory instead of polling: the
-  -- watcher removes <name>.server.json when the server is gone (a restart
-  -- rewrites it) and appends the exit to <name>.events.jsonl.
+  -- Learn of readiness, restarts and exits from the state directory instead
+  -- of polling: the watcher rewrites <name>.server.json when the probe passes
+  -- (ready_at) and when it restarts the server (new pid), removes it when the
+  -- server is gone, and appends every exit to <name>.events.jsonl.
   local ok = w:start(ctx:state_dir(), {}, function(err, filename)
     if err or next(M._held) == nil and next(I.awaiting) == nil then
       return
@@ -238,6 +251,67 @@ local function expand_path(p)
   return (vim.fn.fnamemodify(p, ":p"):gsub("(.)/$", "%1"))
 end
 
+-- The `ready` option as use-option fields ({ kind, probe, target, timeout_ms,
+-- interval_ms }), or nil and what is wrong with it. `s` is the server so far.
+local function validate_ready(ready, s, f)
+  local probes = {}
+  for key in pairs(ready) do
+    if not READY_KEYS[key] then
+      return nil,
+        ("unknown key '%s' (known: %s)"):format(tostring(key), table.concat(sorted_keys(READY_KEYS), ", "))
+    end
+    if PROBE_KEYS[key] then
+      probes[#probes + 1] = key
+    end
+  end
+  if #probes ~= 1 then
+    table.sort(probes)
+    return nil,
+      ("give exactly one probe of port, socket, http, cmd or log, got %s"):format(
+        #probes == 0 and "none" or table.concat(probes, ", ")
+      )
+  end
+  local probe = probes[1]
+  local value = ready[probe]
+  local r = { probe = probe, kind = f and f.PROBE[PROBE_KEYS[probe]] }
+  if probe == "port" then
+    if value == true or value == "auto" then
+      if s.port == nil then
+        return nil, ("port = %s probes the server's port, but it has none: add port = \"auto\" or port = N"):format(
+          vim.inspect(value)
+        )
+      end
+      r.target = ""
+      r.description = "port " .. (s.port == -1 and "auto" or tostring(s.port))
+    elseif type(value) == "number" and value % 1 == 0 and value >= 1 and value <= 65535 then
+      r.target = tostring(value)
+    else
+      return nil, ("'port' must be a port number, true or \"auto\", got %s %s"):format(type(value), vim.inspect(value))
+    end
+  elseif type(value) ~= "string" or value == "" then
+    return nil, ("'%s' must be a non-empty string, got %s %s"):format(probe, type(value), vim.inspect(value))
+  else
+    r.target = value
+  end
+  r.description = r.description or (probe .. " " .. r.target)
+  for _, key in ipairs({ "timeout", "interval" }) do
+    local v = ready[key]
+    if v ~= nil then
+      if type(v) ~= "string" then
+        return nil, ("'%s' must be a duration string such as \"30s\", got %s %s"):format(key, type(v), vim.inspect(v))
+      end
+      if f then
+        local ms, err = f.duration_parse(v)
+        if not ms then
+          return nil, ("'%s': %s"):format(key, bare(err))
+        end
+        r[key .. "_ms"] = ms
+      end
+    end
+  end
+  return r
+end
+
 -- A checked copy of one server's configuration, or nil and the problem.
 local function validate(name, config)
   local where = ("sharedserver: server '%s'"):format(tostring(name))
@@ -271,12 +345,25 @@ local function validate(name, config)
       good = is_env_table(value)
     elseif want == "duration string" then
       good = type(value) == "string"
+    elseif key == "port" then
+      good = value == "auto" or (type(value) == "number" and value % 1 == 0 and value >= 1 and value <= 65535)
+    elseif key == "restart" then
+      good = RESTART_POLICIES[value] ~= nil
+    elseif key == "max_restarts" then
+      good = type(value) == "number" and value % 1 == 0 and value >= 0
     else
       good = type(value) == want
     end
     if not good then
       return nil,
-        ("%s: option '%s' must be a %s, got %s %s"):format(where, key, want, type(value), vim.inspect(value))
+        ("%s: option '%s' must be %s%s, got %s %s"):format(
+          where,
+          key,
+          want:find('^"') and "" or "a ",
+          want,
+          type(value),
+          vim.inspect(value)
+        )
     end
   end
   if config.command == nil or config.command == "" then
@@ -290,6 +377,7 @@ local function validate(name, config)
     lazy = config.lazy or false,
     idle_timeout = config.idle_timeout,
     on_start = config.on_start,
+    on_ready = config.on_ready,
     on_exit = config.on_exit,
   }
   for _, a in ipairs(config.args or {}) do
@@ -307,6 +395,29 @@ local function validate(name, config)
       return nil, ("%s: option 'idle_timeout': %s"):format(where, bare(err))
     end
     s.grace_period_ms = ms
+  end
+  if config.port ~= nil then
+    s.port = config.port == "auto" and -1 or config.port
+    s.port_text = tostring(config.port)
+  end
+  if config.restart ~= nil then
+    s.restart = config.restart
+    s.restart_policy = f and f.RESTART[RESTART_POLICIES[config.restart]]
+  end
+  s.max_restarts = config.max_restarts
+  if config.restart_window and f then
+    local ms, err = f.duration_parse(config.restart_window)
+    if not ms then
+      return nil, ("%s: option 'restart_window': %s"):format(where, bare(err))
+    end
+    s.restart_window_ms = ms
+  end
+  if config.ready ~= nil then
+    local ready, err = validate_ready(config.ready, s, f)
+    if not ready then
+      return nil, ("%s: option 'ready': %s"):format(where, err)
+    end
+    s.ready = ready
   end
   return s
 end
@@ -471,6 +582,46 @@ local function metadata()
   return "nvim " .. tostring(uv.cwd())
 end
 
+-- The second argument of on_start.
+local function start_info(name, pid, port, how, restarts)
+  return { name = name, pid = pid, port = port and port > 0 and port or nil, how = how, restarts = restarts or 0 }
+end
+I.start_info = start_info
+
+-- This instance now holds a reference to the server use() returned.
+local function held(name, r, t)
+  if M._held[name] ~= r.pid then
+    M._ready[name] = nil
+  end
+  M._held[name] = r.pid
+  I.since[name] = t
+end
+
+-- on_ready(pid), once per server process and instance.
+function I.fire_ready(name, pid)
+  if M._ready[name] == pid then
+    return
+  end
+  M._ready[name] = pid
+  local s = M._servers[name]
+  if s and s.on_ready then
+    call_user(name, "on_ready", s.on_ready, pid)
+  end
+end
+
+-- After a successful use(): a ready server runs on_ready now; for one still
+-- starting, the next change of its record in the state directory tells (a
+-- re-check is scheduled too, for a change that came before the watch saw it).
+local function after_use(name, r)
+  if r.ready then
+    I.fire_ready(name, r.pid)
+  else
+    vim.schedule(function()
+      control().on_dir_event(name)
+    end)
+  end
+end
+
 --- Use a server: start it when none runs, else attach. Returns true on success.
 function M.start(name)
   local s = M._servers[name]
@@ -488,6 +639,9 @@ function M.start(name)
   end
   local r
   local t = now_ms()
+  local ready = s.ready or {}
+  -- no_wait: return once spawned; readiness is learnt from the state
+  -- directory (see start_watch), so the editor never waits for a probe.
   r, err = c:use(name, {
     argv = argv,
     env = s.env,
@@ -496,17 +650,26 @@ function M.start(name)
     grace_period_ms = s.grace_period_ms,
     client_pid = PID,
     metadata = metadata(),
+    no_wait = true,
+    ready_kind = ready.kind,
+    ready_target = ready.target,
+    ready_timeout_ms = ready.timeout_ms,
+    ready_interval_ms = ready.interval_ms,
+    port = s.port,
+    restart_policy = s.restart_policy,
+    max_restarts = s.max_restarts,
+    restart_window_ms = s.restart_window_ms,
   })
   if not r then
     notify("on_error", ("sharedserver: cannot start '%s': %s"):format(name, bare(err)), levels.ERROR)
     return false, err
   end
-  M._held[name] = r.pid
-  I.since[name] = t
+  held(name, r, t)
   if r.outcome == "started" then
-    notify("on_start", ("sharedserver: started '%s' (pid %d)"):format(name, r.pid))
+    local port = r.port and r.port > 0 and (", port %d"):format(r.port) or ""
+    notify("on_start", ("sharedserver: started '%s' (pid %d%s)"):format(name, r.pid, port))
     if s.on_start then
-      call_user(name, "on_start", s.on_start, r.pid)
+      call_user(name, "on_start", s.on_start, r.pid, start_info(name, r.pid, r.port, "started", 0))
     end
   else
     notify(
@@ -529,6 +692,7 @@ function M.start(name)
       levels.WARN
     )
   end
+  after_use(name, r)
   return true
 end
 
@@ -544,16 +708,16 @@ function M.attach_if_running(name)
   end
   local r, code
   local t = now_ms()
-  r, err, code = c:use(name, { client_pid = PID, metadata = metadata() })
+  r, err, code = c:use(name, { client_pid = PID, metadata = metadata(), no_wait = true })
   if not r then
     if code ~= ffi_mod.E.NOTRUNNING then
       notify("on_error", ("sharedserver: cannot attach to '%s': %s"):format(name, bare(err)), levels.ERROR)
     end
     return false, err
   end
-  M._held[name] = r.pid
-  I.since[name] = t
+  held(name, r, t)
   notify("on_attach", ("sharedserver: attached to '%s' (pid %d, %d clients)"):format(name, r.pid, r.refcount))
+  after_use(name, r)
   return true
 end
 
@@ -582,9 +746,10 @@ function M.restart(name, opts)
   return control().restart(name, opts)
 end
 
---- The state of one server: name, state, running, attached, lazy, pid,
---- refcount, clients, uptime_ms, grace_period_ms, grace_remaining_ms, argv,
---- working_dir, log_file. { error = … } for an unknown name.
+--- The state of one server: name, state, running, attached, lazy, pid, port,
+--- ready_at, restarts, refcount, clients, uptime_ms, grace_period_ms,
+--- grace_remaining_ms, argv, working_dir, log_file. { error = … } for an
+--- unknown name.
 function M.status(name)
   return control().status(name)
 end

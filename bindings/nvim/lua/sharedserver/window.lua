@@ -37,7 +37,7 @@ local function command_line(argv)
   return table.concat(out, " ")
 end
 
-local ICONS = { active = "●", starting = "●", grace = "⏳", stopping = "⏳", stopped = "○" }
+local ICONS = { active = "●", starting = "◐", grace = "⏳", stopping = "⏳", stopped = "○" }
 
 local function pad(text, width)
   text = tostring(text)
@@ -65,7 +65,7 @@ local function table_lines()
       end
     end
   end
-  local rows = { { "", "NAME", "STATE", "PID", "REFS", "UPTIME", "GRACE LEFT", "" } }
+  local rows = { { "", "NAME", "STATE", "PID", "PORT", "REFS", "UPTIME", "GRACE LEFT", "" } }
   for _, name in ipairs(names) do
     local st = M.status(name)
     local flags = {}
@@ -78,6 +78,9 @@ local function table_lines()
     if not st.registered and st.running then
       flags[#flags + 1] = "[not registered]"
     end
+    if st.restarts and st.restarts > 0 then
+      flags[#flags + 1] = ("restarted %dx"):format(st.restarts)
+    end
     if st.error and not st.running then
       flags[#flags + 1] = "error: " .. st.error
     end
@@ -86,6 +89,7 @@ local function table_lines()
       name,
       st.state,
       st.pid and tostring(st.pid) or "-",
+      st.port and tostring(st.port) or "-",
       st.refcount and tostring(st.refcount) or "-",
       st.uptime_ms and format_duration(st.uptime_ms) or "-",
       st.grace_remaining_ms and format_duration(st.grace_remaining_ms) or "",
@@ -131,6 +135,17 @@ local function detail_lines(name)
     lines[#lines + 1] = " " .. pad(label, 13) .. tostring(value)
   end
   row("pid", st.pid or "-")
+  if st.port then
+    row("port", st.port)
+  end
+  if st.state == "starting" then
+    row("ready", "not yet (starting)")
+  elseif st.ready_at and st.running then
+    row("ready", ("since %s"):format(os.date("%H:%M:%S", math.floor(st.ready_at / 1000))))
+  end
+  if st.restarts and st.restarts > 0 then
+    row("restarts", st.restarts)
+  end
   if st.running then
     local pids = {}
     for _, cl in ipairs(st.clients or {}) do
