@@ -439,9 +439,13 @@ local function on_vim_enter()
     return
   end
   M._entered = true
-  for _, name in ipairs(M._order) do
-    activate(name)
-  end
+  -- Attaching waits for the first turn of the event loop: the editor is
+  -- drawn and answers keys first, and startup pays nothing for the servers.
+  vim.schedule(function()
+    for _, name in ipairs(M._order) do
+      activate(name)
+    end
+  end)
 end
 
 local function on_vim_leave()
