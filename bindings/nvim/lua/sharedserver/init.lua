@@ -313,12 +313,15 @@ local function validate_ready(ready, s, f)
 end
 
 -- A checked copy of one server's configuration, or nil and the problem.
+-- Before VimEnter the library is not loaded yet (loading it is most of what
+-- the plugin would cost startup): names and durations, which the library
+-- checks, are checked again on the first turn of the event loop.
 local function validate(name, config)
   local where = ("sharedserver: server '%s'"):format(tostring(name))
   if type(name) ~= "string" then
     return nil, ("sharedserver: server names must be strings, got %s"):format(type(name))
   end
-  local f = library()
+  local f = (M._entered or ffi_mod) and library() or nil
   if f then
     local ok, err = f.name_validate(name)
     if not ok then
@@ -419,6 +422,8 @@ local function validate(name, config)
     end
     s.ready = ready
   end
+  s._raw = config
+  s._checked = f ~= nil
   return s
 end
 
@@ -442,6 +447,24 @@ local function on_vim_enter()
   -- Attaching waits for the first turn of the event loop: the editor is
   -- drawn and answers keys first, and startup pays nothing for the servers.
   vim.schedule(function()
+    local order = {}
+    for _, name in ipairs(M._order) do
+      local s = M._servers[name]
+      if s and not s._checked then
+        local checked, problem = validate(name, s._raw)
+        if checked then
+          M._servers[name] = checked
+        else
+          M._servers[name] = nil
+          M._problems[name] = problem
+          notify("on_error", problem, levels.ERROR)
+        end
+      end
+      if M._servers[name] then
+        order[#order + 1] = name
+      end
+    end
+    M._order = order
     for _, name in ipairs(M._order) do
       activate(name)
     end
