@@ -24,7 +24,7 @@ _sharedserver() {
         --pid|--env|--metadata) return 0 ;;
     esac
     if [[ -z "$sub" ]]; then
-        COMPREPLY=($(compgen -W "use unuse list info check completion admin --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "use unuse list info check wait port logs with completion admin --help --version" -- "$cur"))
         return 0
     fi
     if [[ "$sub" == admin && -z "$admin" ]]; then
@@ -67,6 +67,10 @@ _sharedserver() {
         'list:show running servers'
         'info:show one server'
         'check:exit 0 active, 1 grace, 2 stopped, 3 starting/stopping'
+        'wait:wait until a starting server is ready'
+        'port:print the server port'
+        'logs:show a server output'
+        'with:run a command while holding servers'
         'completion:print a shell completion script'
         'admin:administrative commands'
     )
@@ -119,7 +123,7 @@ const char *fish_script = R"SCRIPT(# fish completion for sharedserver; install w
 function __sharedserver_names
     sharedserver list --names 2>/dev/null
 end
-set -l commands use unuse list info check completion admin
+set -l commands use unuse list info check wait port logs with completion admin
 complete -c sharedserver -f
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a use -d 'attach to a server, starting it if needed'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a unuse -d 'detach from a server'
@@ -130,7 +134,7 @@ complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a compl
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a admin -d 'administrative commands'
 complete -c sharedserver -n "__fish_seen_subcommand_from completion" -a 'bash zsh fish'
 complete -c sharedserver -n "__fish_seen_subcommand_from admin; and not __fish_seen_subcommand_from start stop restart incref decref debug doctor kill" -a 'start stop restart incref decref debug doctor kill'
-complete -c sharedserver -n "__fish_seen_subcommand_from use unuse info check stop restart incref decref debug doctor kill" -a '(__sharedserver_names)'
+complete -c sharedserver -n "__fish_seen_subcommand_from use unuse info check wait port logs with stop restart incref decref debug doctor kill" -a '(__sharedserver_names)'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l grace-period -r -d 'grace period (e.g. 30m)'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l env -r -d 'KEY=VALUE'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l log-file -r -F

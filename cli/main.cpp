@@ -12,6 +12,7 @@
 #include "completion.hpp"
 #include "output.hpp"
 #include "run_with.hpp"
+#include "follow_log.hpp"
 
 namespace {
 
@@ -210,6 +211,13 @@ int main(int argc, char **argv) {
     wait->add_option("name", name, "Server name")->required();
     wait->add_option("--timeout", wait_timeout, "Give up after this long (default: the server's readiness timeout)");
 
+    std::size_t log_lines = 20;
+    bool follow = false;
+    auto *logs = app.add_subcommand("logs", "Show the last lines of a server's output (also after it stopped)");
+    logs->add_option("name", name, "Server name")->required();
+    logs->add_option("-n,--lines", log_lines, "How many lines (default 20)")->check(CLI::NonNegativeNumber);
+    logs->add_flag("-f,--follow", follow, "Keep printing new output until interrupted (Ctrl-C)");
+
     auto *port = app.add_subcommand("port", "Print the server's port, for scripts: redis-cli -p \"$(sharedserver port redis)\"");
     port->add_option("name", name, "Server name")->required();
 
@@ -359,6 +367,15 @@ int main(int argc, char **argv) {
                 ctx.wait(name, timeout_ms);
             }
             return 0;
+        }
+        if (logs->parsed()) {
+            std::cout << ctx.log_tail(name, log_lines) << std::flush;
+            if (!follow) return 0;
+            auto i = ctx.info(name);
+            std::string path = i.log_file;
+            if (path.empty()) path = cli::last_log_file(ctx.events(name));
+            if (path.empty()) return fail("no log is known for \"" + name + "\"");
+            return cli::follow_log(path);
         }
         if (port->parsed()) {
             auto i = ctx.info(name);

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import CLI
 
-COMMANDS = [["use"], ["unuse"], ["list"], ["info"], ["check"], ["completion"], ["admin"], ["admin", "start"],
+COMMANDS = [["use"], ["unuse"], ["list"], ["info"], ["check"], ["wait"], ["port"], ["logs"], ["with"],
+            ["completion"], ["admin"], ["admin", "start"],
             ["admin", "stop"], ["admin", "restart"], ["admin", "incref"], ["admin", "decref"], ["admin", "debug"],
             ["admin", "doctor"], ["admin", "kill"]]
 

@@ -1,0 +1,40 @@
+"""`sharedserver logs`: the last lines of a server's output, also after it
+stopped, and following new output."""
+
+import subprocess
+import time
+
+from conftest import CLI, wait_until
+
+
+def test_logs_prints_the_last_lines_also_after_the_server_stopped(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "chatty", "--", "sh", "-c",
+                "for i in $(seq 50); do echo line $i; done; echo to stderr >&2; exec sleep 1000")
+    assert wait_until(lambda: "to stderr" in sandbox.run("logs", "chatty").stdout)
+    assert sandbox.run("logs", "chatty", "-n", "3").stdout == "line 49\nline 50\nto stderr\n"
+    assert sandbox.run("logs", "chatty").stdout.splitlines()[0] == "line 32"  # 20 lines by default
+    sandbox.run("admin", "stop", "chatty")
+    assert sandbox.run("logs", "chatty", "--lines", "1").stdout == "to stderr\n"
+
+
+def test_logs_follow_prints_new_output_as_it_comes(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "ticker", "--", "sh", "-c",
+                "echo first; while sleep 0.1; do echo tick; done")
+    follower = subprocess.Popen([str(CLI), "logs", "ticker", "-n", "1", "-f"], env=sandbox.env,
+                                stdout=subprocess.PIPE, text=True)
+    sandbox.pids.append(follower.pid)
+    try:
+        lines = [follower.stdout.readline() for _ in range(4)]
+    finally:
+        follower.kill()
+        follower.wait()
+        follower.stdout.close()
+    assert lines[1:] == ["tick\n"] * 3
+
+
+def test_logs_of_a_name_that_never_ran(sandbox):
+    result = sandbox.run("logs", "nothing", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("sharedserver: cannot open log file ")
