@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev doctest-dev
   python3 python3-dev pybind11-dev python3-pybind11 python3-pytest python3-mesonpy mypy
   neovim python3-pynvim luajit libluajit-5.1-dev
-  procps strace
+  python3-jsonschema procps strace
 )
 missing=()
 for p in "${packages[@]}"; do

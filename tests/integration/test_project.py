@@ -134,3 +134,29 @@ def test_with_needs_a_command(sandbox):
     result = sandbox.run("with", "s", check=False)
     assert result.returncode == 2
     assert "with needs the command to run after `--`" in result.stderr
+
+
+def test_the_shipped_json_schema_accepts_what_the_loader_accepts_and_rejects_mistakes(sandbox, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from conftest import SOURCE_DIR
+    schema = json.loads((SOURCE_DIR / "schema" / "sharedserver.schema.json").read_text())
+    good = {"servers": {
+        "redis": {"command": "redis-server", "args": ["--port", "{port}"], "port": "auto",
+                  "ready": {"cmd": "redis-cli -p $SHAREDSERVER_PORT ping", "timeout": "10s"}, "idle_timeout": "30m"},
+        "web": {"command": "npm", "args": ["run", "dev"], "working_dir": "frontend", "env": {"NODE_ENV": "development"},
+                "restart": {"policy": "on-failure", "max_restarts": 3, "window": "1m"}, "lazy": True},
+        "api": {"command": "./api", "port": 8000, "ready": {"http": "http://127.0.0.1:8000/health"}, "restart": "always"},
+    }}
+    jsonschema.validate(good, schema)
+    (tmp_path / "frontend").mkdir()
+    write_project(tmp_path, good["servers"])
+    assert run_in(sandbox, tmp_path, "list").returncode == 0  # the loader agrees
+    for bad in ({"servers": {"r": {"command": "r", "idle_timeout": "5x"}}},
+                {"servers": {"r": {"args": []}}},
+                {"servers": {"r": {"command": "r", "colour": "red"}}},
+                {"servers": {"r": {"command": "r", "ready": {"port": 1, "http": "http://x/"}}}},
+                {"servers": {"r": {"command": "r", "port": 0}}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+        write_project(tmp_path, bad["servers"])
+        assert run_in(sandbox, tmp_path, "list", check=False).returncode == 2
