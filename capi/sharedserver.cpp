@@ -132,16 +132,30 @@ struct use_options_v1 {
     const char *metadata;
 };
 
+// Version 2 added readiness, port and restart policy.
+struct use_options_v2 {
+    use_options_v1 v1;
+    int ready_kind;
+    const char *ready_target;
+    int64_t ready_timeout_ms;
+    int64_t ready_interval_ms;
+    int no_wait;
+    int port;
+    int restart_policy;
+    int max_restarts;
+    int64_t restart_window_ms;
+};
+
+std::size_t use_options_size(unsigned version) {
+    return version == 1 ? sizeof(use_options_v1) : version == 2 ? sizeof(use_options_v2) : sizeof(sharedserver_use_options);
+}
+
 // Reads only the fields the caller's struct version has; the rest keep
 // their defaults.
 sharedserver_use_options effective_options(const sharedserver_use_options *opts) {
     sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
     if (!opts) return o;
-    if (opts->version >= SHAREDSERVER_USE_OPTIONS_VERSION) {
-        o = *opts;
-    } else {
-        std::memcpy(&o, opts, sizeof(use_options_v1));
-    }
+    std::memcpy(&o, opts, use_options_size(opts->version));
     o.version = SHAREDSERVER_USE_OPTIONS_VERSION;
     return o;
 }
@@ -172,6 +186,7 @@ ServerSpec spec_from(const sharedserver_use_options &o) {
     spec.restart.mode = o.restart_policy;
     spec.restart.max_restarts = o.max_restarts;
     spec.restart.window_ms = o.restart_window_ms;
+    spec.log_max_size = o.log_max_size;
     return spec;
 }
 
@@ -264,7 +279,7 @@ int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned versi
     // A caller built against an older header owns a smaller struct: only its
     // fields may be written.
     sharedserver_use_options defaults = SHAREDSERVER_USE_OPTIONS_INIT;
-    std::memcpy(opts, &defaults, version == 1 ? sizeof(use_options_v1) : sizeof defaults);
+    std::memcpy(opts, &defaults, use_options_size(version));
     opts->version = version;
     return ok();
 }
@@ -279,6 +294,7 @@ int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx,
         UseRequest request;
         if (o.argv && o.argc > 0) request.spec = spec_from(o);
         request.working_dir_given = o.working_dir && *o.working_dir;
+        request.on_mismatch = o.on_mismatch;
         request.client = *client;
         request.metadata = o.metadata ? o.metadata : "";
         int64_t since = unix_now_ms();
@@ -528,8 +544,8 @@ int sharedserver_project_lazy(const sharedserver_project *p, const char *name) {
 int sharedserver_project_use_options(sharedserver_use_options *opts, const sharedserver_project *p, const char *name) {
     return guard([&] {
         if (!opts || !p || !name) return set_error(SHAREDSERVER_EINVALID, "project_use_options needs options, a project and a name");
-        if (opts->version < SHAREDSERVER_USE_OPTIONS_VERSION)
-            return set_error(SHAREDSERVER_EINVALID, "project definitions need sharedserver_use_options version 2");
+        if (opts->version < 2)
+            return set_error(SHAREDSERVER_EINVALID, "project definitions need sharedserver_use_options version 2 or later");
         const auto &servers = p->project.servers;
         for (std::size_t i = 0; i < servers.size(); ++i) {
             if (servers[i].name != name) continue;

@@ -39,6 +39,8 @@ struct SpecArgs {
     std::string restart = "no";
     int max_restarts = -1;
     std::string restart_window;
+    std::string on_mismatch = "warn";
+    std::string log_max_size;
 };
 
 void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
@@ -66,6 +68,28 @@ void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
     cmd->add_option("--max-restarts", args.max_restarts, "Give up after this many restarts within the window (default 5)")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--restart-window", args.restart_window, "The window --max-restarts counts in (default 1m)");
+    cmd->add_option("--on-mismatch", args.on_mismatch,
+                    "When the running server was started with a different command, env or working dir: warn (default), error, or restart it with this definition")
+        ->check(CLI::IsMember({"warn", "error", "restart"}));
+    cmd->add_option("--log-max-size", args.log_max_size,
+                    "Rotate the log to <log>.1 past this size: bytes, or with K, M or G (default 10M; 0: never)");
+}
+
+// "10M" -> 10485760; "0" -> 0.
+int64_t size_option(const std::string &option, const std::string &text) {
+    std::size_t used = 0;
+    long long number = -1;
+    try {
+        number = std::stoll(text, &used);
+    } catch (const std::exception &) {
+        used = 0;
+    }
+    std::string unit = text.substr(used);
+    int64_t scale = unit.empty() || unit == "B" ? 1 : unit == "K" ? 1024 : unit == "M" ? 1024 * 1024 : unit == "G" ? 1024LL * 1024 * 1024 : -1;
+    if (used == 0 || number < 0 || scale < 0 || number > (int64_t{1} << 50) / scale)
+        throw sharedserver::Error(SHAREDSERVER_EINVALID,
+                                  option + ": invalid size \"" + text + "\": expected bytes or a number with K, M or G (e.g. 10M)", 0, "");
+    return number * scale;
 }
 
 // A duration option: the library's message, prefixed with the option's name.
@@ -126,6 +150,11 @@ sharedserver::UseOptions overlay(const CLI::App *cmd, const SpecArgs &args, shar
                                                                 : SHAREDSERVER_RESTART_NO;
     if (given("--max-restarts")) options.max_restarts = args.max_restarts;
     if (given("--restart-window")) options.restart_window_ms = duration_option("--restart-window", args.restart_window);
+    if (given("--on-mismatch"))
+        options.on_mismatch = args.on_mismatch == "error"     ? SHAREDSERVER_MISMATCH_ERROR
+                              : args.on_mismatch == "restart" ? SHAREDSERVER_MISMATCH_RESTART
+                                                              : SHAREDSERVER_MISMATCH_WARN;
+    if (given("--log-max-size")) options.log_max_size = size_option("--log-max-size", args.log_max_size);
     return options;
 }
 
@@ -306,7 +335,9 @@ int main(int argc, char **argv) {
                 }
                 spinner.finish();
             }
-            if (!result.mismatch.empty())
+            if (!result.mismatch.empty() && result.outcome == sharedserver::Outcome::started)
+                std::cerr << "sharedserver: restarted \"" << name << "\" with the definition asked for (its " << result.mismatch << ")\n";
+            else if (!result.mismatch.empty())
                 warn("\"" + name + "\" runs with a different definition than asked: " + result.mismatch);
             switch (result.outcome) {
                 case sharedserver::Outcome::started:

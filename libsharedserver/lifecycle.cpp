@@ -199,6 +199,7 @@ Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files) {
         return fail(SHAREDSERVER_EINVALID, "invalid restart policy " + std::to_string(spec.restart.mode) +
                                                ": expected no, on-failure or always");
     if (spec.restart.max_restarts < 0) spec.restart.max_restarts = 5;
+    if (spec.log_max_size < 0) spec.log_max_size = default_log_max_size;
     if (spec.restart.window_ms < 0) spec.restart.window_ms = 60'000;
     spec.working_dir = spec.working_dir.empty() ? current_directory() : absolute(spec.working_dir);
     spec.log_file = spec.log_file.empty() ? files.log() : absolute(spec.log_file);
@@ -255,6 +256,10 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     }
 
     ServerRecord &record = **live;
+    std::string mismatch = spec ? describe_mismatch(record.spec, *spec, request.working_dir_given) : "";
+    if (!mismatch.empty() && request.on_mismatch == SHAREDSERVER_MISMATCH_ERROR)
+        return fail(SHAREDSERVER_EALREADY, "server " + quote(name) + " runs with a different definition (" + mismatch +
+                                               "); stop it first, or ask to restart it on a mismatch");
     auto clients = load_clients(f);
     if (!clients) return std::unexpected(clients.error());
     prune_dead_clients(*clients, f);
@@ -262,6 +267,31 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     auto existing = clients->find(request.client.pid);
     if (existing == clients->end() || existing->second.start != request.client.start)
         (*clients)[request.client.pid] = entry;
+    if (!mismatch.empty() && request.on_mismatch == SHAREDSERVER_MISMATCH_RESTART) {
+        // The new definition wins: the old process goes, the clients stay.
+        ServerRecord old = record;
+        old.restarting = true;
+        old.ready_at_ms = 0;
+        (void)save_server_record(f, old);
+        record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "definition changed: " + mismatch}});
+        if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
+            return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
+        int keep_port = spec->port == old.spec.port ? old.port : 0;
+        auto started = start_locked(f, watcher_path_, *spec, *clients, keep_port);
+        if (!started) {
+            remove_records(f);
+            lock->remove_file();
+            return std::unexpected(started.error());
+        }
+        record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", started->server.pid}, {"reason", "definition changed"}});
+        outcome.outcome = SHAREDSERVER_STARTED;
+        outcome.server = started->server;
+        outcome.port = started->port;
+        outcome.ready = started->ready_at_ms > 0;
+        outcome.refcount = clients->size();
+        outcome.mismatch = mismatch;
+        return outcome;
+    }
     if (in_grace) {
         record.grace_deadline_ms = 0;
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
@@ -274,7 +304,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     outcome.port = record.port;
     outcome.ready = record.ready_at_ms > 0 && !record.restarting;
     outcome.refcount = clients->size();
-    if (spec) outcome.mismatch = describe_mismatch(record.spec, *spec, request.working_dir_given);
+    outcome.mismatch = mismatch;
     return outcome;
 }
 

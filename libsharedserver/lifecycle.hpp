@@ -18,6 +18,7 @@ namespace sharedserver {
 struct UseRequest {
     std::optional<ServerSpec> spec;  // nullopt: attach only, never start
     bool working_dir_given = true;   // false: the caller's cwd was a default, not a wish
+    int on_mismatch = SHAREDSERVER_MISMATCH_WARN;
     ProcessId client;
     std::string metadata;
 };
@@ -53,6 +54,8 @@ private:
     std::string dir_;
     std::string watcher_path_;
 };
+
+inline constexpr int64_t default_log_max_size = 10 * 1024 * 1024;
 
 // The names that have any file in the state directory, sorted.
 std::vector<std::string> names_in_state_dir(const std::string &dir);

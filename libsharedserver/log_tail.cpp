@@ -43,6 +43,32 @@ Result<std::string> tail_file(const std::string &path, std::size_t lines) {
     return out;
 }
 
+Status rotate_log(const std::string &path) {
+    int in = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (in < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open log file", path, errno);
+    std::string kept = path + ".1";
+    std::string temp = kept + ".tmp";
+    int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (out < 0) {
+        int err = errno;
+        ::close(in);
+        return fail_errno(SHAREDSERVER_ERROR, "cannot create", temp, err);
+    }
+    char buf[65536];
+    off_t offset = 0;
+    ssize_t n;
+    while ((n = ::pread(in, buf, sizeof buf, offset)) > 0) {
+        if (::write(out, buf, static_cast<std::size_t>(n)) != n) break;
+        offset += n;
+    }
+    ::close(out);
+    Status result;
+    if (::rename(temp.c_str(), kept.c_str()) != 0) result = fail_errno(SHAREDSERVER_ERROR, "cannot replace", kept, errno);
+    else if (::ftruncate(in, 0) != 0) result = fail_errno(SHAREDSERVER_ERROR, "cannot empty", path, errno);
+    ::close(in);
+    return result;
+}
+
 Result<std::string> tail_server_log(const ServerFiles &files, std::size_t lines) {
     std::string path;
     if (auto record = load_server_record(files); record && *record) path = (*record)->spec.log_file;

@@ -67,6 +67,7 @@ std::string to_json(const ServerRecord &r) {
         {"port_request", r.spec.port},
         {"restart", {{"mode", r.spec.restart.mode}, {"max_restarts", r.spec.restart.max_restarts},
                      {"window_ms", r.spec.restart.window_ms}}},
+        {"log_max_size", r.spec.log_max_size},
         {"port", r.port},
         {"ready_at_ms", r.ready_at_ms},
         {"restarting", r.restarting},
@@ -116,6 +117,7 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
             r.spec.restart.max_restarts = value_or(*restart, "max_restarts", 0);
             r.spec.restart.window_ms = value_or<int64_t>(*restart, "window_ms", 0);
         }
+        r.spec.log_max_size = value_or<int64_t>(in, "log_max_size", 0);
         r.port = value_or(in, "port", 0);
         // Records from before readiness existed describe servers that were ready.
         r.ready_at_ms = value_or<int64_t>(in, "ready_at_ms", r.started_at_ms);

@@ -47,6 +47,7 @@ struct ServerSpec {
     ReadyProbe ready;
     int port = 0;  // 0: none, -1: allocate a free one at first start, N: this one
     RestartPolicy restart;
+    int64_t log_max_size = 0;  // bytes; past it the log is rotated to <log>.1; 0: never
 };
 
 struct ServerRecord {

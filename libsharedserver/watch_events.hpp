@@ -19,6 +19,7 @@ public:
         std::vector<pid_t> exited;    // watched processes that ended
         bool files_changed = false;   // a file named in `watch_files` was replaced or removed
         bool timer = false;
+        bool file_grew = false;       // the file given to watch_growth() was written to
         bool terminate = false;       // SIGTERM, SIGINT or SIGHUP
     };
 
@@ -31,6 +32,8 @@ public:
     virtual bool watch_process(pid_t pid) = 0;
     virtual void unwatch_process(pid_t pid) = 0;
     virtual bool watching(pid_t pid) const = 0;
+    // Wake when `path` is written to (one file at a time); "" stops it.
+    virtual void watch_growth(const std::string &path) = 0;
     // Fires once after `delay_ms` of CLOCK_BOOTTIME (sleep counts); < 0 disarms.
     virtual void arm_timer(int64_t delay_ms) = 0;
     virtual Wakeup wait() = 0;

@@ -14,6 +14,7 @@
 #include "events.hpp"
 #include "files.hpp"
 #include "launch.hpp"
+#include "log_tail.hpp"
 #include "ports.hpp"
 #include "probe.hpp"
 #include "name_lock.hpp"
@@ -72,10 +73,11 @@ struct Schedule {
     int64_t grace = -1;
     int64_t probe = -1;
     int64_t restart = -1;
+    int64_t log_check = -1;
 
     int64_t next() const {
         int64_t best = -1;
-        for (int64_t t : {grace, probe, restart})
+        for (int64_t t : {grace, probe, restart, log_check})
             if (t >= 0 && (best < 0 || t < best)) best = t;
         return best;
     }
@@ -105,6 +107,8 @@ private:
     void log_exit(int status, bool unexpected);
     void start_probe(const ServerRecord &record);
     void stop_and_forget(NameLock &lock, const char *reason);
+    void log_written();
+    void log_check_due();
 
     ServerFiles files_;
     ProcessId server_;
@@ -118,8 +122,27 @@ private:
     int64_t probe_deadline_ = 0;
     int64_t probe_interval_ = 0;
     bool server_running_ = true;  // false between an exit and its restart
+    std::string log_file_;
+    int64_t log_max_size_ = 0;
     bool done_ = false;
 };
+
+// The log was written to: rotate it past its cap, then look again at most
+// once a second, so a chatty server does not keep its watcher busy.
+void Watcher::log_written() {
+    events_->watch_growth("");
+    if (file_size(log_file_) > log_max_size_) {
+        auto rotated = rotate_log(log_file_);
+        if (rotated) record_event(files_, "log-rotated", {{"log_file", log_file_}, {"kept", log_file_ + ".1"}});
+    }
+    due_.log_check = monotonic_now_ms() + 1000;
+}
+
+void Watcher::log_check_due() {
+    due_.log_check = -1;
+    events_->watch_growth(log_file_);
+    if (file_size(log_file_) > log_max_size_) log_written();
+}
 
 void Watcher::rearm() {
     int64_t next = due_.next();
@@ -437,8 +460,12 @@ int Watcher::run() {
         server_exited();
         if (done_) return 0;
     }
-    if (auto record = load_server_record(files_); record && record_is_mine(*record) && (*record)->ready_at_ms == 0)
-        start_probe(**record);
+    if (auto record = load_server_record(files_); record && record_is_mine(*record)) {
+        if ((*record)->ready_at_ms == 0) start_probe(**record);
+        log_file_ = (*record)->spec.log_file;
+        log_max_size_ = (*record)->spec.log_max_size;
+        if (log_max_size_ > 0 && !log_file_.empty()) log_check_due();
+    }
     sync_clients();
     while (!done_) {
         rearm();
@@ -462,10 +489,12 @@ int Watcher::run() {
             if (record_taken_away()) break;
             sync_clients();
         }
+        if (wakeup.file_grew) log_written();
         int64_t now = monotonic_now_ms();
         if (due_.probe >= 0 && now >= due_.probe) probe_due();
         if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
         if (!done_ && due_.grace >= 0 && now >= due_.grace) grace_timer_fired();
+        if (!done_ && due_.log_check >= 0 && now >= due_.log_check) log_check_due();
     }
     return 0;
 }

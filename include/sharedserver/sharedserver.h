@@ -85,6 +85,14 @@ typedef enum sharedserver_restart_policy {
     SHAREDSERVER_RESTART_ALWAYS = 2
 } sharedserver_restart_policy;
 
+/* What sharedserver_use() does when the running server was started with a
+ * different command, env or working dir than the one asked for. */
+typedef enum sharedserver_mismatch_mode {
+    SHAREDSERVER_MISMATCH_WARN = 0,    /* attach, and say what differs in result->mismatch */
+    SHAREDSERVER_MISMATCH_ERROR = 1,   /* fail with SHAREDSERVER_EALREADY, naming what differs */
+    SHAREDSERVER_MISMATCH_RESTART = 2  /* restart it with the new definition, keeping its clients */
+} sharedserver_mismatch_mode;
+
 /* sharedserver_use_options.port: pick a free TCP port on 127.0.0.1. */
 #define SHAREDSERVER_PORT_AUTO (-1)
 
@@ -184,12 +192,18 @@ typedef struct sharedserver_use_options {
     int restart_policy;        /* sharedserver_restart_policy */
     int max_restarts;          /* < 0: 5; more restarts within the window give up */
     int64_t restart_window_ms; /* < 0: 60 s */
+    /* -- version 3 -- */
+    int on_mismatch;           /* sharedserver_mismatch_mode */
+    /* The log is copied to <log>.1 and emptied past this size; < 0: 10 MiB,
+     * 0: never. */
+    int64_t log_max_size;
 } sharedserver_use_options;
 
-#define SHAREDSERVER_USE_OPTIONS_VERSION 2
+#define SHAREDSERVER_USE_OPTIONS_VERSION 3
 #define SHAREDSERVER_USE_OPTIONS_INIT                                                          \
     {SHAREDSERVER_USE_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, NULL, -1, 0, NULL,              \
-     SHAREDSERVER_PROBE_NONE, NULL, -1, -1, 0, 0, SHAREDSERVER_RESTART_NO, -1, -1}
+     SHAREDSERVER_PROBE_NONE, NULL, -1, -1, 0, 0, SHAREDSERVER_RESTART_NO, -1, -1,           \
+     SHAREDSERVER_MISMATCH_WARN, -1}
 SHAREDSERVER_API int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version);
 
 typedef struct sharedserver_use_result {

@@ -162,6 +162,8 @@ struct UseOptions {
     int restart_policy = SHAREDSERVER_RESTART_NO;
     int max_restarts = -1;
     int64_t restart_window_ms = -1;
+    int on_mismatch = SHAREDSERVER_MISMATCH_WARN;  // sharedserver_mismatch_mode
+    int64_t log_max_size = -1;                     // bytes; < 0: 10 MiB, 0: never rotate
 };
 
 struct UseResult {
@@ -234,6 +236,7 @@ public:
         options.restart_policy = o.restart_policy;
         options.max_restarts = o.max_restarts;
         options.restart_window_ms = o.restart_window_ms;
+        options.log_max_size = o.log_max_size;
         return options;
     }
 
@@ -399,6 +402,8 @@ private:
         o.restart_policy = options.restart_policy;
         o.max_restarts = options.max_restarts;
         o.restart_window_ms = options.restart_window_ms;
+        o.on_mismatch = options.on_mismatch;
+        o.log_max_size = options.log_max_size;
     }
 
     struct Free {

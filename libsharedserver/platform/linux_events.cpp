@@ -53,6 +53,12 @@ public:
 
     void poll_files() { polling_ = true; }
 
+    void watch_growth(const std::string &path) override {
+        if (growth_wd_ >= 0) ::inotify_rm_watch(inotify_, growth_wd_);
+        growth_wd_ = -1;
+        if (!path.empty() && inotify_ >= 0) growth_wd_ = ::inotify_add_watch(inotify_, path.c_str(), IN_MODIFY);
+    }
+
     void arm_timer(int64_t delay_ms) override {
         itimerspec spec{};
         if (delay_ms >= 0) {
@@ -78,7 +84,7 @@ public:
             signalfd_siginfo info{};
             while (::read(signals_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) wakeup.terminate = true;
         }
-        if (inotify_ >= 0 && (fds[1].revents & POLLIN)) wakeup.files_changed = drain_inotify();
+        if (inotify_ >= 0 && (fds[1].revents & POLLIN)) wakeup.files_changed = drain_inotify(wakeup.file_grew);
         if (fds[2].revents & POLLIN) {
             uint64_t expirations = 0;
             if (::read(timer_, &expirations, sizeof expirations) > 0) wakeup.timer = true;
@@ -94,7 +100,7 @@ public:
     }
 
 private:
-    bool drain_inotify() {
+    bool drain_inotify(bool &grew) {
         bool relevant = false;
         alignas(inotify_event) char buf[8192];
         while (true) {
@@ -102,7 +108,8 @@ private:
             if (n <= 0) break;
             for (char *p = buf; p < buf + n;) {
                 auto *event = reinterpret_cast<inotify_event *>(p);
-                if (event->len > 0 &&
+                if (event->wd == growth_wd_ && growth_wd_ >= 0) grew = true;
+                else if (event->len > 0 &&
                     std::find(files_.begin(), files_.end(), std::string(event->name)) != files_.end())
                     relevant = true;
                 if (event->mask & IN_Q_OVERFLOW) relevant = true;
@@ -116,6 +123,7 @@ private:
     std::vector<std::string> files_;
     std::map<pid_t, int> processes_;
     bool polling_ = false;
+    int growth_wd_ = -1;
 };
 
 }  // namespace

@@ -38,3 +38,27 @@ def test_logs_of_a_name_that_never_ran(sandbox):
     result = sandbox.run("logs", "nothing", check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("sharedserver: cannot open log file ")
+
+
+def test_the_log_is_rotated_past_its_cap_keeping_one_old_file(sandbox):
+    client = sandbox.client()
+    # About 40 KiB a second against a 16 KiB cap.
+    sandbox.run("use", "--pid", client.pid, "--log-max-size", "16K", "noisy", "--", "sh", "-c",
+                "i=0; while true; do i=$((i+1)); printf '%0400d\\n' $i; sleep 0.01; done")
+    log = sandbox.dir / "noisy.log"
+    old = sandbox.dir / "noisy.log.1"
+    assert wait_until(old.exists, timeout=10)
+    assert old.stat().st_size > 16 * 1024
+    # Checked at most once a second, so it never grows far past the cap.
+    for _ in range(20):
+        assert log.stat().st_size < 16 * 1024 + 80 * 1024
+        time.sleep(0.1)
+    assert "log-rotated" in [e["event"] for e in sandbox.events("noisy")]
+    assert sandbox.run("logs", "noisy", "-n", "1").stdout.strip().isdigit()
+
+
+def test_a_bad_log_max_size_is_refused(sandbox):
+    result = sandbox.run("use", "--log-max-size", "10Q", "x", "--", "sleep", "1", check=False)
+    assert result.returncode == 2
+    assert result.stderr == ('sharedserver: --log-max-size: invalid size "10Q": expected bytes or a number '
+                             "with K, M or G (e.g. 10M)\n")

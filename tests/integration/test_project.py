@@ -160,3 +160,35 @@ def test_the_shipped_json_schema_accepts_what_the_loader_accepts_and_rejects_mis
             jsonschema.validate(bad, schema)
         write_project(tmp_path, bad["servers"])
         assert run_in(sandbox, tmp_path, "list", check=False).returncode == 2
+
+
+def test_drift_warns_by_default_and_names_the_difference(sandbox):
+    a, b = sandbox.client(), sandbox.client()
+    sandbox.run("use", "--pid", a.pid, "--env", "MODE=dev", "drift", "--", "sleep", "1000")
+    result = sandbox.run("use", "--pid", b.pid, "drift", "--", "sleep", "2000")
+    assert result.stderr == ('sharedserver: warning: "drift" runs with a different definition than asked: '
+                             "command is `sleep 1000`, asked `sleep 2000`; env is [MODE=dev], asked []\n")
+    assert sandbox.info("drift")["refcount"] == 2
+
+
+def test_drift_can_be_an_error_that_changes_nothing(sandbox):
+    a, b = sandbox.client(), sandbox.client()
+    sandbox.run("use", "--pid", a.pid, "drift", "--", "sleep", "1000")
+    before = (sandbox.dir / "drift.clients.json").read_text()
+    result = sandbox.run("use", "--pid", b.pid, "--on-mismatch", "error", "drift", "--", "sleep", "2000", check=False)
+    assert result.returncode == 1
+    assert result.stderr == ('sharedserver: server "drift" runs with a different definition (command is `sleep 1000`, '
+                             "asked `sleep 2000`); stop it first, or ask to restart it on a mismatch\n")
+    assert (sandbox.dir / "drift.clients.json").read_text() == before
+
+
+def test_drift_can_restart_the_server_with_the_new_definition_keeping_clients(sandbox):
+    a, b = sandbox.client(), sandbox.client()
+    sandbox.run("use", "--pid", a.pid, "drift", "--", "sleep", "1000")
+    old = sandbox.info("drift")["pid"]
+    result = sandbox.run("use", "--pid", b.pid, "--on-mismatch", "restart", "drift", "--", "sleep", "2000")
+    info = sandbox.info("drift")
+    assert info["pid"] != old and not pid_alive(old)
+    assert info["command"] == ["sleep", "2000"] and info["refcount"] == 2
+    assert result.stderr.startswith('sharedserver: restarted "drift" with the definition asked for')
+    assert wait_until(lambda: len(sandbox.watcher_pids()) == 1)
