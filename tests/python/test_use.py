@@ -161,7 +161,8 @@ def test_use_passes_env_working_dir_log_file_and_metadata_to_the_server(sandbox,
 def test_a_lease_asking_for_another_command_reports_the_mismatch(sandbox):
     with sharedserver.use("m", SLEEP):
         sandbox.remember("m")
-        with sharedserver.use("m", ["sleep", "999"]) as other:
+        with pytest.warns(sharedserver.DefinitionMismatchWarning, match="command"), \
+                sharedserver.use("m", ["sleep", "999"]) as other:
             assert other.mismatch is not None and "command" in other.mismatch
             assert other.pid == sharedserver.status("m").pid
 

@@ -21,14 +21,16 @@ from datetime import timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _sharedserver
-from ._api import Context, Duration, Lease, Port, StrPath, format_duration, parse_duration
+from ._api import Context, Duration, Lease, Port, Project, StrPath, format_duration, parse_duration, project
 from ._errors import (
     AlreadyRunningError,
     BusyError,
     CorruptStateError,
+    DefinitionMismatchWarning,
     Error,
     InvalidArgumentError,
     NotAClientError,
+    NotFoundError,
     NotRunningError,
     PermissionDeniedError,
     SpawnError,
@@ -46,16 +48,19 @@ __all__ = [
     "Client",
     "Context",
     "CorruptStateError",
+    "DefinitionMismatchWarning",
     "Duration",
     "Error",
     "Exit",
     "InvalidArgumentError",
     "Lease",
     "NotAClientError",
+    "NotFoundError",
     "NotRunningError",
     "Outcome",
     "PermissionDeniedError",
     "Port",
+    "Project",
     "Ready",
     "RestartPolicy",
     "SpawnError",
@@ -71,6 +76,7 @@ __all__ = [
     "library_path",
     "log_tail",
     "parse_duration",
+    "project",
     "restart",
     "start",
     "state_dir",
@@ -82,26 +88,33 @@ __all__ = [
 ]
 
 
-def use(name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period: Duration = "5m",
+def use(name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period: Optional[Duration] = None,
         env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
         log_file: Optional[StrPath] = None, metadata: Optional[str] = None, pid: Optional[int] = None,
         ready: Optional[Ready] = None, ready_timeout: Optional[Duration] = None,
         ready_interval: Optional[Duration] = None, wait: bool = True, port: Optional[Port] = None,
-        restart: Union[RestartPolicy, str] = "no", max_restarts: Optional[int] = None,
-        restart_window: Optional[Duration] = None) -> Lease:
+        restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
+        restart_window: Optional[Duration] = None, on_mismatch: str = "warn",
+        log_max_size: Optional[int] = None, config: Optional[StrPath] = None) -> Lease:
     """Attach to server ``name``, starting ``command`` (an argv list) when none runs.
 
     Returns a :class:`Lease`, a context manager that releases the reference on
-    exit. Without a command, only attaches (NotRunningError when stopped).
-    ``pid`` attaches another process instead of this one. ``ready`` makes the
-    call wait until the server passes that probe; ``port`` gives it a fixed or
-    "auto" port ("{port}" in the command and env is replaced by it);
-    ``restart`` restarts it when it exits on its own.
+    exit. Without a command, the definition comes from the project file
+    (``config``, $SHAREDSERVER_CONFIG, or ``sharedserver.json`` found walking
+    up from the current directory), the arguments given overriding its values;
+    with neither, only attaches (NotRunningError when stopped). ``pid``
+    attaches another process instead of this one. ``ready`` makes the call wait
+    until the server passes that probe; ``port`` gives it a fixed or "auto"
+    port ("{port}" in the command and env is replaced by it); ``restart``
+    restarts it when it exits on its own. A running server started with
+    another definition gives a DefinitionMismatchWarning (``on_mismatch="warn"``),
+    AlreadyRunningError (``"error"``) or is restarted with this one (``"restart"``).
     """
-    return Context().use(name, command, grace_period=grace_period, env=env, working_dir=working_dir,
-                         log_file=log_file, metadata=metadata, pid=pid, ready=ready, ready_timeout=ready_timeout,
-                         ready_interval=ready_interval, wait=wait, port=port, restart=restart,
-                         max_restarts=max_restarts, restart_window=restart_window)
+    return Context()._use(name, command, grace_period=grace_period, env=env, working_dir=working_dir,
+                          log_file=log_file, metadata=metadata, pid=pid, ready=ready, ready_timeout=ready_timeout,
+                          ready_interval=ready_interval, wait=wait, port=port, restart=restart,
+                          max_restarts=max_restarts, restart_window=restart_window, on_mismatch=on_mismatch,
+                          log_max_size=log_max_size, config=config)
 
 
 def unuse(name: str, *, pid: Optional[int] = None) -> int:
@@ -109,17 +122,19 @@ def unuse(name: str, *, pid: Optional[int] = None) -> int:
     return Context().unuse(name, pid=pid)
 
 
-def start(name: str, command: Sequence[StrPath], *, grace_period: Duration = "5m",
+def start(name: str, command: Sequence[StrPath], *, grace_period: Optional[Duration] = None,
           env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
           log_file: Optional[StrPath] = None, ready: Optional[Ready] = None,
           ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
-          wait: bool = True, port: Optional[Port] = None, restart: Union[RestartPolicy, str] = "no",
-          max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None) -> int:
+          wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
+          max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
+          log_max_size: Optional[int] = None) -> int:
     """Start ``name`` without attaching (admin); it begins in its grace period. Returns the pid."""
     return Context().start(name, command, grace_period=grace_period, env=env, working_dir=working_dir,
                            log_file=log_file, ready=ready, ready_timeout=ready_timeout,
                            ready_interval=ready_interval, wait=wait, port=port, restart=restart,
-                           max_restarts=max_restarts, restart_window=restart_window)
+                           max_restarts=max_restarts, restart_window=restart_window,
+                           log_max_size=log_max_size)
 
 
 def wait(name: str, *, timeout: Optional[Duration] = None,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, Union
 
 from . import _sharedserver
-from ._errors import InvalidArgumentError, NotAClientError, NotRunningError
+from ._errors import DefinitionMismatchWarning, InvalidArgumentError, NotAClientError, NotFoundError, NotRunningError
 from ._types import Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
 
 #: A duration: text such as "500ms", "30m" or "1h30m", or a timedelta.
@@ -21,6 +22,8 @@ Port = Union[int, str]
 
 _PORT_AUTO = -1  # SHAREDSERVER_PORT_AUTO
 _RESTART_POLICIES = {RestartPolicy.NO: 0, RestartPolicy.ON_FAILURE: 1, RestartPolicy.ALWAYS: 2}
+# sharedserver_mismatch_mode
+_MISMATCH_MODES = {"warn": 0, "error": 1, "restart": 2}
 
 
 def parse_duration(value: Duration) -> timedelta:
@@ -112,37 +115,162 @@ def _optional_ms(value: Optional[Duration], what: str) -> int:
     return -1 if value is None else _milliseconds(value, what)
 
 
-def _use_options(command: Optional[Sequence[StrPath]], *, grace_period: Duration,
-                 env: Optional[Mapping[str, str]], working_dir: Optional[StrPath], log_file: Optional[StrPath],
-                 metadata: Optional[str] = None, client_pid: int = 0, ready: Optional[Ready] = None,
-                 ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
-                 wait: bool = True, port: Optional[Port] = None, restart: Union[RestartPolicy, str] = "no",
-                 max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None) -> Dict[str, Any]:
-    """The options dict the extension reads (one key per sharedserver_use_options field)."""
+def _on_mismatch(mode: str) -> int:
+    try:
+        return _MISMATCH_MODES[mode]
+    except (KeyError, TypeError):
+        raise InvalidArgumentError(
+            f"sharedserver: invalid on_mismatch {mode!r}: expected \"warn\", \"error\" or \"restart\"") from None
+
+
+def _log_max_size(size: Optional[int]) -> int:
+    if size is None:
+        return -1
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"sharedserver: invalid log_max_size {size!r}: expected a number of bytes (int) or None")
+    if size < 0:
+        raise InvalidArgumentError(f"sharedserver: invalid log_max_size {size}: expected bytes >= 0 (0: never rotate)")
+    return size
+
+
+def _default_options() -> Dict[str, Any]:
+    """Every field unset: the library applies its defaults."""
+    return {
+        "command": [], "env": [], "working_dir": "", "log_file": "", "grace_period_ms": -1, "client_pid": 0,
+        "metadata": "", "ready_kind": 0, "ready_target": "", "ready_timeout_ms": -1, "ready_interval_ms": -1,
+        "no_wait": False, "port": 0, "restart_policy": 0, "max_restarts": -1, "restart_window_ms": -1,
+        "on_mismatch": 0, "log_max_size": -1,
+    }
+
+
+def _merge_env(base: List[str], extra: List[str]) -> List[str]:
+    """base's KEY=VALUE entries with extra's added, a key in both taking extra's value."""
+    merged: Dict[str, str] = {}
+    for entry in (*base, *extra):
+        key, _, value = entry.partition("=")
+        merged.pop(key, None)
+        merged[key] = value
+    return [f"{key}={value}" for key, value in merged.items()]
+
+
+def _use_options(command: Optional[Sequence[StrPath]], *, grace_period: Optional[Duration] = None,
+                 env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
+                 log_file: Optional[StrPath] = None, metadata: Optional[str] = None, client_pid: int = 0,
+                 ready: Optional[Ready] = None, ready_timeout: Optional[Duration] = None,
+                 ready_interval: Optional[Duration] = None, wait: bool = True, port: Optional[Port] = None,
+                 restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
+                 restart_window: Optional[Duration] = None, on_mismatch: str = "warn",
+                 log_max_size: Optional[int] = None, base: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The options dict the extension reads (one key per sharedserver_use_options field).
+
+    ``base`` is a project's definition of the server: every argument that is
+    given (not None) overrides its value; ``env`` is added to its variables.
+    """
     if ready is not None and not isinstance(ready, Ready):
         raise TypeError(f"sharedserver: invalid ready {ready!r}: expected a probe such as "
                         "sharedserver.Ready.port(6379) or sharedserver.Ready.http(\"http://127.0.0.1:{port}/\")")
     if max_restarts is not None and (isinstance(max_restarts, bool) or not isinstance(max_restarts, int)
                                      or max_restarts < 0):
         raise InvalidArgumentError(f"sharedserver: invalid max_restarts {max_restarts!r}: expected an int >= 0")
-    return {
-        "command": _command(command),
-        "env": _env(env),
-        "working_dir": _path(working_dir),
-        "log_file": _path(log_file),
-        "grace_period_ms": _milliseconds(grace_period, "grace period"),
-        "client_pid": client_pid,
-        "metadata": metadata or "",
-        "ready_kind": 0 if ready is None else ready.kind,
-        "ready_target": "" if ready is None else ready.target,
-        "ready_timeout_ms": _optional_ms(ready_timeout, "ready timeout"),
-        "ready_interval_ms": _optional_ms(ready_interval, "ready interval"),
-        "no_wait": not wait,
-        "port": _port(port),
-        "restart_policy": _restart_policy(restart),
-        "max_restarts": -1 if max_restarts is None else max_restarts,
-        "restart_window_ms": _optional_ms(restart_window, "restart window"),
-    }
+    options = _default_options() if base is None else dict(base)
+    if command is not None:
+        options["command"] = _command(command)
+    if env is not None:
+        options["env"] = _merge_env(options["env"], _env(env))
+    if working_dir is not None:
+        options["working_dir"] = _path(working_dir)
+    if log_file is not None:
+        options["log_file"] = _path(log_file)
+    if grace_period is not None:
+        options["grace_period_ms"] = _milliseconds(grace_period, "grace period")
+    if ready is not None:
+        options["ready_kind"], options["ready_target"] = ready.kind, ready.target
+    if ready_timeout is not None:
+        options["ready_timeout_ms"] = _milliseconds(ready_timeout, "ready timeout")
+    if ready_interval is not None:
+        options["ready_interval_ms"] = _milliseconds(ready_interval, "ready interval")
+    if port is not None:
+        options["port"] = _port(port)
+    if restart is not None:
+        options["restart_policy"] = _restart_policy(restart)
+    if max_restarts is not None:
+        options["max_restarts"] = max_restarts
+    if restart_window is not None:
+        options["restart_window_ms"] = _milliseconds(restart_window, "restart window")
+    options["client_pid"] = client_pid
+    options["metadata"] = metadata or ""
+    options["no_wait"] = not wait
+    options["on_mismatch"] = _on_mismatch(on_mismatch)
+    options["log_max_size"] = _log_max_size(log_max_size)
+    return options
+
+
+class Project:
+    """A project's ``sharedserver.json``: its servers, defined once for every client.
+
+    ``path`` names the file; without it, ``$SHAREDSERVER_CONFIG``, else the
+    first ``sharedserver.json`` found walking up from ``start_dir`` (default:
+    the current directory). The library reads and checks the file when the
+    project is made: NotFoundError when there is none, InvalidArgumentError
+    naming the file, server and key of a mistake.
+    """
+
+    def __init__(self, path: Optional[StrPath] = None, start_dir: Optional[StrPath] = None) -> None:
+        self._project = _sharedserver.Project(_path(path), _path(start_dir))
+
+    @property
+    def path(self) -> str:
+        """The project file."""
+        return str(self._project.path)
+
+    @property
+    def names(self) -> List[str]:
+        """The servers the file defines, in its order."""
+        return [str(name) for name in self._project.names()]
+
+    def defines(self, name: str) -> bool:
+        """True when the file defines server ``name``."""
+        return bool(self._project.defines(name))
+
+    def lazy(self, name: str) -> bool:
+        """True when the definition of ``name`` says ``"lazy": true``."""
+        return bool(self._project.lazy(name))
+
+    def _use_options(self, name: str) -> Dict[str, Any]:
+        """The definition of ``name`` as an options dict; NotFoundError when it has none."""
+        return dict(self._project.use_options(name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.defines(name)
+
+    def __repr__(self) -> str:
+        return f"<sharedserver.Project {self.path!r} {self.names!r}>"
+
+
+def project(path: Optional[StrPath] = None, start_dir: Optional[StrPath] = None) -> Optional[Project]:
+    """The project file :class:`Project` would open, or None when there is none.
+
+    A file that exists but is wrong still raises InvalidArgumentError.
+    """
+    try:
+        return Project(path, start_dir)
+    except NotFoundError:
+        return None
+
+
+def _definition(name: str, config: Optional[StrPath]) -> Optional[Dict[str, Any]]:
+    """The project's definition of ``name`` for a use() without a command.
+
+    With ``config`` (or $SHAREDSERVER_CONFIG) the file must exist and define
+    the server (NotFoundError otherwise); a file found by walking up from the
+    current directory is used only when it defines ``name``.
+    """
+    if config is not None or os.environ.get("SHAREDSERVER_CONFIG"):
+        return Project(config)._use_options(name)
+    found = project()
+    if found is None or not found.defines(name):
+        return None
+    return found._use_options(name)
 
 
 class Lease:
@@ -204,6 +332,10 @@ class Lease:
     def status(self) -> Status:
         return self._context.status(self.name)
 
+    def log_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of the server's log (also after it stopped)."""
+        return self._context.log_tail(self.name, lines)
+
     def __enter__(self) -> Lease:
         return self
 
@@ -241,38 +373,58 @@ class Context:
         """The sharedserver-watcher executable this context spawns ("" if none was found)."""
         return str(self._ctx.watcher_path)
 
-    def use(self, name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period: Duration = "5m",
-            env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
-            log_file: Optional[StrPath] = None, metadata: Optional[str] = None, pid: Optional[int] = None,
-            ready: Optional[Ready] = None, ready_timeout: Optional[Duration] = None,
-            ready_interval: Optional[Duration] = None, wait: bool = True, port: Optional[Port] = None,
-            restart: Union[RestartPolicy, str] = "no", max_restarts: Optional[int] = None,
-            restart_window: Optional[Duration] = None) -> Lease:
+    def use(self, name: str, command: Optional[Sequence[StrPath]] = None, *,
+            grace_period: Optional[Duration] = None, env: Optional[Mapping[str, str]] = None,
+            working_dir: Optional[StrPath] = None, log_file: Optional[StrPath] = None,
+            metadata: Optional[str] = None, pid: Optional[int] = None, ready: Optional[Ready] = None,
+            ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
+            wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
+            max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
+            on_mismatch: str = "warn", log_max_size: Optional[int] = None,
+            config: Optional[StrPath] = None) -> Lease:
         """Attach to ``name``, starting ``command`` when no server runs.
 
-        Without a command this only attaches and raises NotRunningError when
-        nothing runs. ``pid`` is the client to attach (default: this process).
-        With ``ready``, waits until the server passes the probe (unless
-        ``wait=False``).
+        Without a command, the definition comes from the project file
+        (``config``, else $SHAREDSERVER_CONFIG, else the ``sharedserver.json``
+        found walking up from the current directory), and the arguments given
+        override its values; with neither, this only attaches and raises
+        NotRunningError when nothing runs. ``pid`` is the client to attach
+        (default: this process). With ``ready``, waits until the server passes
+        the probe (unless ``wait=False``). ``on_mismatch`` says what to do when
+        the running server was started with another definition: "warn"
+        (DefinitionMismatchWarning), "error" (AlreadyRunningError) or
+        "restart" (restart it with this one, keeping its clients).
         """
+        return self._use(name, command, grace_period=grace_period, env=env, working_dir=working_dir,
+                         log_file=log_file, metadata=metadata, pid=pid, ready=ready, ready_timeout=ready_timeout,
+                         ready_interval=ready_interval, wait=wait, port=port, restart=restart,
+                         max_restarts=max_restarts, restart_window=restart_window, on_mismatch=on_mismatch,
+                         log_max_size=log_max_size, config=config)
+
+    def _use(self, name: str, command: Optional[Sequence[StrPath]], *, pid: Optional[int],
+             config: Optional[StrPath], **kwargs: Any) -> Lease:
+        # Called by use() here and by sharedserver.use(): the warning's
+        # stacklevel (3) points at their caller either way.
         client = _pid(pid) or os.getpid()
-        options = _use_options(command, grace_period=grace_period, env=env, working_dir=working_dir,
-                               log_file=log_file, metadata=metadata, client_pid=client, ready=ready,
-                               ready_timeout=ready_timeout, ready_interval=ready_interval, wait=wait, port=port,
-                               restart=restart, max_restarts=max_restarts, restart_window=restart_window)
+        base = _definition(name, config) if command is None else None
+        options = _use_options(command, client_pid=client, base=base, **kwargs)
         outcome, server_pid, refcount, mismatch, server_port, is_ready = self._ctx.use(name, options)
+        if mismatch and options["on_mismatch"] == _MISMATCH_MODES["warn"]:
+            warnings.warn(f"sharedserver: \"{name}\" runs with a different definition than asked: {mismatch}",
+                          DefinitionMismatchWarning, stacklevel=3)
         return Lease(self, name, client, _outcome(outcome), server_pid, refcount, mismatch, server_port, is_ready)
 
     def unuse(self, name: str, *, pid: Optional[int] = None) -> int:
         """Detach ``pid`` (default: this process); returns the refcount left."""
         return int(self._ctx.unuse(name, _pid(pid) or os.getpid()))
 
-    def start(self, name: str, command: Sequence[StrPath], *, grace_period: Duration = "5m",
+    def start(self, name: str, command: Sequence[StrPath], *, grace_period: Optional[Duration] = None,
               env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
               log_file: Optional[StrPath] = None, ready: Optional[Ready] = None,
               ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
-              wait: bool = True, port: Optional[Port] = None, restart: Union[RestartPolicy, str] = "no",
-              max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None) -> int:
+              wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
+              max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
+              log_max_size: Optional[int] = None) -> int:
         """Start without attaching a client (admin); the server begins in its grace period.
 
         Returns the server's pid; AlreadyRunningError when one runs.
@@ -280,7 +432,8 @@ class Context:
         options = _use_options(command, grace_period=grace_period, env=env, working_dir=working_dir,
                                log_file=log_file, ready=ready, ready_timeout=ready_timeout,
                                ready_interval=ready_interval, wait=wait, port=port, restart=restart,
-                               max_restarts=max_restarts, restart_window=restart_window)
+                               max_restarts=max_restarts, restart_window=restart_window,
+                               log_max_size=log_max_size)
         if not options["command"]:
             raise InvalidArgumentError(f"sharedserver: start({name!r}) needs a command to run")
         return int(self._ctx.start(name, options))

@@ -22,6 +22,7 @@ _EBUSY = -7
 _EPERM = -8
 _ENOTCLIENT = -9
 _ECORRUPT = -10
+_ENOTFOUND = -11
 
 
 class Error(Exception):
@@ -129,6 +130,16 @@ class CorruptStateError(Error):
     code = _ECORRUPT
 
 
+class NotFoundError(Error, LookupError):
+    """No project file (sharedserver.json) was found, or it does not define that server."""
+
+    code = _ENOTFOUND
+
+
+class DefinitionMismatchWarning(UserWarning):
+    """use() attached to a server that runs with another command, env or working dir."""
+
+
 _CLASSES: Tuple[Type[Error], ...] = (
     NotRunningError,
     AlreadyRunningError,
@@ -139,6 +150,7 @@ _CLASSES: Tuple[Type[Error], ...] = (
     PermissionDeniedError,
     NotAClientError,
     CorruptStateError,
+    NotFoundError,
 )
 _BY_CODE: Dict[int, Type[Error]] = {cls.code: cls for cls in _CLASSES}
 

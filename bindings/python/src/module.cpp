@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "sharedserver/sharedserver.hpp"
@@ -25,6 +26,51 @@ namespace ss = sharedserver;
 namespace {
 
 using release_gil = py::call_guard<py::gil_scoped_release>;
+
+// Version 3 of the use options (on_mismatch, log_max_size) reaches the library
+// only through the C++ wrapper's UseOptions; these detect whether the wrapper
+// this module is built against has the members yet.
+template <class T, class = void>
+struct has_on_mismatch : std::false_type {};
+template <class T>
+struct has_on_mismatch<T, std::void_t<decltype(std::declval<T &>().on_mismatch)>> : std::true_type {};
+template <class T, class = void>
+struct has_log_max_size : std::false_type {};
+template <class T>
+struct has_log_max_size<T, std::void_t<decltype(std::declval<T &>().log_max_size)>> : std::true_type {};
+
+constexpr bool kHasOnMismatch = has_on_mismatch<ss::UseOptions>::value;
+constexpr bool kHasLogMaxSize = has_log_max_size<ss::UseOptions>::value;
+
+template <class Options>
+void set_on_mismatch(Options &options, int mode) {
+    if constexpr (has_on_mismatch<Options>::value) {
+        options.on_mismatch = static_cast<decltype(options.on_mismatch)>(mode);
+    } else if (mode != SHAREDSERVER_MISMATCH_WARN) {
+        throw py::value_error("sharedserver: on_mismatch needs a library wrapper with UseOptions::on_mismatch");
+    }
+}
+
+template <class Options>
+void set_log_max_size(Options &options, int64_t bytes) {
+    if constexpr (has_log_max_size<Options>::value) {
+        options.log_max_size = static_cast<decltype(options.log_max_size)>(bytes);
+    } else if (bytes >= 0) {
+        throw py::value_error("sharedserver: log_max_size needs a library wrapper with UseOptions::log_max_size");
+    }
+}
+
+template <class Options>
+int get_on_mismatch(const Options &options) {
+    if constexpr (has_on_mismatch<Options>::value) return static_cast<int>(options.on_mismatch);
+    return SHAREDSERVER_MISMATCH_WARN;
+}
+
+template <class Options>
+int64_t get_log_max_size(const Options &options) {
+    if constexpr (has_log_max_size<Options>::value) return static_cast<int64_t>(options.log_max_size);
+    return -1;
+}
 
 // The options dict the package builds (sharedserver/_api.py, _use_options)
 // -> the wrapper's UseOptions. Read with the GIL held.
@@ -47,7 +93,33 @@ ss::UseOptions make_options(const py::dict &o) {
     options.restart_policy = o["restart_policy"].cast<int>();
     options.max_restarts = o["max_restarts"].cast<int>();
     options.restart_window_ms = o["restart_window_ms"].cast<int64_t>();
+    set_on_mismatch(options, o["on_mismatch"].cast<int>());
+    set_log_max_size(options, o["log_max_size"].cast<int64_t>());
     return options;
+}
+
+// The wrapper's UseOptions -> the same dict (a project's definition).
+py::dict options_to_dict(const ss::UseOptions &options) {
+    py::dict out;
+    out["command"] = options.command;
+    out["env"] = options.env;
+    out["working_dir"] = options.working_dir;
+    out["log_file"] = options.log_file;
+    out["grace_period_ms"] = options.grace_period_ms.value_or(-1);
+    out["client_pid"] = options.client_pid;
+    out["metadata"] = options.metadata;
+    out["ready_kind"] = options.ready_kind;
+    out["ready_target"] = options.ready_target;
+    out["ready_timeout_ms"] = options.ready_timeout_ms;
+    out["ready_interval_ms"] = options.ready_interval_ms;
+    out["no_wait"] = options.no_wait;
+    out["port"] = options.port;
+    out["restart_policy"] = options.restart_policy;
+    out["max_restarts"] = options.max_restarts;
+    out["restart_window_ms"] = options.restart_window_ms;
+    out["on_mismatch"] = get_on_mismatch(options);
+    out["log_max_size"] = get_log_max_size(options);
+    return out;
 }
 
 py::dict info_to_dict(const ss::Info &info) {
@@ -102,6 +174,8 @@ PYBIND11_MODULE(_sharedserver, m) {
     py::register_exception_translator(&translate);
 
     m.attr("ABI_VERSION") = SHAREDSERVER_ABI_VERSION;
+    m.attr("HAS_ON_MISMATCH") = kHasOnMismatch;
+    m.attr("HAS_LOG_MAX_SIZE") = kHasLogMaxSize;
     m.def("version", &ss::version);
     m.def("abi_version", &ss::abi_version);
     m.def("library_path", [] { return std::string(sharedserver_library_path()); });
@@ -109,6 +183,20 @@ PYBIND11_MODULE(_sharedserver, m) {
     m.def("format_duration", &ss::format_duration, py::arg("ms"));
     m.def("validate_name", &ss::validate_name, py::arg("name"));
     m.def("state_name", [](int state) { return std::string(sharedserver_state_name(state)); }, py::arg("state"));
+
+    // A project file: opening reads and checks it (the library's own parser).
+    py::class_<ss::Project>(m, "Project")
+        .def(py::init<const std::string &, const std::string &>(), py::arg("path") = std::string(),
+             py::arg("start_dir") = std::string(), release_gil())
+        .def_property_readonly("path", &ss::Project::path)
+        .def("names", &ss::Project::names)
+        .def("defines", &ss::Project::defines, py::arg("name"))
+        .def("lazy", &ss::Project::lazy, py::arg("name"))
+        .def(
+            "use_options", [](const ss::Project &project, const std::string &name) {
+                return options_to_dict(project.use_options(name));
+            },
+            py::arg("name"));
 
     py::class_<ss::Context>(m, "Context")
         .def(py::init<const std::string &>(), py::arg("state_dir") = std::string())
