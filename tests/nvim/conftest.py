@@ -98,6 +98,12 @@ class Nvim:
                     raise
                 time.sleep(0.02)
         wait_for(lambda: self.api.eval("v:vim_did_enter") == 1, what="VimEnter")
+        # The plugin does its startup work on the first event-loop turn after
+        # VimEnter (vim.schedule); let that queued turn run before the test looks.
+        self.api.exec_lua(
+            "local done = false; vim.schedule(function() done = true end);"
+            " vim.wait(5000, function() return done end, 10)"
+        )
 
     def lua(self, code, *args):
         return self.api.exec_lua(code, *args)

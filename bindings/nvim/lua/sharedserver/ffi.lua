@@ -22,10 +22,12 @@ M.E = {
   PERM = -8,
   NOTCLIENT = -9,
   CORRUPT = -10,
+  NOTFOUND = -11,
 }
 
 M.PROBE = { NONE = 0, PORT = 1, SOCKET = 2, HTTP = 3, COMMAND = 4, LOG = 5 }
 M.RESTART = { NO = 0, ON_FAILURE = 1, ALWAYS = 2 }
+M.MISMATCH = { WARN = 0, ERROR = 1, RESTART = 2 }
 M.PORT_AUTO = -1
 
 local OUTCOMES = { [0] = "started", [1] = "attached", [2] = "rescued" }
@@ -60,6 +62,9 @@ typedef struct sharedserver_use_options {
   int restart_policy;
   int max_restarts;
   int64_t restart_window_ms;
+  /* version 3 */
+  int on_mismatch;
+  int64_t log_max_size;
 } sharedserver_use_options;
 
 typedef struct sharedserver_use_result {
@@ -159,6 +164,16 @@ int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at, int *unexpe
                            sharedserver_context *ctx, const char *name);
 int sharedserver_log_tail(sharedserver_buf *out, sharedserver_context *ctx,
                           const char *name, size_t lines);
+
+typedef struct sharedserver_project sharedserver_project;
+int sharedserver_project_open(sharedserver_project **out, const char *path, const char *start_dir);
+void sharedserver_project_free(sharedserver_project *project);
+const char *sharedserver_project_path(const sharedserver_project *project);
+size_t sharedserver_project_count(const sharedserver_project *project);
+const char *sharedserver_project_name(const sharedserver_project *project, size_t i);
+int sharedserver_project_lazy(const sharedserver_project *project, const char *name);
+int sharedserver_project_use_options(sharedserver_use_options *opts,
+                                     const sharedserver_project *project, const char *name);
 ]])
 end
 
@@ -170,6 +185,7 @@ local BUF_1 = ffi.typeof("sharedserver_buf[1]")
 local CTX_P1 = ffi.typeof("sharedserver_context *[1]")
 local INFO_P1 = ffi.typeof("sharedserver_info *[1]")
 local LIST_P1 = ffi.typeof("sharedserver_list *[1]")
+local PROJECT_P1 = ffi.typeof("sharedserver_project *[1]")
 
 local lib -- the loaded library (ffi.load namespace), once load() succeeded
 local lib_path -- the file it was loaded from
@@ -471,8 +487,9 @@ local function use_options(spec, anchor)
   -- The values of SHAREDSERVER_USE_OPTIONS_INIT; a library that knows an
   -- older version of the struct reads only the fields it knows.
   local o = ffi.new("sharedserver_use_options")
-  o.version = 2
+  o.version = 3
   o.grace_period_ms = -1
+  o.log_max_size = -1
   o.ready_timeout_ms = -1
   o.ready_interval_ms = -1
   o.max_restarts = -1
@@ -527,7 +544,7 @@ local function use_options(spec, anchor)
   end
   o.metadata = spec.metadata
   for _, k in ipairs({ "ready_kind", "ready_timeout_ms", "ready_interval_ms", "port", "restart_policy",
-                       "max_restarts", "restart_window_ms" }) do
+                       "max_restarts", "restart_window_ms", "on_mismatch", "log_max_size" }) do
     if spec[k] then
       o[k] = spec[k]
     end
@@ -707,6 +724,72 @@ function Context:last_exit(name)
     at = num(at[0]),
     unexpected = unexpected[0] ~= 0,
   }
+end
+
+---------------------------------------------------------------------------
+-- Project files (sharedserver.json)
+---------------------------------------------------------------------------
+
+-- One server definition of an open project as a use() spec table (strings
+-- copied, so it outlives the project handle).
+local function project_spec(p, name)
+  local o = ffi.new("sharedserver_use_options")
+  local rc = lib.sharedserver_use_options_init(o, 3)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  rc = lib.sharedserver_project_use_options(o, p, name)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local spec = { argv = {}, env = {} }
+  for k = 0, num(o.argc) - 1 do
+    spec.argv[#spec.argv + 1] = ffi.string(o.argv[k])
+  end
+  for k = 0, num(o.envc) - 1 do
+    spec.env[#spec.env + 1] = ffi.string(o.env[k])
+  end
+  spec.working_dir = opt_string(o.working_dir)
+  spec.log_file = opt_string(o.log_file)
+  spec.ready_target = o.ready_target ~= nil and ffi.string(o.ready_target) or nil
+  for _, k in ipairs({ "grace_period_ms", "ready_kind", "ready_timeout_ms", "ready_interval_ms", "port",
+                       "restart_policy", "max_restarts", "restart_window_ms", "on_mismatch", "log_max_size" }) do
+    spec[k] = num(o[k])
+  end
+  spec.lazy = lib.sharedserver_project_lazy(p, name) == 1
+  return spec
+end
+
+-- Read a project file. path nil: $SHAREDSERVER_CONFIG, else the first
+-- sharedserver.json walking up from start_dir (nil: the current directory).
+-- Returns { path, names = {...} (file order), servers = { name -> spec } }
+-- where each spec is a use() spec plus `lazy`; or nil, message, code
+-- (M.E.NOTFOUND when there is no file).
+function M.project(path, start_dir)
+  if not lib then
+    return nil, "sharedserver: the library is not loaded; call load() first"
+  end
+  local out = PROJECT_P1()
+  local rc = lib.sharedserver_project_open(out, path, start_dir)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local p = ffi.gc(out[0], lib.sharedserver_project_free)
+  local t = { path = ffi.string(lib.sharedserver_project_path(p)), names = {}, servers = {} }
+  for k = 0, num(lib.sharedserver_project_count(p)) - 1 do
+    local name = ffi.string(lib.sharedserver_project_name(p, k))
+    local spec, err, code = project_spec(p, name)
+    if not spec then
+      ffi.gc(p, nil)
+      lib.sharedserver_project_free(p)
+      return nil, err, code
+    end
+    t.names[#t.names + 1] = name
+    t.servers[name] = spec
+  end
+  ffi.gc(p, nil)
+  lib.sharedserver_project_free(p)
+  return t
 end
 
 -- The last `lines` lines of the server's log.

@@ -96,6 +96,17 @@ function M.check()
   h.start("sharedserver: state directory")
   check_state_dir(h, ctx:state_dir())
 
+  h.start("sharedserver: project file")
+  if sharedserver._project then
+    h.ok(("%s defines %s"):format(sharedserver._project.path, table.concat(sharedserver._project.names, ", ")))
+  elseif sharedserver._project_error then
+    h.error(sharedserver._project_error)
+  elseif sharedserver._config.project == false then
+    h.info("not read (setup option project = false)")
+  else
+    h.info("no sharedserver.json found from " .. tostring(uv.cwd()))
+  end
+
   h.start("sharedserver: servers")
   local names = sharedserver.list()
   if #names == 0 then

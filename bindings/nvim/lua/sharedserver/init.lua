@@ -29,7 +29,9 @@ M._config = {
   commands = true,
   notify = vim.deepcopy(NOTIFY_DEFAULTS),
   lib_path = nil,
+  project = true, -- true: a sharedserver.json found from the cwd; false: none; a path
 }
+M._project = nil -- { path, names, servers } of the project file read at VimEnter
 
 local OPTION_TYPES = {
   name = "string",
@@ -48,14 +50,17 @@ local OPTION_TYPES = {
   restart = '"no", "on-failure" or "always"',
   max_restarts = "non-negative integer",
   restart_window = "duration string",
+  on_mismatch = '"warn", "error" or "restart"',
+  log_max_size = "non-negative integer (bytes)",
 }
+local MISMATCH_MODES = { warn = "WARN", error = "ERROR", restart = "RESTART" }
 
 -- The keys of the `ready` option: one probe, plus its timing.
 local PROBE_KEYS = { port = "PORT", socket = "SOCKET", http = "HTTP", cmd = "COMMAND", log = "LOG" }
 local READY_KEYS = { port = true, socket = true, http = true, cmd = true, log = true, timeout = true, interval = true }
 local RESTART_POLICIES = { no = "NO", ["on-failure"] = "ON_FAILURE", always = "ALWAYS" }
 
-local SETUP_OPTIONS = { servers = true, commands = true, notify = true, lib_path = true }
+local SETUP_OPTIONS = { servers = true, commands = true, notify = true, lib_path = true, project = true }
 
 local ffi_mod -- sharedserver.ffi once the library loaded
 local lib_error -- why it did not
@@ -352,8 +357,10 @@ local function validate(name, config)
       good = value == "auto" or (type(value) == "number" and value % 1 == 0 and value >= 1 and value <= 65535)
     elseif key == "restart" then
       good = RESTART_POLICIES[value] ~= nil
-    elseif key == "max_restarts" then
+    elseif key == "max_restarts" or key == "log_max_size" then
       good = type(value) == "number" and value % 1 == 0 and value >= 0
+    elseif key == "on_mismatch" then
+      good = MISMATCH_MODES[value] ~= nil
     else
       good = type(value) == want
     end
@@ -408,6 +415,11 @@ local function validate(name, config)
     s.restart_policy = f and f.RESTART[RESTART_POLICIES[config.restart]]
   end
   s.max_restarts = config.max_restarts
+  if config.on_mismatch ~= nil then
+    s.mismatch_mode = config.on_mismatch
+    s.on_mismatch = f and f.MISMATCH[MISMATCH_MODES[config.on_mismatch]]
+  end
+  s.log_max_size = config.log_max_size
   if config.restart_window and f then
     local ms, err = f.duration_parse(config.restart_window)
     if not ms then
@@ -439,6 +451,61 @@ local function activate(name)
   end
 end
 
+-- A server defined by the project file: its definition is used as the
+-- library read it (already checked), converted to the shape of a validated one.
+local function project_server(name, spec, path)
+  local argv = spec.argv or {}
+  local s = {
+    name = name,
+    command = argv[1],
+    args = { unpack(argv, 2) },
+    env = spec.env or {},
+    lazy = spec.lazy or false,
+    working_dir = spec.working_dir,
+    log_file = spec.log_file,
+    grace_period_ms = spec.grace_period_ms,
+    project = path,
+    project_spec = spec,
+    _checked = true,
+  }
+  if spec.port and spec.port ~= 0 then
+    s.port = spec.port
+    s.port_text = spec.port == -1 and "auto" or tostring(spec.port)
+  end
+  return s
+end
+
+-- Register the servers of the project file (setup's `project` option).
+-- Servers given to setup() keep their own definition. Runs once the library
+-- is loaded (after VimEnter).
+local function load_project()
+  local want = M._config.project
+  if want == false or M._project then
+    return
+  end
+  local f = library()
+  if not f then
+    return
+  end
+  local path = type(want) == "string" and expand_path(want) or nil
+  local p, err, code = f.project(path, uv.cwd())
+  if not p then
+    if code == f.E.NOTFOUND and path == nil then
+      return
+    end
+    notify("on_error", ("sharedserver: project file: %s"):format(bare(err)), levels.ERROR)
+    M._project_error = bare(err)
+    return
+  end
+  M._project = p
+  for _, name in ipairs(p.names) do
+    if not M._servers[name] then
+      M._servers[name] = project_server(name, p.servers[name], p.path)
+      M._order[#M._order + 1] = name
+    end
+  end
+end
+
 local function on_vim_enter()
   if M._entered then
     return
@@ -447,6 +514,7 @@ local function on_vim_enter()
   -- Attaching waits for the first turn of the event loop: the editor is
   -- drawn and answers keys first, and startup pays nothing for the servers.
   vim.schedule(function()
+    load_project()
     local order = {}
     for _, name in ipairs(M._order) do
       local s = M._servers[name]
@@ -510,7 +578,7 @@ local function apply_options(opts)
     if not SETUP_OPTIONS[key] then
       notify(
         "on_error",
-        ("sharedserver: unknown setup option '%s' (known options: commands, lib_path, notify, servers)"):format(
+        ("sharedserver: unknown setup option '%s' (known options: commands, lib_path, notify, project, servers)"):format(
           tostring(key)
         ),
         levels.ERROR
@@ -519,6 +587,17 @@ local function apply_options(opts)
   end
   if opts.commands ~= nil then
     M._config.commands = opts.commands ~= false
+  end
+  if opts.project ~= nil then
+    if opts.project ~= true and opts.project ~= false and type(opts.project) ~= "string" then
+      notify(
+        "on_error",
+        ("sharedserver: setup option 'project' must be true, false or a path, got %s"):format(vim.inspect(opts.project)),
+        levels.ERROR
+      )
+    else
+      M._config.project = opts.project
+    end
   end
   if opts.lib_path ~= nil then
     M._config.lib_path = opts.lib_path
@@ -563,6 +642,21 @@ function M.setup(servers, opts)
     end
     opts, servers = merged, servers.servers
   end
+  -- setup({ project = false, commands = false, servers… }): setup options
+  -- given next to server definitions (a server config is a table with a
+  -- command, which no option value is).
+  if type(servers) == "table" and servers.command == nil then
+    for key in pairs(SETUP_OPTIONS) do
+      local v = servers[key]
+      if key ~= "servers" and v ~= nil and not (type(v) == "table" and v.command ~= nil) then
+        if opts[key] == nil then
+          opts[key] = v
+        end
+        servers = vim.deepcopy(servers)
+        servers[key] = nil
+      end
+    end
+  end
   apply_options(opts)
 
   local group = vim.api.nvim_create_augroup("sharedserver", { clear = true })
@@ -570,6 +664,17 @@ function M.setup(servers, opts)
   vim.api.nvim_create_autocmd("VimLeave", { group = group, callback = on_vim_leave })
   if vim.v.vim_did_enter == 1 then
     M._entered = true
+    -- setup() after startup: read the project file on the next turn.
+    vim.schedule(function()
+      load_project()
+      for _, name in ipairs(M._order) do
+        local s = M._servers[name]
+        if s and s.project_spec and not M._held[name] and not s._activated then
+          s._activated = true
+          activate(name)
+        end
+      end
+    end)
   end
 
   if servers.command ~= nil then
@@ -669,7 +774,15 @@ function M.start(name)
   local ready = s.ready or {}
   -- no_wait: return once spawned; readiness is learnt from the state
   -- directory (see start_watch), so the editor never waits for a probe.
-  r, err = c:use(name, {
+  local spec
+  if s.project_spec then
+    spec = vim.deepcopy(s.project_spec)
+    spec.lazy = nil
+    spec.client_pid = PID
+    spec.metadata = metadata()
+    spec.no_wait = true
+  end
+  r, err = c:use(name, spec or {
     argv = argv,
     env = s.env,
     working_dir = s.working_dir,
@@ -686,6 +799,8 @@ function M.start(name)
     restart_policy = s.restart_policy,
     max_restarts = s.max_restarts,
     restart_window_ms = s.restart_window_ms,
+    on_mismatch = s.on_mismatch,
+    log_max_size = s.log_max_size,
   })
   if not r then
     notify("on_error", ("sharedserver: cannot start '%s': %s"):format(name, bare(err)), levels.ERROR)
@@ -707,7 +822,10 @@ function M.start(name)
   -- The library compares the caller's working directory even when none was
   -- configured; a server shared across projects would warn on every attach.
   local cwd_only = r.mismatch and r.mismatch:find("^working dir is ") and not s.working_dir
-  if r.mismatch and not cwd_only then
+  local mode = s.mismatch_mode or "warn"
+  if r.mismatch and mode == "restart" then
+    notify("on_start", ("sharedserver: restarted '%s' with this configuration (%s)"):format(name, r.mismatch))
+  elseif r.mismatch and not cwd_only then
     notify(
       "on_error",
       ("sharedserver: '%s' already runs with a different configuration (%s); :ServerStop! %s and :ServerStart %s run yours"):format(
@@ -805,6 +923,12 @@ function M.show_status(name)
   return require("sharedserver.window").show(name)
 end
 
+--- Open the log of `name` in a split that follows new output; returns its
+--- window and buffer (nil and a message when it has no log).
+function M.show_logs(name, opts)
+  return require("sharedserver.logs").show(name, opts)
+end
+
 ---------------------------------------------------------------------------
 -- Commands
 ---------------------------------------------------------------------------
@@ -854,6 +978,9 @@ function M._create_commands()
   cmd("ServerList", function()
     M.show_status(nil)
   end, { nargs = 0, desc = "List the registered shared servers" })
+  cmd("ServerLogs", function(o)
+    M.show_logs(o.args)
+  end, { nargs = 1, complete = complete, desc = "Follow a shared server's log in a split" })
   cmd("ServerStopAll", function(o)
     M.stop_all({ force = o.bang, async = o.bang })
   end, { nargs = 0, bang = true, desc = "Release every server reference (!: stop them all)" })
