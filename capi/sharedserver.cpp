@@ -595,6 +595,13 @@ int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at, int *unexpe
     });
 }
 
+int sharedserver_log_path(sharedserver_buf *out, sharedserver_context *ctx, const char *name) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        return fill_buf(out, server_log_path(ctx->lifecycle.files(name)));
+    });
+}
+
 int sharedserver_log_tail(sharedserver_buf *out, sharedserver_context *ctx, const char *name, size_t lines) {
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;

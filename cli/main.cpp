@@ -402,11 +402,7 @@ int main(int argc, char **argv) {
         if (logs->parsed()) {
             std::cout << ctx.log_tail(name, log_lines) << std::flush;
             if (!follow) return 0;
-            auto i = ctx.info(name);
-            std::string path = i.log_file;
-            if (path.empty()) path = cli::last_log_file(ctx.events(name));
-            if (path.empty()) return fail("no log is known for \"" + name + "\"");
-            return cli::follow_log(path);
+            return cli::follow_log(ctx.log_path(name));
         }
         if (port->parsed()) {
             auto i = ctx.info(name);

@@ -229,16 +229,6 @@ void print_info(const sharedserver::Info &info) {
     std::cout << table(rows);
 }
 
-std::string last_log_file(const std::string &jsonl) {
-    std::istringstream lines(jsonl);
-    std::string found;
-    for (std::string line; std::getline(lines, line);) {
-        auto event = nlohmann::json::parse(line, nullptr, false);
-        if (event.is_object() && event.value("event", "") == "started") found = event.value("log_file", "");
-    }
-    return found;
-}
-
 void print_events(const std::string &jsonl) {
     std::istringstream lines(jsonl);
     std::vector<std::vector<std::string>> rows;

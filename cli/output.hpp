@@ -51,7 +51,4 @@ void print_list(const std::vector<sharedserver::Info> &servers, const std::vecto
 void print_info(const sharedserver::Info &info);
 void print_events(const std::string &jsonl);
 
-// The log file named by the newest "started" event ("" when none).
-std::string last_log_file(const std::string &jsonl);
-
 }  // namespace cli

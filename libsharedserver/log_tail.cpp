@@ -69,11 +69,15 @@ Status rotate_log(const std::string &path) {
     return result;
 }
 
-Result<std::string> tail_server_log(const ServerFiles &files, std::size_t lines) {
+std::string server_log_path(const ServerFiles &files) {
     std::string path;
     if (auto record = load_server_record(files); record && *record) path = (*record)->spec.log_file;
     if (path.empty()) path = last_log_file(files).value_or(files.log());
-    return tail_file(path, lines);
+    return path;
+}
+
+Result<std::string> tail_server_log(const ServerFiles &files, std::size_t lines) {
+    return tail_file(server_log_path(files), lines);
 }
 
 }  // namespace sharedserver

@@ -15,6 +15,7 @@ Result<std::string> tail_file(const std::string &path, std::size_t lines);
 Status rotate_log(const std::string &path);
 
 // The log of the running server, else the one the last server wrote to.
+std::string server_log_path(const ServerFiles &files);
 Result<std::string> tail_server_log(const ServerFiles &files, std::size_t lines);
 
 }  // namespace sharedserver

@@ -386,6 +386,10 @@ SHAREDSERVER_API int sharedserver_last_exit(int *exit_code, int *signal, int64_t
                                             int *unexpected, sharedserver_context *ctx,
                                             const char *name);
 
+/* The path of the server's log file: the running server's, else the one the
+ * last server under `name` wrote to, else the default. */
+SHAREDSERVER_API int sharedserver_log_path(sharedserver_buf *out, sharedserver_context *ctx, const char *name);
+
 /* The last `lines` lines of the server's log file. */
 SHAREDSERVER_API int sharedserver_log_tail(sharedserver_buf *out, sharedserver_context *ctx,
                                            const char *name, size_t lines);

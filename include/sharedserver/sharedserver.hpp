@@ -375,6 +375,12 @@ public:
         return e;
     }
 
+    std::string log_path(const std::string &name) {
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_log_path(&buf, ctx_.get(), name.c_str()));
+        return detail::take(buf);
+    }
+
     std::string log_tail(const std::string &name, std::size_t lines) {
         sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
         detail::check(sharedserver_log_tail(&buf, ctx_.get(), name.c_str(), lines));
