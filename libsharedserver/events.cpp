@@ -1,7 +1,6 @@
 #include "events.hpp"
 
 #include <sstream>
-#include <sys/stat.h>
 #include <vector>
 
 #include "clock.hpp"
@@ -32,22 +31,16 @@ std::vector<json> parse_lines(const std::string &text) {
     return events;
 }
 
-std::size_t file_size_of(const std::string &path) {
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
-}
-
 }  // namespace
 
 void record_event(const ServerFiles &files, const std::string &kind, json fields) {
-    // A log that trimming could not bring under the cap (larger than we ever
-    // read) is not made larger still.
-    if (file_size_of(files.events()) > 4 * max_event_log_size) return;
     json event = {{"at", unix_now_ms()}, {"event", kind}};
     if (fields.is_object())
         for (auto &[key, value] : fields.items()) event[key] = value;
     const std::string path = files.events();
-    auto size = append_line(path, event.dump(-1, ' ', false, json::error_handler_t::replace));
+    // A log that trimming could not bring under the cap (larger than we ever
+    // read) is not made larger still.
+    auto size = append_line(path, event.dump(-1, ' ', false, json::error_handler_t::replace), 4 * max_event_log_size);
     if (size && *size > max_event_log_size) trim_to_newest_half(path);
 }
 

@@ -1,6 +1,7 @@
 #include "files.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
 #include <random>
 #include <sys/stat.h>
@@ -31,6 +32,30 @@ std::string temp_suffix() {
     std::string out = ".tmp.";
     for (int i = 0; i < 10; ++i) out += digits[rng() % 36];
     return out;
+}
+
+// Puts `temp` in the place of `path` atomically: a reader sees the old file
+// or the new one, never neither. Swapping the two names (RENAME_EXCHANGE) and
+// then unlinking the old content is used instead of rename(2) over `path`:
+// ext4 (auto_da_alloc) flushes the new file's data to disk on a rename that
+// replaces a file, about 1 ms per record write on this project's own CI
+// machines, against ~40 us for the swap. The flush buys nothing here: records
+// describe processes and are meaningless after a crash of the machine.
+Status replace_with(const std::string &temp, const std::string &path) {
+#ifdef RENAME_EXCHANGE
+    if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
+        if (::unlink(temp.c_str()) == 0 || errno != EISDIR) return {};  // temp names the old content now
+        // The swap also moves a directory, which rename(2) over it would
+        // have refused: put it back and fail the same way.
+        ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE);
+        return fail_errno(SHAREDSERVER_ERROR, "cannot replace", path, EISDIR);
+    }
+    // ENOENT: nothing to replace yet; EINVAL: a filesystem without the swap.
+    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+        return fail_errno(SHAREDSERVER_ERROR, "cannot replace", path, errno);
+#endif
+    if (::rename(temp.c_str(), path.c_str()) != 0) return fail_errno(SHAREDSERVER_ERROR, "cannot replace", path, errno);
+    return {};
 }
 
 }  // namespace
@@ -91,10 +116,9 @@ Status write_file_atomically(const std::string &path, const std::string &content
         ::unlink(temp.c_str());
         return written;
     }
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        int err = errno;
+    if (Status replaced = replace_with(temp, path); !replaced) {
         ::unlink(temp.c_str());
-        return fail_errno(SHAREDSERVER_ERROR, "cannot replace", path, err);
+        return replaced;
     }
     return {};
 }
@@ -105,15 +129,19 @@ Status remove_file(const std::string &path) {
     return {};
 }
 
-Result<std::size_t> append_line(const std::string &path, const std::string &line) {
+Result<std::size_t> append_line(const std::string &path, const std::string &line, std::size_t refuse_above) {
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open", path, errno);
-    Status written = write_all(fd, line + "\n", path);
     struct stat st {};
-    bool sized = ::fstat(fd, &st) == 0;
+    if (::fstat(fd, &st) != 0) st.st_size = 0;
+    if (static_cast<std::size_t>(st.st_size) > refuse_above) {
+        ::close(fd);
+        return static_cast<std::size_t>(st.st_size);
+    }
+    Status written = write_all(fd, line + "\n", path);
     ::close(fd);
     if (!written) return std::unexpected(written.error());
-    return sized ? static_cast<std::size_t>(st.st_size) : 0;
+    return static_cast<std::size_t>(st.st_size) + line.size() + 1;
 }
 
 bool file_exists(const std::string &path) {

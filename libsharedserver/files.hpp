@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <cstdint>
 #include <string>
 
 #include "error.hpp"
@@ -23,8 +24,11 @@ Status write_file_atomically(const std::string &path, const std::string &content
 Status remove_file(const std::string &path);
 
 // Appends one line with O_APPEND (a single write, so concurrent appends of
-// lines under PIPE_BUF never interleave). Returns the file's size after it.
-Result<std::size_t> append_line(const std::string &path, const std::string &line);
+// lines under PIPE_BUF never interleave). Returns the file's size after it
+// (approximate when others append at once). A file already larger than
+// `refuse_above` is left as it is, and its size returned.
+Result<std::size_t> append_line(const std::string &path, const std::string &line,
+                                std::size_t refuse_above = SIZE_MAX);
 
 bool file_exists(const std::string &path);
 

@@ -87,12 +87,14 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{};
     }
     ServerRecord record = **loaded;
-    if (record.server.pid <= 1 || (server_alive(record) && !process_owned_by_me(record.server.pid)))
+    bool server_up = server_alive(record);
+    if (record.server.pid <= 1 || (server_up && !process_owned_by_me(record.server.pid)))
         return fail(SHAREDSERVER_ECORRUPT,
                     "record " + quote(files.server()) + " names pid " + std::to_string(record.server.pid) +
                         ", which is not your server; run `sharedserver admin doctor` to remove it",
                     0, files.server());
-    if (!record_alive(record)) {
+    bool watcher_up = watcher_alive(record);
+    if (!server_up && !(record.restarting && watcher_up)) {  // record_alive(), from what we just read
         forget_dead_server(files, record);
         return std::optional<ServerRecord>{};
     }
@@ -102,7 +104,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         remove_records(files);
         return std::optional<ServerRecord>{};
     }
-    if (!watcher_alive(record)) {
+    if (!watcher_up) {
         auto adopted = adopt_server(watcher_path, files, record.server);
         if (!adopted && !server_alive(record)) {  // it died while we adopted it
             forget_dead_server(files, record);

@@ -147,18 +147,21 @@ TEST_CASE("an atomic write into a missing directory fails naming the temp file")
     CHECK(testing::list_dir(dir.path()).empty());
 }
 
-TEST_CASE("many atomic writes from several threads never leave a torn or temp file") {
+TEST_CASE("many atomic writes from several threads never leave a torn, missing or temp file") {
     TempDir dir;
+    REQUIRE(write_file_atomically(dir / "r.json", std::string(1000, 'a')).has_value());
     std::vector<std::thread> writers;
     for (int t = 0; t < 4; ++t)
         writers.emplace_back([&, t] {
             for (int i = 0; i < 200; ++i)
                 (void)write_file_atomically(dir / "r.json", std::string(1000 + t, static_cast<char>('a' + t)));
         });
-    bool torn = false;
+    bool torn = false, missing = false;
     for (int i = 0; i < 500; ++i) {
         auto text = read_small_file(dir / "r.json");
-        if (text && *text && !(*text)->empty()) {
+        // A reader without the lock must always find the old or the new record.
+        if (!text || !*text) missing = true;
+        else {
             const std::string &s = **text;
             if (s.size() != 1000u + static_cast<unsigned>(s[0] - 'a') ||
                 s.find_first_not_of(s[0]) != std::string::npos)
@@ -167,6 +170,7 @@ TEST_CASE("many atomic writes from several threads never leave a torn or temp fi
     }
     for (auto &w : writers) w.join();
     CHECK_FALSE(torn);
+    CHECK_FALSE(missing);
     CHECK(testing::list_dir(dir.path()) == std::vector<std::string>{"r.json"});
 }
 
@@ -184,6 +188,19 @@ TEST_CASE("append_line adds one newline-terminated line per call") {
     REQUIRE(append_line(dir / "log", "two").has_value());
     CHECK(testing::read_text(dir / "log") == "one\ntwo\n");
     CHECK(testing::mode_of(dir / "log") == 0600);
+}
+
+TEST_CASE("append_line leaves a file over its limit as it is and reports its size") {
+    TempDir dir;
+    testing::write_text(dir / "log", "0123456789\n");
+    auto kept = append_line(dir / "log", "more", 10);
+    REQUIRE(kept.has_value());
+    CHECK(*kept == 11u);
+    CHECK(testing::read_text(dir / "log") == "0123456789\n");
+    auto grown = append_line(dir / "log", "more", 11);
+    REQUIRE(grown.has_value());
+    CHECK(*grown == 16u);
+    CHECK(testing::read_text(dir / "log") == "0123456789\nmore\n");
 }
 
 TEST_CASE("append_line refuses to append through a symlink") {
