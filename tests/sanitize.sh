@@ -1,60 +1,179 @@
 #!/usr/bin/env bash
 # Sanitizer runs (issue 7): zero reports allowed.
-#  1. build-asan: ASan + UBSan (no recovery); the unit, CLI, security and
-#     threads suites.
-#  2. build-tsan: TSan; the multi-threaded C ABI stress test (threads suite):
-#     the C ABI called from many threads at once, as the Python and Neovim
-#     hosts do.
+#  asan: ASan + UBSan (no recovery, halt on the first error, leak checking,
+#        libstdc++ assertions); the unit, cli (integration), security and
+#        threads suites.
+#  tsan: TSan; the threads suite (the C ABI called from many threads of one
+#        process at once, as the Python and Neovim hosts do).
 #
-#   tests/sanitize.sh [asan|tsan]...      (default: both)
+#   tests/sanitize.sh [asan|tsan]...                 (default: both)
+#   tests/sanitize.sh --builddir DIR asan|tsan       (one kind, in DIR)
+#
+# Build dirs: --builddir, else $SANITIZE_ASAN_DIR / $SANITIZE_TSAN_DIR, else
+# build-asan / build-tsan in the source tree. An existing configuration is
+# reused (a rerun only rebuilds what changed); one made from another source
+# tree or by another Meson version is wiped. $SANITIZE_PYTHON is the
+# interpreter with pytest (default /usr/bin/python3); $MESON and $NINJA name
+# the tools. Meson runs this as the tests `asan` and `tsan` (tests/sanitize/).
+#
+# Every sanitizer report, from any process (the CLI and the watchers the
+# tests start in the background included), goes to a file in
+# <builddir>/sanitizer-logs; any such file fails the run and is printed.
+# A suite that is missing or skipped fails the run too.
 #
 # The Python module is not built here: an ASan/TSan extension cannot load
 # into an uninstrumented interpreter.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-what=("$@")
+# Exit status 77 means "skipped" to Meson: never let it through by accident.
+trap 'rc=$?; if [ "$rc" -eq 77 ]; then exit 1; fi' EXIT
+
+usage() {
+  echo "usage: tests/sanitize.sh [--builddir DIR] [asan|tsan]..." >&2
+  exit 2
+}
+
+src=$(cd "$(dirname "$0")/.." && pwd -P)
+builddir=""
+what=()
+while (($#)); do
+  case $1 in
+    --builddir) (($# >= 2)) || usage; builddir=$2; shift 2 ;;
+    --builddir=*) builddir=${1#*=}; shift ;;
+    asan|tsan) what+=("$1"); shift ;;
+    *) usage ;;
+  esac
+done
 ((${#what[@]})) || what=(asan tsan)
+if [ -n "$builddir" ] && ((${#what[@]} != 1)); then
+  echo "tests/sanitize.sh: --builddir needs exactly one of asan, tsan" >&2
+  exit 2
+fi
 
-common=(-Dpython=disabled -Db_lundef=false -Dbuildtype=debug)
+MESON=${MESON:-meson}
+NINJA=${NINJA:-ninja}
+python=${SANITIZE_PYTHON:-/usr/bin/python3}
+[ -x "$python" ] || python=$(command -v python3)
+
+# Configures $dir with the given options, or reuses its configuration.
+configure() {
+  local dir=$1
+  shift
+  local stamp="$src $($MESON --version) $*"
+  if [ -f "$dir/meson-private/coredata.dat" ] && [ "$(cat "$dir/.sanitize-setup" 2>/dev/null)" != "$stamp" ]; then
+    # Another source tree, Meson version or set of options: start afresh.
+    # Only a Meson build dir is ever removed.
+    echo "==> $dir: new configuration"
+    rm -rf -- "$dir"
+  fi
+  if [ ! -f "$dir/build.ninja" ]; then
+    rm -f "$dir/.sanitize-setup"
+    echo "==> configuring $dir"
+    $MESON setup "$dir" "$src" "$@" >"${dir%/}.setup.log" 2>&1 || {
+      cat "${dir%/}.setup.log" >&2
+      return 1
+    }
+    rm -f "${dir%/}.setup.log"
+    echo "$stamp" >"$dir/.sanitize-setup"
+  fi
+}
+
+# The tests (by name) of the given suites; fails when a suite has none.
+tests_of() {
+  local dir=$1
+  shift
+  $MESON introspect --tests "$dir" | "$python" -c '
+import json, sys
+tests, want = json.load(sys.stdin), sys.argv[2:]
+missing = [s for s in want if not any(s in t["suite"] for t in tests)]
+if missing:
+    sys.exit("tests/sanitize.sh: no test in suite(s) " + ", ".join(missing)
+             + " (is doctest-dev installed? pytest for " + sys.argv[1] + "?)")
+' "$python" "$@"
+}
+
+# Fails unless every test in the log passed (a skip is not a pass here).
+all_passed() {
+  "$python" - "$1/meson-logs/testlog.json" <<'EOF'
+import json, sys
+results = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+bad = [f'{r["name"]}: {r["result"]}' for r in results if r["result"] != "OK"]
+if not results or bad:
+    sys.exit("tests/sanitize.sh: not passed: " + ("; ".join(bad) or "no test ran"))
+EOF
+}
+
+# Fails, printing them, when any sanitizer wrote a report.
+no_reports() {
+  local logs=$1 kind=$2 f found=0
+  for f in "$logs"/*; do
+    [ -e "$f" ] || continue
+    if ((found == 0)); then echo "==> $kind: sanitizer reports:" >&2; fi
+    found=1
+    echo "--- $f" >&2
+    cat "$f" >&2
+  done
+  ((found == 0))
+}
+
+fresh_logs() {
+  rm -rf -- "$1"
+  mkdir -p -- "$1"
+  # The security suite runs the CLI as nobody: it must be able to report too.
+  chmod 1777 -- "$1"
+}
+
 status=0
-
 for w in "${what[@]}"; do
+  dir=${builddir:-}
+  case $w in
+    asan) dir=${dir:-${SANITIZE_ASAN_DIR:-$src/build-asan}} ;;
+    tsan) dir=${dir:-${SANITIZE_TSAN_DIR:-$src/build-tsan}} ;;
+  esac
+  mkdir -p -- "$(dirname -- "$dir")"
+  dir=$(cd "$(dirname -- "$dir")" && pwd -P)/$(basename -- "$dir")
+  logs=$dir/sanitizer-logs
+  common=(-Dpython=disabled -Dfuzzing=false -Db_lundef=false -Dbuildtype=debug
+          "-Dpython_for_tests=$python")
   case $w in
     asan)
-      if [ ! -f build-asan/build.ninja ]; then
-        meson setup build-asan "${common[@]}" -Db_sanitize=address,undefined \
-          -Dcpp_args=-fno-sanitize-recover=all -Dc_args=-fno-sanitize-recover=all >/dev/null
-      fi
-      ninja -C build-asan >/dev/null
-      suites=(--suite unit --suite cli)
-      listed=$(meson test -C build-asan --list --no-rebuild 2>/dev/null || true)
-      for s in security threads; do
-        if grep -qE "[:+]$s( |\+)" <<<"$listed"; then suites+=(--suite "$s"); fi
-      done
-      echo "==> ASan+UBSan: meson test ${suites[*]}"
-      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
-      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C build-asan "${suites[@]}" --print-errorlogs || status=1
+      flags="-fno-sanitize-recover=all -fno-omit-frame-pointer"
+      configure "$dir" "${common[@]}" -Db_sanitize=address,undefined \
+        "-Dcpp_args=$flags -D_GLIBCXX_ASSERTIONS" "-Dc_args=$flags" || { status=1; continue; }
+      # Regenerates build.ninja when a meson.build changed; `meson test`
+      # then builds only what the chosen suites need.
+      $NINJA -C "$dir" build.ninja >/dev/null
+      suites=(unit cli security threads)
+      tests_of "$dir" "${suites[@]}" || { status=1; continue; }
+      fresh_logs "$logs"
+      rm -f "$dir/meson-logs/testlog.json"
+      echo "==> ASan+UBSan: the ${suites[*]} suites ($dir)"
+      # log_path catches reports of processes whose exit status no test sees
+      # (watchers, servers' parents). abort_on_error: a report kills the
+      # process by SIGABRT, which no test mistakes for an expected failure.
+      args=()
+      for s in "${suites[@]}"; do args+=(--suite "$s"); done
+      ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1" \
+      UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:abort_on_error=1:print_stacktrace=1" \
+      LSAN_OPTIONS="log_path=$logs/lsan" \
+        $MESON test -C "$dir" "${args[@]}" --print-errorlogs || status=1
+      all_passed "$dir" || status=1
+      no_reports "$logs" asan || status=1
       ;;
     tsan)
-      if ! grep -q "subdir('threads')" tests/meson.build; then
-        echo "tests/sanitize.sh: tests/meson.build does not include subdir('threads')" >&2
-        status=1
-        continue
-      fi
-      if [ ! -f build-tsan/build.ninja ]; then
-        meson setup build-tsan "${common[@]}" -Db_sanitize=thread >/dev/null
-      fi
-      ninja -C build-tsan tests/threads/threads-test watcher/sharedserver-watcher >/dev/null
-      echo "==> TSan: the threads suite"
-      # TSan needs a fixed address-space layout on kernels with high mmap
-      # randomisation; setarch -R turns randomisation off for the run.
-      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1 \
-        setarch "$(uname -m)" -R meson test -C build-tsan --suite threads --print-errorlogs --no-rebuild || status=1
-      ;;
-    *)
-      echo "usage: tests/sanitize.sh [asan|tsan]..." >&2
-      exit 2
+      configure "$dir" "${common[@]}" -Db_sanitize=thread || { status=1; continue; }
+      $NINJA -C "$dir" build.ninja >/dev/null
+      tests_of "$dir" threads || { status=1; continue; }
+      fresh_logs "$logs"
+      rm -f "$dir/meson-logs/testlog.json"
+      # TSan (GCC 12) needs the classic address-space layout; setarch -R
+      # turns randomisation off, where the container lets it.
+      norand=()
+      if setarch "$(uname -m)" -R true 2>/dev/null; then norand=(setarch "$(uname -m)" -R); fi
+      echo "==> TSan: the threads suite ($dir)"
+      TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1" \
+        "${norand[@]}" $MESON test -C "$dir" --suite threads --print-errorlogs || status=1
+      all_passed "$dir" || status=1
+      no_reports "$logs" tsan || status=1
       ;;
   esac
 done
