@@ -43,15 +43,16 @@ Result<int64_t> parse_duration(std::string_view text, std::string_view what) {
             }
         if (!unit) return invalid();
         i += unit->suffix.size();
-        if (number > std::numeric_limits<int64_t>::max() / 4 / unit->ms) return invalid();
+        if (number > max_duration_ms / unit->ms) return invalid();
         total += number * unit->ms;
-        if (total < 0 || total > std::numeric_limits<int64_t>::max() / 4) return invalid();
+        if (total < 0 || total > max_duration_ms) return invalid();
     }
     return total;
 }
 
 std::string format_duration(int64_t ms) {
     if (ms <= 0) return "0s";
+    if (ms > max_duration_ms) ms = max_duration_ms;  // else the text would not parse back
     std::string out;
     for (const Unit &u : {units[1], units[2], units[3], units[4], units[0]}) {
         if (ms >= u.ms) {

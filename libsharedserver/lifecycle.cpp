@@ -75,9 +75,13 @@ void forget_dead_server(const ServerFiles &files, const ServerRecord &record) {
     remove_records(files);
 }
 
+Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
+                                  const ServerSpec &spec, const ClientMap &clients, int port = 0);
+
 // Under the lock: the live record of `name`, after repairing what a dead
 // process left behind. A stale record is removed (nullopt); a live server
-// whose watcher died gets a new one; a stop whose stopper died is finished.
+// whose watcher died gets a new one; a stop or a restart whose client died
+// midway is finished.
 Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
                                                      const std::string &watcher_path) {
     auto loaded = load_server_record(files);
@@ -94,7 +98,16 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
                         ", which is not your server; run `sharedserver admin doctor` to remove it",
                     0, files.server());
     bool watcher_up = watcher_alive(record);
-    if (!server_up && !(record.restarting && watcher_up)) {  // record_alive(), from what we just read
+    // `restarting` is written by two hands. A client's restart (admin restart,
+    // use on a changed definition) sets it, with readiness cleared, while the
+    // old process still runs, and holds this lock until the new server's
+    // record replaces it. The watcher sets it, keeping the readiness, only for
+    // a server that exited after becoming ready and that its policy starts
+    // again. So a client's mark seen under the lock means its restarter died
+    // midway: the old server runs on, and every reader would see "starting"
+    // forever (and every `use` time out waiting for it to be ready).
+    bool restarter_died = record.restarting && (server_up || record.ready_at_ms == 0);
+    if (!server_up && !(record.restarting && watcher_up && !restarter_died)) {  // record_alive(), from what we just read
         forget_dead_server(files, record);
         return std::optional<ServerRecord>{};
     }
@@ -103,6 +116,24 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
         remove_records(files);
         return std::optional<ServerRecord>{};
+    }
+    if (restarter_died) {
+        // Finish it as restart() would have: the old process goes, the clients stay.
+        auto clients = load_clients(files);
+        ClientMap kept = clients ? *clients : ClientMap{};
+        prune_dead_clients(kept, files);
+        if (terminate_server(record.server, record.pgid, default_stop_timeout_ms, true) != Termination::gone)
+            return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(record.server.pid) + " of " +
+                                                quote(files.name) + " to finish its interrupted restart");
+        auto restarted = start_locked(files, watcher_path, record.spec, kept, record.port);
+        if (!restarted) {
+            remove_records(files);
+            return std::unexpected(restarted.error());
+        }
+        record_event(files, "repaired", {{"what", "finished an interrupted restart"},
+                                         {"old_pid", record.server.pid},
+                                         {"pid", restarted->server.pid}});
+        return std::optional<ServerRecord>{*restarted};
     }
     if (!watcher_up) {
         auto adopted = adopt_server(watcher_path, files, record.server);
@@ -121,7 +152,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
 // Spawns the server and writes both records before the lock is released.
 // `port`: the one a restarted server keeps; 0 lets the spec decide.
 Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
-                                  const ServerSpec &spec, const ClientMap &clients, int port = 0) {
+                                  const ServerSpec &spec, const ClientMap &clients, int port) {
     if (port == 0 && spec.port == SHAREDSERVER_PORT_AUTO) {
         auto allocated = allocate_free_port();
         if (!allocated) return std::unexpected(allocated.error());

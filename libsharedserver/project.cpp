@@ -44,7 +44,9 @@ public:
     Reader(std::string file, std::string name) : file_(std::move(file)), name_(std::move(name)) {}
 
     std::unexpected<Error> bad(const std::string &key, const std::string &what) const {
-        return fail(SHAREDSERVER_EINVALID, file_ + ": servers." + name_ + (key.empty() ? "" : "." + key) + ": " + what, 0, file_);
+        // Keys and names come from the file: no raw control characters on the terminal.
+        return fail(SHAREDSERVER_EINVALID,
+                    escape_controls(file_ + ": servers." + name_ + (key.empty() ? "" : "." + key) + ": " + what), 0, file_);
     }
 
     Result<std::string> string(const json &value, const std::string &key) const {
@@ -237,15 +239,15 @@ Result<std::optional<std::string>> find_project_file(const std::string &explicit
 }
 
 Result<Project> parse_project(const std::string &text, const std::string &path) {
-    const std::string label = file_label(path);
+    const std::string label = escape_controls(file_label(path));
     json doc = json::parse(text, nullptr, false);
     if (doc.is_discarded())
-        return fail(SHAREDSERVER_EINVALID, label + ": not valid JSON; check it with `python3 -m json.tool " + path + "`", 0, path);
+        return fail(SHAREDSERVER_EINVALID, label + ": not valid JSON; check it with `python3 -m json.tool " + escape_controls(path) + "`", 0, path);
     if (!doc.is_object() || !doc.contains("servers") || !doc["servers"].is_object())
         return fail(SHAREDSERVER_EINVALID, label + ": expected an object with \"servers\": { \"<name>\": { \"command\": ... } }", 0, path);
     for (auto &[key, value] : doc.items())
         if (key != "servers" && key != "$schema")
-            return fail(SHAREDSERVER_EINVALID, label + ": " + key + ": unknown key (expected servers)", 0, path);
+            return fail(SHAREDSERVER_EINVALID, label + ": " + escape_controls(key) + ": unknown key (expected servers)", 0, path);
     Project project;
     project.path = path;
     std::string dir = directory_of(path);

@@ -65,6 +65,12 @@ TEST_CASE("parse and format round-trip") {
     }
 }
 
+TEST_CASE("a duration past the longest accepted formats as the longest, which parses back") {
+    CHECK(parse_ok(format_duration(max_duration_ms)) == max_duration_ms);
+    CHECK(parse_ok(format_duration(max_duration_ms + 1)) == max_duration_ms);
+    CHECK(parse_ok(format_duration(INT64_MAX)) == max_duration_ms);
+}
+
 TEST_CASE("a negative duration formats as 0s") {
     CHECK(format_duration(-5) == "0s");
 }
