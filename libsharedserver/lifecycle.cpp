@@ -143,8 +143,14 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         }
         if (!adopted) return std::unexpected(adopted.error());
         record.watcher = adopted->watcher;
+        record.watcher_wakes_on_signal = adopted->watcher_wakes_on_signal;
         if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
         record_event(files, "adopted", {{"pid", record.server.pid}, {"watcher_pid", record.watcher.pid}});
+    } else if (record.watcher_wakes_on_signal) {
+        // The caller is about to write: wake the watcher now, before the
+        // writes, so a caller killed midway cannot leave it asleep. It waits
+        // for our lock before it reads.
+        (void)signal_exactly(record.watcher, SIGUSR1);
     }
     return std::optional<ServerRecord>{record};
 }
@@ -171,6 +177,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record.server = spawned->server;
     record.pgid = spawned->server.pid;
     record.watcher = spawned->watcher;
+    record.watcher_wakes_on_signal = spawned->watcher_wakes_on_signal;
     record.boot_id = boot_id();
     record.spec = spec;
     record.started_at_ms = unix_now_ms();
@@ -508,6 +515,11 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
         if (!lock) return std::unexpected(lock.error());
         auto loaded = load_server_record(f);
         if (!loaded) {
+            // No record to name its watcher: find it by its arguments, and
+            // wake it before the removal (see load_live_record) so it stops
+            // the server, which must not outlive its record.
+            for (const ProcessId &watcher : find_watchers_blocking(dir_, name, SIGUSR1))
+                (void)signal_exactly(watcher, SIGUSR1);
             remove_records(f);
             report.push_back(name + ": removed a corrupt record (" + loaded.error().message + ")");
             record_event(f, "repaired", {{"what", "removed a corrupt record"}});

@@ -30,6 +30,14 @@ Result<NameLock> NameLock::acquire(const std::string &lock_path) {
     }
 }
 
+void NameLock::wait_for_holder(const std::string &lock_path) {
+    int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return;  // no lock file: its last holder removed it when done
+    while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
+    }
+    ::close(fd);
+}
+
 NameLock::NameLock(NameLock &&other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
     other.fd_ = -1;
 }

@@ -14,6 +14,10 @@ public:
     // (by the holder, at the end of a server's life) while we waited.
     static Result<NameLock> acquire(const std::string &lock_path);
 
+    // Returns once no transaction holds the lock (it may not exist at all).
+    // Creates nothing: a reader uses it to see a transaction finished.
+    static void wait_for_holder(const std::string &lock_path);
+
     NameLock(NameLock &&other) noexcept;
     NameLock &operator=(NameLock &&other) noexcept;
     NameLock(const NameLock &) = delete;

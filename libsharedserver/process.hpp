@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace sharedserver {
 
@@ -39,6 +40,16 @@ pid_t parent_pid();
 // The number of live processes in a process group, excluding zombies
 // (0 when the group is empty).
 bool process_group_alive(pid_t pgid);
+
+// Sends `sig` to exactly that process (pid and start stamp): through a pidfd
+// opened before the identity is checked, so a pid recycled in between is never
+// signalled. False when it is gone or not ours.
+bool signal_exactly(const ProcessId &id, int sig);
+
+// The calling user's live sharedserver-watcher processes supervising `name`
+// in `state_dir` (found by their arguments) that block `sig`, i.e. that wake
+// on it rather than die of it. For when no readable record names them.
+std::vector<ProcessId> find_watchers_blocking(const std::string &state_dir, const std::string &name, int sig);
 
 // A descriptor that becomes readable when the process exits (Linux pidfd);
 // -1 when the platform has none or the process is gone.

@@ -56,6 +56,10 @@ struct ServerRecord {
     ProcessId server;
     pid_t pgid = 0;
     ProcessId watcher;
+    // The watcher re-reads the records on SIGUSR1 (watcher_wake_signal): every
+    // transaction sends it one. Watchers from before that watched the state
+    // directory with inotify instead, and SIGUSR1 would kill them.
+    bool watcher_wakes_on_signal = false;
     std::string boot_id;
     ServerSpec spec;
     bool stopping = false;

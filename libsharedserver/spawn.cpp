@@ -145,6 +145,7 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
     SpawnedServer spawned;
     spawned.server = {reply.value("pid", 0), reply.value("start", uint64_t{0})};
     spawned.watcher = {reply.value("watcher_pid", 0), reply.value("watcher_start", uint64_t{0})};
+    spawned.watcher_wakes_on_signal = reply.value("wake_signal", false);
     spawned.handshake = Handshake(control.write);
     control.write = -1;
     return spawned;

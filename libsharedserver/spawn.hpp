@@ -36,6 +36,7 @@ private:
 struct SpawnedServer {
     ProcessId server;
     ProcessId watcher;
+    bool watcher_wakes_on_signal = false;  // see ServerRecord
     Handshake handshake;
 };
 

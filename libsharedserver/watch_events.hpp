@@ -1,7 +1,13 @@
-// What the watcher sleeps on: process exits, changes to the state directory,
-// one timer, and termination signals. Linux uses pidfd + inotify + timerfd +
-// signalfd under one poll() with no timeout, so an idle watcher makes no
-// system calls; where pidfd is missing it falls back to a 1 s poll.
+// What the watcher sleeps on: process exits, a wake-up signal from clients
+// that changed its records, one timer, termination signals, and the growth of
+// the log file. Linux uses pidfd + signalfd + timerfd (+ inotify for the log
+// only) under one poll() with no timeout, so an idle watcher makes no system
+// calls; where pidfd is missing it falls back to a 1 s poll.
+//
+// Records changes arrive as SIGUSR1 rather than through an inotify watch on
+// the state directory: such a watch wakes every watcher on every write of any
+// name (N watchers, N wake-ups per transaction), and costs one of the user's
+// 128 inotify instances per server.
 #pragma once
 
 #include <memory>
@@ -17,23 +23,26 @@ class WatchEvents {
 public:
     struct Wakeup {
         std::vector<pid_t> exited;    // watched processes that ended
-        bool files_changed = false;   // a file named in `watch_files` was replaced or removed
+        bool files_changed = false;   // a client changed the records (SIGUSR1)
         bool timer = false;
         bool file_grew = false;       // the file given to watch_growth() was written to
         bool terminate = false;       // SIGTERM, SIGINT or SIGHUP
     };
 
-    // Blocks SIGTERM/SIGINT/SIGHUP for the calling (single) thread.
-    static Result<std::unique_ptr<WatchEvents>> create(const std::string &dir,
-                                                       std::vector<std::string> watch_files);
+    // Blocks wake_signal and SIGTERM/SIGINT/SIGHUP for the calling (single)
+    // thread. `what` names the watcher in an error.
+    static Result<std::unique_ptr<WatchEvents>> create(const std::string &what);
+    // The signal clients send; blocked from the watcher's first instruction on.
+    static int wake_signal();
     virtual ~WatchEvents() = default;
 
     // False when the process is already gone.
     virtual bool watch_process(pid_t pid) = 0;
     virtual void unwatch_process(pid_t pid) = 0;
     virtual bool watching(pid_t pid) const = 0;
-    // Wake when `path` is written to (one file at a time); "" stops it.
-    virtual void watch_growth(const std::string &path) = 0;
+    // Wake when `path` is written to (one file at a time); "" stops it. False
+    // when that cannot be watched (no inotify instance left): look yourself.
+    virtual bool watch_growth(const std::string &path) = 0;
     // Fires once after `delay_ms` of CLOCK_BOOTTIME (sleep counts); < 0 disarms.
     virtual void arm_timer(int64_t delay_ms) = 0;
     virtual Wakeup wait() = 0;

@@ -18,6 +18,7 @@
 #include "ports.hpp"
 #include "probe.hpp"
 #include "name_lock.hpp"
+#include "names.hpp"
 #include "records.hpp"
 #include "termination.hpp"
 #include "watch_events.hpp"
@@ -140,7 +141,8 @@ void Watcher::log_written() {
 
 void Watcher::log_check_due() {
     due_.log_check = -1;
-    events_->watch_growth(log_file_);
+    // Without an inotify instance (past the user's limit), look every 10 s.
+    if (!events_->watch_growth(log_file_)) due_.log_check = monotonic_now_ms() + 10'000;
     if (file_size(log_file_) > log_max_size_) log_written();
 }
 
@@ -450,7 +452,7 @@ bool Watcher::record_taken_away() {
 }
 
 int Watcher::run() {
-    auto events = WatchEvents::create(files_.dir, {files_.name + ".clients.json", files_.name + ".server.json"});
+    auto events = WatchEvents::create("the watcher of " + quote(files_.name));
     if (!events) {
         record_event(files_, "watcher-failed", {{"error", events.error().message}});
         return 1;
@@ -486,6 +488,9 @@ int Watcher::run() {
         }
         if (!dead_clients.empty()) prune_dead_clients(dead_clients);
         if (wakeup.files_changed) {
+            // The client woke us before writing, holding the lock: once it
+            // lets go, what it wrote is all there to read.
+            NameLock::wait_for_holder(files_.lock());
             if (record_taken_away()) break;
             sync_clients();
         }
@@ -520,6 +525,13 @@ int run_watcher(const WatcherOptions &options) {
     // A client that dies mid-handshake must not kill us with SIGPIPE: we are
     // the one who stops the server it left unclaimed.
     ::signal(SIGPIPE, SIG_IGN);
+    // Clients wake us with this signal as soon as the record names us; its
+    // default action would end us. Blocked before anyone knows our pid; the
+    // server we launch gets an empty mask.
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, WatchEvents::wake_signal());
+    ::sigprocmask(SIG_BLOCK, &wake, nullptr);
     // Inherit nothing from the client but the three standard descriptors.
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
     // Detach: a new session, and not the client's child (the client reaps the
@@ -575,7 +587,8 @@ int run_watcher(const WatcherOptions &options) {
             {"pid", server.pid},
             {"start", server.start},
             {"watcher_pid", ::getpid()},
-            {"watcher_start", me ? me->start : 0}});
+            {"watcher_start", me ? me->start : 0},
+            {"wake_signal", true}});
     wait_for_handshake();
     if (!claimed_by_record(files, server, !options.adopt)) return 0;
     return Watcher(options, server, !options.adopt, log_offset).run();

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <string>
 #include <unistd.h>
 
 #include "../process.hpp"
@@ -114,6 +115,67 @@ bool process_group_alive(pid_t pgid) {
     }
     ::closedir(proc);
     return alive;
+}
+
+namespace {
+
+std::string read_proc_file(pid_t pid, const char *what) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(pid), what);
+    std::string out;
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && out.size() < 65536) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
+// SigBlk of /proc/<pid>/status has bit (sig - 1) set when `sig` is blocked.
+bool blocks_signal(pid_t pid, int sig) {
+    std::string status = read_proc_file(pid, "status");
+    auto at = status.find("\nSigBlk:");
+    if (at == std::string::npos) return false;
+    unsigned long long mask = std::strtoull(status.c_str() + at + 8, nullptr, 16);
+    return (mask >> (sig - 1)) & 1ULL;
+}
+
+}  // namespace
+
+std::vector<ProcessId> find_watchers_blocking(const std::string &state_dir, const std::string &name, int sig) {
+    std::vector<ProcessId> found;
+    const std::string wanted = std::string("--state-dir") + '\0' + state_dir + '\0' + "--name" + '\0' + name + '\0';
+    DIR *proc = ::opendir("/proc");
+    if (!proc) return found;
+    while (dirent *entry = ::readdir(proc)) {
+        char *end = nullptr;
+        long pid = std::strtol(entry->d_name, &end, 10);
+        if (*end != '\0' || pid <= 1 || !process_owned_by_me(static_cast<pid_t>(pid))) continue;
+        std::string cmdline = read_proc_file(static_cast<pid_t>(pid), "cmdline");
+        std::string program = cmdline.substr(0, cmdline.find('\0'));
+        std::string base = program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
+        if (base != "sharedserver-watcher" || cmdline.find(wanted) == std::string::npos) continue;
+        auto id = identify_process(static_cast<pid_t>(pid));
+        if (id && blocks_signal(id->pid, sig)) found.push_back(*id);
+    }
+    ::closedir(proc);
+    return found;
+}
+
+bool signal_exactly(const ProcessId &id, int sig) {
+    if (id.pid <= 1 || !process_owned_by_me(id.pid)) return false;
+    int fd = open_process_handle(id.pid);
+    if (fd < 0) {
+        // A kernel without pidfds (before 5.3): check, then kill().
+        return process_alive(id) && ::kill(id.pid, sig) == 0;
+    }
+    bool sent = false;
+#ifdef SYS_pidfd_send_signal
+    sent = process_alive(id) && ::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) == 0;
+#endif
+    ::close(fd);
+    return sent;
 }
 
 int open_process_handle(pid_t pid) {

@@ -21,8 +21,7 @@ constexpr int fallback_poll_ms = 1000;
 
 class LinuxWatchEvents final : public WatchEvents {
 public:
-    LinuxWatchEvents(int inotify, int timer, int signals, std::vector<std::string> files)
-        : inotify_(inotify), timer_(timer), signals_(signals), files_(std::move(files)) {}
+    LinuxWatchEvents(int timer, int signals) : timer_(timer), signals_(signals) {}
 
     ~LinuxWatchEvents() override {
         for (auto &[pid, fd] : processes_)
@@ -51,12 +50,14 @@ public:
 
     bool watching(pid_t pid) const override { return processes_.count(pid) != 0; }
 
-    void poll_files() { polling_ = true; }
-
-    void watch_growth(const std::string &path) override {
+    bool watch_growth(const std::string &path) override {
         if (growth_wd_ >= 0) ::inotify_rm_watch(inotify_, growth_wd_);
         growth_wd_ = -1;
-        if (!path.empty() && inotify_ >= 0) growth_wd_ = ::inotify_add_watch(inotify_, path.c_str(), IN_MODIFY);
+        if (path.empty()) return true;
+        // Made on first use: a server without a log cap costs no instance.
+        if (inotify_ < 0) inotify_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (inotify_ >= 0) growth_wd_ = ::inotify_add_watch(inotify_, path.c_str(), IN_MODIFY);
+        return growth_wd_ >= 0;
     }
 
     void arm_timer(int64_t delay_ms) override {
@@ -82,9 +83,12 @@ public:
         if (rc < 0) return wakeup;
         if (fds[0].revents & POLLIN) {
             signalfd_siginfo info{};
-            while (::read(signals_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) wakeup.terminate = true;
+            while (::read(signals_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+                if (static_cast<int>(info.ssi_signo) == wake_signal()) wakeup.files_changed = true;
+                else wakeup.terminate = true;
+            }
         }
-        if (inotify_ >= 0 && (fds[1].revents & POLLIN)) wakeup.files_changed = drain_inotify(wakeup.file_grew);
+        if (inotify_ >= 0 && (fds[1].revents & POLLIN)) wakeup.file_grew = drain_inotify();
         if (fds[2].revents & POLLIN) {
             uint64_t expirations = 0;
             if (::read(timer_, &expirations, sizeof expirations) > 0) wakeup.timer = true;
@@ -100,27 +104,21 @@ public:
     }
 
 private:
-    bool drain_inotify(bool &grew) {
-        bool relevant = false;
-        alignas(inotify_event) char buf[8192];
-        while (true) {
-            ssize_t n = ::read(inotify_, buf, sizeof buf);
-            if (n <= 0) break;
+    bool drain_inotify() {
+        bool grew = false;
+        alignas(inotify_event) char buf[4096];
+        ssize_t n;
+        while ((n = ::read(inotify_, buf, sizeof buf)) > 0) {
             for (char *p = buf; p < buf + n;) {
                 auto *event = reinterpret_cast<inotify_event *>(p);
-                if (event->wd == growth_wd_ && growth_wd_ >= 0) grew = true;
-                else if (event->len > 0 &&
-                    std::find(files_.begin(), files_.end(), std::string(event->name)) != files_.end())
-                    relevant = true;
-                if (event->mask & IN_Q_OVERFLOW) relevant = true;
+                if (event->wd == growth_wd_ || (event->mask & IN_Q_OVERFLOW)) grew = true;
                 p += sizeof(inotify_event) + event->len;
             }
         }
-        return relevant;
+        return grew;
     }
 
-    int inotify_, timer_, signals_;
-    std::vector<std::string> files_;
+    int inotify_ = -1, timer_, signals_;
     std::map<pid_t, int> processes_;
     bool polling_ = false;
     int growth_wd_ = -1;
@@ -128,32 +126,24 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<WatchEvents>> WatchEvents::create(const std::string &dir,
-                                                         std::vector<std::string> watch_files) {
+int WatchEvents::wake_signal() { return SIGUSR1; }
+
+Result<std::unique_ptr<WatchEvents>> WatchEvents::create(const std::string &what) {
     sigset_t mask;
     sigemptyset(&mask);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+    for (int sig : {wake_signal(), SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     int signals = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    int inotify = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     int timer = ::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
     if (timer < 0) timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (signals < 0 || timer < 0) {
         int err = errno;
-        for (int fd : {signals, inotify, timer})
+        for (int fd : {signals, timer})
             if (fd >= 0) ::close(fd);
-        return fail_errno(SHAREDSERVER_ERROR, "cannot watch", dir, err);
+        return fail_errno(SHAREDSERVER_ERROR, "cannot watch", what, err);
     }
-    // Past fs.inotify.max_user_instances (128 by default) there is no inotify
-    // for us: supervise all the same, re-reading the records once a second.
-    if (inotify >= 0 && ::inotify_add_watch(inotify, dir.c_str(), IN_MOVED_TO | IN_DELETE) < 0) {
-        ::close(inotify);
-        inotify = -1;
-    }
-    auto events = new LinuxWatchEvents(inotify, timer, signals, std::move(watch_files));
-    if (inotify < 0) events->poll_files();
-    return std::unique_ptr<WatchEvents>(events);
+    return std::unique_ptr<WatchEvents>(new LinuxWatchEvents(timer, signals));
 }
 
 }  // namespace sharedserver
