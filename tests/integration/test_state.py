@@ -175,3 +175,39 @@ def test_admin_kill_removes_everything_without_waiting(sandbox, python):
     assert wait_until(lambda: not pid_alive(info["pid"]) and not pid_alive(info["watcher_pid"]))
     assert not any(sandbox.dir.glob("doomed.*.json"))
     assert not (sandbox.dir / "doomed.lock").exists()
+
+
+def context_switches(pid):
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f if "ctxt_switches" in line)
+    return sum(int(v) for v in fields.values())
+
+
+def test_transactions_on_one_name_never_wake_the_watcher_of_another(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "busy", "--", "sleep", "1000")
+    sandbox.run("use", "--pid", client.pid, "quiet", "--", "sleep", "1000")
+    busy, quiet = sandbox.info("busy")["watcher_pid"], sandbox.info("quiet")["watcher_pid"]
+    time.sleep(0.3)  # let both watchers settle into poll()
+    before = context_switches(quiet), context_switches(busy)
+    other = sandbox.client()
+    for _ in range(20):
+        sandbox.run("use", "--pid", other.pid, "busy")
+        sandbox.run("unuse", "--pid", other.pid, "busy")
+    after = context_switches(quiet), context_switches(busy)
+    assert after[0] == before[0], "the watcher of 'quiet' woke up for writes to 'busy'"
+    assert after[1] > before[1], "the watcher of 'busy' slept through its own transactions"
+
+
+def test_a_watcher_that_does_not_say_it_wakes_on_sigusr1_is_never_sent_it(sandbox):
+    # An older watcher (no watcher_wake_signal in its record) would die of
+    # SIGUSR1; a `sleep` in its place dies of it too, so it must be left alone.
+    server, old_watcher, client = sandbox.client(), sandbox.client(), sandbox.client()
+    write_record(sandbox, "older", pid=server.pid, pid_start=start_stamp(server.pid), pgid=server.pid,
+                 watcher_pid=old_watcher.pid, watcher_start=start_stamp(old_watcher.pid),
+                 grace_period_ms=60000, started_at_ms=int(time.time() * 1000))
+    sandbox.run("use", "--pid", client.pid, "older")
+    assert sandbox.info("older")["refcount"] == 1
+    sandbox.run("unuse", "--pid", client.pid, "older")
+    time.sleep(0.2)
+    assert pid_alive(old_watcher.pid) and pid_alive(server.pid)
