@@ -85,7 +85,12 @@ Result<std::optional<std::string>> read_small_file(const std::string &path, std:
     std::string content;
     content.resize(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
-    while (true) {
+    // A record is never rewritten in place (writes swap in a new file), so
+    // its size from fstat is all there is: no extra read to see the end. An
+    // append-only log is read as it was at the fstat; a file that reports no
+    // size (st_size 0) is read to its end.
+    const std::size_t known = static_cast<std::size_t>(st.st_size);
+    while (known == 0 || done < known) {
         if (done == content.size()) content.resize(content.size() + 4096);
         ssize_t n = ::read(fd, content.data() + done, content.size() - done);
         if (n < 0 && errno == EINTR) continue;

@@ -97,6 +97,8 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
                     "record " + quote(files.server()) + " names pid " + std::to_string(record.server.pid) +
                         ", which is not your server; run `sharedserver admin doctor` to remove it",
                     0, files.server());
+    // Opened before the watcher's identity is checked, to wake it below.
+    ProcessHandle watcher = record.watcher_wakes_on_signal ? ProcessHandle(record.watcher.pid) : ProcessHandle();
     bool watcher_up = watcher_alive(record);
     // `restarting` is written by two hands. A client's restart (admin restart,
     // use on a changed definition) sets it, with readiness cleared, while the
@@ -146,11 +148,11 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         record.watcher_wakes_on_signal = adopted->watcher_wakes_on_signal;
         if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
         record_event(files, "adopted", {{"pid", record.server.pid}, {"watcher_pid", record.watcher.pid}});
-    } else if (record.watcher_wakes_on_signal) {
+    } else if (process_owned_by_me(record.watcher.pid)) {
         // The caller is about to write: wake the watcher now, before the
         // writes, so a caller killed midway cannot leave it asleep. It waits
         // for our lock before it reads.
-        (void)signal_exactly(record.watcher, SIGUSR1);
+        (void)watcher.signal(SIGUSR1);
     }
     return std::optional<ServerRecord>{record};
 }

@@ -41,9 +41,28 @@ pid_t parent_pid();
 // (0 when the group is empty).
 bool process_group_alive(pid_t pgid);
 
-// Sends `sig` to exactly that process (pid and start stamp): through a pidfd
-// opened before the identity is checked, so a pid recycled in between is never
-// signalled. False when it is gone or not ours.
+// A handle on one process (Linux: a pidfd) that can be signalled without the
+// pid being recycled under it. Open it *before* checking the process's
+// identity; a signal through it then reaches that process or none.
+class ProcessHandle {
+public:
+    ProcessHandle() = default;
+    explicit ProcessHandle(pid_t pid);
+    ProcessHandle(ProcessHandle &&other) noexcept : pid_(other.pid_), fd_(other.fd_) { other.fd_ = -1; }
+    ProcessHandle &operator=(ProcessHandle &&other) noexcept;
+    ProcessHandle(const ProcessHandle &) = delete;
+    ProcessHandle &operator=(const ProcessHandle &) = delete;
+    ~ProcessHandle();
+
+    // False when the process had already gone when the handle was opened.
+    bool signal(int sig) const;
+
+private:
+    pid_t pid_ = 0;
+    int fd_ = -1;  // -1 with pid_ set: a kernel without pidfds; kill() by pid
+};
+
+// Sends `sig` to exactly that process (pid and start stamp), if it is ours.
 bool signal_exactly(const ProcessId &id, int sig);
 
 // The calling user's live sharedserver-watcher processes supervising `name`

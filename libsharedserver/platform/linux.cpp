@@ -70,7 +70,7 @@ bool process_owned_by_me(pid_t pid) {
     std::snprintf(path, sizeof path, "/proc/%d", static_cast<int>(pid));
     struct stat st {};
     if (::stat(path, &st) != 0) return false;
-    return st.st_uid == ::geteuid();
+    return st.st_uid == ::geteuid();  // not cached: a host may change it (seteuid)
 }
 
 const std::string &boot_id() {
@@ -163,26 +163,43 @@ std::vector<ProcessId> find_watchers_blocking(const std::string &state_dir, cons
     return found;
 }
 
-bool signal_exactly(const ProcessId &id, int sig) {
-    if (id.pid <= 1 || !process_owned_by_me(id.pid)) return false;
-    int fd = open_process_handle(id.pid);
-    if (fd < 0) {
-        // A kernel without pidfds (before 5.3): check, then kill().
-        return process_alive(id) && ::kill(id.pid, sig) == 0;
+ProcessHandle::ProcessHandle(pid_t pid) {
+    if (pid <= 1) return;
+    fd_ = open_process_handle(pid);
+    if (fd_ >= 0 || errno == ENOSYS) pid_ = pid;  // ESRCH: gone, nothing to signal
+}
+
+ProcessHandle &ProcessHandle::operator=(ProcessHandle &&other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        pid_ = other.pid_;
+        fd_ = other.fd_;
+        other.fd_ = -1;
     }
-    bool sent = false;
+    return *this;
+}
+
+ProcessHandle::~ProcessHandle() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool ProcessHandle::signal(int sig) const {
+    if (pid_ <= 1) return false;
 #ifdef SYS_pidfd_send_signal
-    sent = process_alive(id) && ::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) == 0;
+    if (fd_ >= 0) return ::syscall(SYS_pidfd_send_signal, fd_, sig, nullptr, 0) == 0;
 #endif
-    ::close(fd);
-    return sent;
+    return ::kill(pid_, sig) == 0;  // no pidfds: as exact as the caller's check just before
+}
+
+bool signal_exactly(const ProcessId &id, int sig) {
+    if (!process_owned_by_me(id.pid)) return false;
+    ProcessHandle handle(id.pid);
+    return process_alive(id) && handle.signal(sig);
 }
 
 int open_process_handle(pid_t pid) {
 #ifdef SYS_pidfd_open
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return fd;
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));  // always close-on-exec
 #else
     (void)pid;
     errno = ENOSYS;
