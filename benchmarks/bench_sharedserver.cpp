@@ -1,5 +1,7 @@
-// The lifecycle benchmark (issue 2): what attaching, detaching, noticing a
-// dead client, stopping after the grace period, idling and listing cost.
+// The benchmark suite (issues 2 and 7): what attaching (C API, LuaJIT ffi,
+// Python, CLI), detaching, starting, becoming ready, noticing a dead client,
+// stopping after the grace period, idling, listing 1000 servers, sustained
+// attach/detach from 8 processes and 200 idle watchers cost.
 //
 //   build/benchmarks/bench_sharedserver [--json out.json] [--compare previous.json] [--quick]
 //   meson test -C build --benchmark --verbose          (the same, via Meson)
@@ -34,7 +36,10 @@
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -48,6 +53,10 @@
 #include <nlohmann/json.hpp>
 
 extern char **environ;
+
+#ifndef BENCH_SOURCE_DIR
+#define BENCH_SOURCE_DIR "benchmarks"
+#endif
 
 namespace {
 
@@ -64,31 +73,51 @@ struct Options {
     std::string json_out;
     std::string compare;
     std::string tmpdir;  // where the private temp dir goes (the state dirs live in it)
+    std::string scripts = BENCH_SOURCE_DIR;  // benchmarks/ of the source tree (attach.lua, attach.py)
+    std::string python = "/usr/bin/python3";  // runs attach.py; must be the module's interpreter
+    std::string python_path;                   // <build>/bindings/python: the build tree's package
+    std::string luajit = "luajit";
     std::vector<std::string> only;  // empty: every section
     int api_batches = 5;
-    int api_ops = 2000;            // per batch
+    int api_ops = 2000;            // per batch (also for the LuaJIT and Python attach)
     int cli_runs = 100;
+    int start_runs = 30;
+    int ready_runs = 15;
     int death_runs = 30;
     int grace_runs = 15;
     int64_t grace_ms = 200;
     int idle_seconds = 10;
-    int servers = 200;
+    int servers = 1000;
     int list_runs = 30;
     int list_cli_runs = 20;
+    int tp_procs = 8;
+    int tp_reps = 5;
+    int64_t tp_ms = 3000;          // length of one throughput repetition
+    int watchers = 200;
+    int watcher_idle_seconds = 5;  // the wake-up window of the 200 idle watchers
     bool strict = false;
 };
 
 [[noreturn]] void usage(int code) {
     std::fprintf(code ? stderr : stdout,
                  "usage: bench_sharedserver [--json PATH] [--compare PREVIOUS.json] [--quick] [--strict]\n"
-                 "                          [--only api,cli,death,grace,idle,list] [--cli PATH] [--watcher PATH]\n"
-                 "                          [--servers N] [--idle-seconds N] [--grace-ms N] [--tmpdir DIR]\n"
+                 "                          [--only SECTION,...] [--servers N] [--watchers N] [--idle-seconds N]\n"
+                 "                          [--grace-ms N] [--procs N] [--tmpdir DIR] [--cli PATH] [--watcher PATH]\n"
+                 "                          [--python PATH] [--python-path DIR] [--luajit PATH] [--scripts DIR]\n"
                  "  --json PATH        also write the results as JSON to PATH\n"
                  "  --compare PATH     print the change of every median against an earlier --json file\n"
                  "                     (default: $SHAREDSERVER_BENCH_COMPARE when set)\n"
-                 "  --quick            few runs, 2 s idle windows, 50 servers (a smoke test, not numbers)\n"
+                 "  --quick            few runs, short windows, 50 servers (a smoke test, not numbers)\n"
                  "  --strict           exit 2 when a median misses its target\n"
+                 "  --only LIST        sections: api,luajit,python,cli,start,death,grace,idle,list,throughput,watchers\n"
+                 "  --servers N        servers of the list section (default 1000; list is also timed at 200)\n"
+                 "  --watchers N       idle watchers of the memory section (default 200)\n"
+                 "  --procs N          processes of the throughput section (default 8)\n"
                  "  --cli/--watcher    the executables (default: beside this one in the build tree)\n"
+                 "  --python PATH      interpreter for attach.py (default /usr/bin/python3)\n"
+                 "  --python-path DIR  where the build tree's Python package is (default <build>/bindings/python)\n"
+                 "  --luajit PATH      LuaJIT for attach.lua (default: luajit on $PATH)\n"
+                 "  --scripts DIR      the benchmarks/ source dir with attach.lua and attach.py\n"
                  "  --tmpdir DIR       where the private state dirs are made (default $XDG_RUNTIME_DIR, else /tmp)\n");
     std::exit(code);
 }
@@ -106,6 +135,7 @@ Options parse_options(int argc, char **argv) {
     std::string build = exe_dir() + "/..";
     o.cli = build + "/cli/sharedserver";
     o.watcher = getenv("SHAREDSERVER_WATCHER") ? getenv("SHAREDSERVER_WATCHER") : build + "/watcher/sharedserver-watcher";
+    o.python_path = build + "/bindings/python";
     if (const char *c = getenv("SHAREDSERVER_BENCH_COMPARE")) o.compare = c;
     // Where a real state dir would be: $XDG_RUNTIME_DIR (tmpfs on a desktop), else /tmp.
     o.tmpdir = getenv("XDG_RUNTIME_DIR") && *getenv("XDG_RUNTIME_DIR") ? getenv("XDG_RUNTIME_DIR") : "/tmp";
@@ -125,6 +155,12 @@ Options parse_options(int argc, char **argv) {
         else if (a == "--watcher") o.watcher = value(i);
         else if (a == "--tmpdir") o.tmpdir = value(i);
         else if (a == "--servers") o.servers = std::stoi(value(i));
+        else if (a == "--watchers") o.watchers = std::stoi(value(i));
+        else if (a == "--procs") o.tp_procs = std::stoi(value(i));
+        else if (a == "--python") o.python = value(i);
+        else if (a == "--python-path") o.python_path = value(i);
+        else if (a == "--luajit") o.luajit = value(i);
+        else if (a == "--scripts") o.scripts = value(i);
         else if (a == "--idle-seconds") o.idle_seconds = std::stoi(value(i));
         else if (a == "--grace-ms") o.grace_ms = std::stoll(value(i));
         else if (a == "--strict") o.strict = true;
@@ -135,17 +171,29 @@ Options parse_options(int argc, char **argv) {
             o.api_batches = 3;
             o.api_ops = 300;
             o.cli_runs = 20;
+            o.start_runs = 8;
+            o.ready_runs = 4;
             o.death_runs = 8;
             o.grace_runs = 5;
             o.idle_seconds = 2;
             o.servers = 50;
             o.list_runs = 10;
             o.list_cli_runs = 5;
+            o.tp_reps = 2;
+            o.tp_ms = 1000;
+            o.watchers = 50;
+            o.watcher_idle_seconds = 2;
         } else {
             std::fprintf(stderr, "bench_sharedserver: unknown argument %s\n", a.c_str());
             usage(1);
         }
     }
+    // The helper scripts run in their section's directory: make the paths absolute.
+    for (std::string *path : {&o.python_path, &o.scripts})
+        if (char *real = ::realpath(path->c_str(), nullptr)) {
+            *path = real;
+            std::free(real);
+        }
     return o;
 }
 
@@ -216,6 +264,14 @@ int64_t status_field(pid_t pid, const std::string &key) {
     return -1;
 }
 
+// A "Key:   N kB" line of /proc/<pid>/smaps_rollup (Rss, Pss, Pss_Anon, ...), in kB.
+int64_t smaps_field(pid_t pid, const std::string &key) {
+    std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/smaps_rollup"));
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1));
+    return -1;
+}
+
 int64_t io_field(pid_t pid, const std::string &key) {
     std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/io"));
     for (std::string line; std::getline(in, line);)
@@ -235,21 +291,47 @@ int64_t cpu_ticks(pid_t pid) {
     return std::stoll(f[11]) + std::stoll(f[12]);
 }
 
+// Time on the CPU in ns (first field of /proc/<pid>/schedstat): finer than the ticks.
+int64_t cpu_ns(pid_t pid) {
+    std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/schedstat"));
+    int64_t ns = -1;
+    in >> ns;
+    return ns;
+}
+
+int64_t mono_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-// posix_spawn with stdin/stdout/stderr on /dev/null (stdout to `out` if given).
+// posix_spawn with stdin/stdout/stderr on /dev/null (stdout to `out` if
+// given), this environment plus `extra_env` ("K=V", overriding), in `cwd`.
 pid_t spawn(const std::vector<std::string> &args, const std::string &out = "/dev/null",
-            const std::string &err = "/dev/null") {
+            const std::string &err = "/dev/null", const std::vector<std::string> &extra_env = {},
+            const std::string &cwd = "") {
     std::vector<char *> argv;
     for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
     argv.push_back(nullptr);
+    std::vector<char *> envp;
+    for (const auto &kv : extra_env) envp.push_back(const_cast<char *>(kv.c_str()));
+    for (char **e = environ; *e; ++e) {
+        bool overridden = false;
+        for (const auto &kv : extra_env)
+            if (std::strncmp(*e, kv.c_str(), kv.find('=') + 1) == 0) overridden = true;
+        if (!overridden) envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
     pid_t pid = -1;
-    int rc = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    int rc = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) throw Failure("cannot run " + args[0] + ": " + std::strerror(rc));
     return pid;
@@ -294,6 +376,7 @@ struct Row {
     std::optional<double> target;  // median <= target; nullopt: report only
     std::string target_text;       // printed in the target column
     json extra = json::object();
+    bool at_least = false;         // the target is a floor (median >= target), e.g. throughput
 };
 
 std::vector<Row> g_rows;
@@ -313,6 +396,33 @@ void add_row(const std::string &key, const std::string &label, const std::string
     g_rows.push_back(std::move(r));
     const Row &row = g_rows.back();
     std::fprintf(stderr, "  %-48s median %.3f %s (n=%zu)\n", row.label.c_str(), row.s.median, row.unit.c_str(), row.s.n);
+}
+
+// A row whose target is a floor: the median must reach it.
+void add_row_at_least(const std::string &key, const std::string &label, const std::string &unit,
+                      const std::vector<double> &samples, double target, json extra = json::object()) {
+    add_row(key, label, unit, samples, target, std::move(extra));
+    Row &r = g_rows.back();
+    r.at_least = true;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, ">= %g %s", target, unit.c_str());
+    r.target_text = buf;
+}
+
+// The spread of the batch medians of a row: how noisy the machine was while it ran.
+void note_noise(const std::string &key, const std::vector<double> &batch_medians) {
+    Stats b = stats(batch_medians);
+    g_meta["noise"][key] = {{"batch_medians", batch_medians},
+                            {"spread_pct", b.min > 0 ? 100.0 * (b.max - b.min) / b.min : 0.0}};
+}
+
+std::vector<double> batch_medians(const std::vector<double> &samples, std::size_t per_batch) {
+    std::vector<double> out;
+    for (std::size_t i = 0; per_batch && i + per_batch <= samples.size(); i += per_batch)
+        out.push_back(stats({samples.begin() + static_cast<std::ptrdiff_t>(i),
+                             samples.begin() + static_cast<std::ptrdiff_t>(i + per_batch)})
+                          .median);
+    return out;
 }
 
 // ---- process bookkeeping -----------------------------------------------------
@@ -464,7 +574,7 @@ void bench_api(const Options &o, const std::string &root) {
     check(sharedserver_use(nullptr, s.ctx, "api", &opts), "use api");
     s.remember("api");
     auto mine = use_options(nullptr, -1, 0);
-    std::vector<double> use_us, use_cpu_us, unuse_us, pair_us, batch_medians;
+    std::vector<double> use_us, use_cpu_us, unuse_us, pair_us, medians;
     for (int i = 0; i < 100; ++i) {  // warm-up: page cache, dentries, allocator
         check(sharedserver_use(nullptr, s.ctx, "api", &mine), "use");
         check(sharedserver_unuse(nullptr, s.ctx, "api", 0), "unuse");
@@ -489,19 +599,17 @@ void bench_api(const Options &o, const std::string &root) {
             pair_us.push_back(u + d);
             batch.push_back(u);
         }
-        batch_medians.push_back(stats(batch).median);
-        std::fprintf(stderr, "  batch %d: attach median %.1f us\n", b + 1, batch_medians.back());
+        medians.push_back(stats(batch).median);
+        std::fprintf(stderr, "  batch %d: attach median %.1f us\n", b + 1, medians.back());
     }
     add_row("api_attach", "attach, C API (use of a running server)", "us", use_us, 100.0,
-            {{"batch_medians", batch_medians}});
+            {{"batch_medians", medians}});
     add_row("api_attach_cpu", "  same, CPU time of the caller (load-independent)", "us", use_cpu_us, 100.0);
     add_row("api_detach", "detach, C API (unuse, refcount 2 -> 1)", "us", unuse_us, std::nullopt);
     add_row("api_pair", "use + unuse, C API (one operation)", "us", pair_us, std::nullopt);
 
     // Noise: the spread between the batch medians of the attach.
-    Stats b = stats(batch_medians);
-    g_meta["noise"] = {{"api_attach_batch_medians_us", batch_medians},
-                       {"spread_pct", b.min > 0 ? 100.0 * (b.max - b.min) / b.min : 0.0}};
+    note_noise("api_attach", medians);
 
     // Rescue: attaching to a server in its grace period (no other client).
     kill_client(holder);
@@ -520,6 +628,84 @@ void bench_api(const Options &o, const std::string &root) {
         rescue_us.push_back(u);
     }
     add_row("api_rescue", "attach from grace, C API (rescue)", "us", rescue_us, std::nullopt);
+}
+
+// ---- sections: LuaJIT ffi and Python attach -----------------------------------
+
+// Runs a helper script (attach.lua / attach.py) against a server that already
+// has another client, like the C API section, and reads its JSON samples.
+json run_attach_helper(Section &s, const std::string &name, const std::vector<std::string> &args,
+                       const std::vector<std::string> &env) {
+    pid_t holder = spawn_client();
+    auto opts = use_options(&sleep_argv, 600'000, holder);
+    check(sharedserver_use(nullptr, s.ctx, name.c_str(), &opts), "use " + name);
+    s.remember(name);
+    std::string out = s.dir + "/helper.out", err = s.dir + "/helper.err";
+    // In the section's dir: a project file found by walking up would change what `use` does.
+    pid_t pid = spawn(args, out, err, env, s.dir);
+    track(pid, false);
+    int code = wait_exit(pid);
+    if (code != 0) throw Failure(args[0] + " " + args[1] + " exited " + std::to_string(code) + ": " + trim(read_file(err)));
+    json r = json::parse(read_file(out), nullptr, false);
+    if (!r.is_object() || !r.contains("attach_us")) throw Failure(args[1] + " printed no result: " + trim(read_file(err)));
+    // The helper detached after every attach: only the holder is left.
+    sharedserver_info *info = nullptr;
+    check(sharedserver_info_get(&info, s.ctx, name.c_str()), "info " + name);
+    std::size_t refs = sharedserver_info_refcount(info);
+    sharedserver_info_free(info);
+    if (refs != 1) g_errors.push_back(name + ": refcount " + std::to_string(refs) + " after the helper, expected 1");
+    return r;
+}
+
+void bench_luajit(const Options &o, const std::string &root) {
+    std::fprintf(stderr, "[luajit] ffi.lua Context:use/unuse under plain luajit, %d batches x %d ops\n", o.api_batches,
+                 o.api_ops);
+    Section s(root, "luajit");
+    std::string lua_dir = o.scripts + "/../bindings/nvim/lua";
+    json r = run_attach_helper(s, "lj",
+                               {o.luajit, o.scripts + "/attach.lua", lua_dir, "lj", std::to_string(o.api_batches),
+                                std::to_string(o.api_ops)},
+                               {std::string("SHAREDSERVER_LIB=") + sharedserver_library_path()});
+    auto attach = r["attach_us"].get<std::vector<double>>();
+    auto medians = batch_medians(attach, static_cast<std::size_t>(o.api_ops));
+    add_row("luajit_attach", "attach, LuaJIT ffi (ffi.lua Context:use)", "us", attach, 100.0, {{"batch_medians", medians}});
+    add_row("luajit_attach_cpu", "  same, CPU time of the caller", "us", r["attach_cpu_us"].get<std::vector<double>>(), 100.0);
+    add_row("luajit_detach", "detach, LuaJIT ffi (Context:unuse)", "us", r["detach_us"].get<std::vector<double>>(),
+            std::nullopt);
+    add_row("luajit_load", "  LuaJIT: require + load() + open() of the library", "ms",
+            {r["load_us"].get<double>() / 1000.0}, std::nullopt);
+    note_noise("luajit_attach", medians);
+}
+
+void bench_python(const Options &o, const std::string &root) {
+    std::fprintf(stderr, "[python] sharedserver.use(name) -> Lease.release(), %d batches x %d ops\n", o.api_batches,
+                 o.api_ops);
+    bool built = false;
+    if (DIR *d = ::opendir((o.python_path + "/sharedserver").c_str())) {
+        while (dirent *e = ::readdir(d))
+            if (std::strncmp(e->d_name, "_sharedserver", 13) == 0 && std::strstr(e->d_name, ".so")) built = true;
+        ::closedir(d);
+    }
+    if (!built)
+        throw Failure("the Python module is not built in " + o.python_path +
+                      " (meson setup -Dpython=enabled; it needs pybind11 and /usr/bin/python3)");
+    Section s(root, "python");
+    const char *pp = getenv("PYTHONPATH");
+    json r = run_attach_helper(s, "py",
+                               {o.python, o.scripts + "/attach.py", "py", std::to_string(o.api_batches),
+                                std::to_string(o.api_ops)},
+                               {"PYTHONPATH=" + o.python_path + (pp && *pp ? std::string(":") + pp : "")});
+    auto attach = r["attach_us"].get<std::vector<double>>();
+    auto medians = batch_medians(attach, static_cast<std::size_t>(o.api_ops));
+    add_row("python_attach", "attach, Python (sharedserver.use -> Lease)", "us", attach, 100.0,
+            {{"batch_medians", medians}});
+    add_row("python_attach_cpu", "  same, CPU time of the caller", "us", r["attach_cpu_us"].get<std::vector<double>>(),
+            100.0);
+    add_row("python_detach", "detach, Python (Lease.release)", "us", r["detach_us"].get<std::vector<double>>(),
+            std::nullopt);
+    add_row("python_import", "  Python: import sharedserver", "ms", {r["import_us"].get<double>() / 1000.0},
+            std::nullopt);
+    note_noise("python_attach", medians);
 }
 
 // ---- section: CLI attach -----------------------------------------------------
@@ -565,6 +751,97 @@ void bench_cli(const Options &o, const std::string &root) {
     add_row("cli_version_cpu", "  reference: `sharedserver --version`, CPU time", "ms", version_cpu_ms, std::nullopt);
     add_row("spawn_true", "  reference: spawn+wait of /bin/true", "ms", true_ms, std::nullopt);
     add_row("spawn_true_cpu", "  reference: /bin/true, CPU time", "ms", true_cpu_ms, std::nullopt);
+}
+
+// ---- section: start -> running, and readiness ----------------------------------
+
+// SIGKILL what `use` started (server group and watcher) and wait until both are gone.
+void kill_and_wait(Section &s, const std::string &name, pid_t server, pid_t watcher) {
+    check(sharedserver_kill(s.ctx, name.c_str()), "kill " + name);
+    auto until = Clock::now() + std::chrono::seconds(5);
+    while ((start_stamp(server) || start_stamp(watcher)) && Clock::now() < until) sleep_ms(0.5);
+    if (start_stamp(server) || start_stamp(watcher)) throw Failure(name + ": server or watcher still alive after kill");
+}
+
+std::string self_exe() {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+}
+
+void bench_start(const Options &o, const std::string &root) {
+    std::fprintf(stderr, "[start] use of a stopped name until running: C API and CLI %d runs, readiness %d runs\n",
+                 o.start_runs, o.ready_runs);
+    Section s(root, "start");
+    pid_t holder = spawn_client();
+
+    // C API: `use` with a command until it returns (the watcher has spawned
+    // the server, the records are written, the state is active).
+    std::vector<double> api_ms, cli_ms;
+    for (int run = 0; run < o.start_runs + 2; ++run) {
+        auto opts = use_options(&sleep_argv, 600'000, holder);
+        sharedserver_use_result result = SHAREDSERVER_USE_RESULT_INIT;
+        auto t0 = Clock::now();
+        int rc = sharedserver_use(&result, s.ctx, "start", &opts);
+        double ms = since_us(t0) / 1000.0;
+        check(rc, "use start");
+        s.remember("start");
+        if (result.outcome != SHAREDSERVER_STARTED) throw Failure("use start: expected a fresh start");
+        if (run >= 2) api_ms.push_back(ms);
+        kill_and_wait(s, "start", static_cast<pid_t>(result.pid), watcher_of(s.ctx, "start"));
+    }
+    add_row("start_api", "start -> running, C API (use of a stopped name)", "ms", api_ms, std::nullopt);
+
+    // CLI: the whole `sharedserver use --pid <client> <name> -- sleep 1000` process.
+    for (int run = 0; run < o.start_runs + 2; ++run) {
+        auto t0 = Clock::now();
+        int code = wait_exit(spawn({o.cli, "use", "--pid", std::to_string(holder), "--grace-period", "10m", "start-cli",
+                                    "--", "sleep", "1000"}));
+        double ms = since_us(t0) / 1000.0;
+        s.remember("start-cli");
+        if (code != 0) throw Failure("sharedserver use start-cli exited " + std::to_string(code));
+        if (run >= 2) cli_ms.push_back(ms);
+        sharedserver_info *info = nullptr;
+        check(sharedserver_info_get(&info, s.ctx, "start-cli"), "info start-cli");
+        pid_t server = static_cast<pid_t>(sharedserver_info_pid(info));
+        pid_t watcher = static_cast<pid_t>(sharedserver_info_watcher_pid(info));
+        sharedserver_info_free(info);
+        kill_and_wait(s, "start-cli", server, watcher);
+    }
+    add_row("start_cli", "start -> running, CLI (`sharedserver use -- cmd`)", "ms", cli_ms, std::nullopt);
+
+    // Readiness (issue 5): a server (this program, --bench-serve) listens on
+    // its allocated port after 300 ms and notes when listen() returned: from
+    // then on the probe's connect succeeds, so this is at or before the first
+    // accepted connection. `use` with a port probe blocks until ready.
+    std::vector<double> ready_ms, probe_cpu_ms;
+    std::string exe = self_exe();
+    for (int run = 0; run < o.ready_runs; ++run) {
+        std::string mark = s.dir + "/accepted-" + std::to_string(run);
+        std::vector<const char *> argv = {exe.c_str(), "--bench-serve", mark.c_str(), "300"};
+        auto opts = use_options(&argv, 600'000, holder);
+        opts.port = SHAREDSERVER_PORT_AUTO;
+        opts.ready_kind = SHAREDSERVER_PROBE_PORT;
+        sharedserver_use_result result = SHAREDSERVER_USE_RESULT_INIT;
+        int rc = sharedserver_use(&result, s.ctx, "ready", &opts);
+        int64_t returned = mono_ns();
+        check(rc, "use ready");
+        s.remember("ready");
+        if (result.outcome != SHAREDSERVER_STARTED || !result.ready) throw Failure("use ready: expected a ready start");
+        pid_t watcher = watcher_of(s.ctx, "ready");
+        int64_t watcher_cpu = cpu_ns(watcher);
+        // The server notes the time right after listen(); `use` may return before it wrote it.
+        auto until = Clock::now() + std::chrono::seconds(2);
+        while (!exists(mark) && Clock::now() < until) sleep_ms(1);
+        std::string listening = read_file(mark);
+        if (listening.empty()) throw Failure("ready: the server never noted that it listens");
+        ready_ms.push_back(static_cast<double>(returned - std::stoll(listening)) / 1e6);
+        probe_cpu_ms.push_back(static_cast<double>(watcher_cpu) / 1e6);
+        kill_and_wait(s, "ready", static_cast<pid_t>(result.pid), watcher);
+    }
+    add_row("ready_latency", "ready: server listening -> use returned", "ms", ready_ms, 20.0,
+            {{"probe", "port, auto port, default interval (10 ms)"}, {"server_listens_after_ms", 300}});
+    add_row("ready_watcher_cpu", "  watcher CPU, spawn to ready (0.3 s, port probe)", "ms", probe_cpu_ms, std::nullopt);
 }
 
 // ---- section: client death -> grace -----------------------------------------
@@ -784,58 +1061,68 @@ void bench_list(const Options &o, const std::string &root) {
     auto opts = use_options(&sleep_argv, 600'000, 0);
     std::vector<double> start_ms;
     std::vector<std::pair<pid_t, pid_t>> pids;  // server, watcher
+
+    // list over the `count` servers running now: in-process, and the CLI as a process.
+    auto measure = [&](int count) {
+        std::string label = std::to_string(count) + " servers";
+        std::string suffix = count == 200 ? "" : "_" + std::to_string(count);  // "list_api" is the issue-2 row
+        std::vector<double> api_ms;
+        for (int i = 0; i < o.list_runs + 3; ++i) {
+            sharedserver_list *list = nullptr;
+            auto t0 = Clock::now();
+            int rc = sharedserver_list_get(&list, s.ctx);
+            std::size_t n = rc == 0 ? sharedserver_list_count(list) : 0;
+            sharedserver_list_free(list);
+            double ms = since_us(t0) / 1000.0;
+            check(rc, "list_get");
+            if (n != static_cast<std::size_t>(count))
+                throw Failure("list_get saw " + std::to_string(n) + " servers, expected " + std::to_string(count));
+            if (i >= 3) api_ms.push_back(ms);
+        }
+        add_row("list_api" + suffix, "list, C API (list_get + free), " + label, "ms", api_ms, 50.0);
+        auto time_cli = [&](std::vector<std::string> args, int runs) {
+            std::vector<double> v;
+            std::string out = s.dir + "/list-out.txt";
+            for (int i = 0; i < runs + 2; ++i) {
+                auto t0 = Clock::now();
+                int code = wait_exit(spawn(args, out));
+                double ms = since_us(t0) / 1000.0;
+                if (code != 0) throw Failure("sharedserver list exited " + std::to_string(code));
+                if (i >= 2) v.push_back(ms);
+            }
+            return v;
+        };
+        add_row("list_cli" + suffix, "list, CLI (`sharedserver list`), " + label, "ms",
+                time_cli({o.cli, "list"}, o.list_cli_runs), 50.0);
+        add_row("list_cli_json" + suffix, "list, CLI (`sharedserver list --json`), " + label, "ms",
+                time_cli({o.cli, "list", "--json"}, o.list_cli_runs), 50.0);
+        // Sanity: the CLI saw every server.
+        std::istringstream names(read_file(s.dir + "/list-out.txt"));
+        json listed = json::parse(names, nullptr, false);
+        if (!listed.is_array() || listed.size() != static_cast<std::size_t>(count))
+            g_errors.push_back("`sharedserver list --json` did not list " + std::to_string(count) + " servers");
+    };
+
     for (int i = 0; i < o.servers; ++i) {
         char name[32];
-        std::snprintf(name, sizeof name, "list-%03d", i);
+        std::snprintf(name, sizeof name, "list-%04d", i);
         int64_t pid = 0;
         auto t0 = Clock::now();
         check(sharedserver_start(&pid, s.ctx, name, &opts), std::string("start ") + name);
         start_ms.push_back(since_us(t0) / 1000.0);
         s.remember(name);
         pids.emplace_back(static_cast<pid_t>(pid), watcher_of(s.ctx, name));
+        if (i + 1 == 200 && o.servers > 200) {  // the issue-2 size on the way
+            sleep_ms(300);
+            measure(200);
+        }
     }
     sleep_ms(300);
     auto first = std::vector<double>(start_ms.begin(), start_ms.begin() + std::min<std::size_t>(10, start_ms.size()));
     auto last = std::vector<double>(start_ms.end() - std::min<std::size_t>(10, start_ms.size()), start_ms.end());
     add_row("admin_start", "admin start, C API (spawn; per server)", "ms", start_ms, std::nullopt,
             {{"first10_median_ms", stats(first).median}, {"last10_median_ms", stats(last).median}});
-
-    std::vector<double> api_ms;
-    for (int i = 0; i < o.list_runs + 3; ++i) {
-        sharedserver_list *list = nullptr;
-        auto t0 = Clock::now();
-        int rc = sharedserver_list_get(&list, s.ctx);
-        std::size_t n = rc == 0 ? sharedserver_list_count(list) : 0;
-        sharedserver_list_free(list);
-        double ms = since_us(t0) / 1000.0;
-        check(rc, "list_get");
-        if (n != static_cast<std::size_t>(o.servers))
-            throw Failure("list_get saw " + std::to_string(n) + " servers, expected " + std::to_string(o.servers));
-        if (i >= 3) api_ms.push_back(ms);
-    }
-    std::string label = std::to_string(o.servers) + " servers";
-    add_row("list_api", "list, C API (list_get + free), " + label, "ms", api_ms, 50.0);
-
-    auto time_cli = [&](std::vector<std::string> args, int runs) {
-        std::vector<double> v;
-        std::string out = s.dir + "/list-out.txt";
-        for (int i = 0; i < runs + 2; ++i) {
-            auto t0 = Clock::now();
-            int code = wait_exit(spawn(args, out));
-            double ms = since_us(t0) / 1000.0;
-            if (code != 0) throw Failure("sharedserver list exited " + std::to_string(code));
-            if (i >= 2) v.push_back(ms);
-        }
-        return v;
-    };
-    add_row("list_cli", "list, CLI (`sharedserver list`), " + label, "ms", time_cli({o.cli, "list"}, o.list_cli_runs), 50.0);
-    add_row("list_cli_json", "list, CLI (`sharedserver list --json`), " + label, "ms",
-            time_cli({o.cli, "list", "--json"}, o.list_cli_runs), 50.0);
-    // Sanity: the CLI saw every server.
-    std::istringstream names(read_file(s.dir + "/list-out.txt"));
-    json listed = json::parse(names, nullptr, false);
-    if (!listed.is_array() || listed.size() != static_cast<std::size_t>(o.servers))
-        g_errors.push_back("`sharedserver list --json` did not list " + std::to_string(o.servers) + " servers");
+    measure(o.servers);
 
     // Attach next to many servers: every watcher watches the whole state
     // directory, so count how often an unrelated idle watcher wakes up.
@@ -847,10 +1134,10 @@ void bench_list(const Options &o, const std::string &root) {
         const int ops = 200;
         for (int i = 0; i < ops; ++i) {
             auto t0 = Clock::now();
-            int rc = sharedserver_use(nullptr, s.ctx, "list-000", &mine);
+            int rc = sharedserver_use(nullptr, s.ctx, "list-0000", &mine);
             attach_us.push_back(since_us(t0));
-            check(rc, "use list-000");
-            check(sharedserver_unuse(nullptr, s.ctx, "list-000", 0), "unuse list-000");
+            check(rc, "use list-0000");
+            check(sharedserver_unuse(nullptr, s.ctx, "list-0000", 0), "unuse list-0000");
         }
         int64_t after = other && start_stamp(other) ? status_field(other, "voluntary_ctxt_switches") : -1;
         add_row("list_dir_attach", "attach, C API, next to " + std::to_string(o.servers) + " servers (rescue)", "us",
@@ -870,7 +1157,7 @@ void bench_list(const Options &o, const std::string &root) {
         std::string why;
         for (int i = 0; i < o.servers && why.empty(); ++i) {
             char name[32];
-            std::snprintf(name, sizeof name, "list-%03d", i);
+            std::snprintf(name, sizeof name, "list-%04d", i);
             pid_t w = pids[static_cast<std::size_t>(i)].second;
             if (::kill(w, 0) == 0 && start_stamp(w)) continue;
             sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
@@ -896,6 +1183,243 @@ void bench_list(const Options &o, const std::string &root) {
     std::fprintf(stderr, "  killed %d processes of %d servers by pid in %.1f ms\n", killed, o.servers, ms);
 }
 
+// ---- section: sustained attach/detach throughput --------------------------------
+
+// One worker process (bench_sharedserver --throughput-worker): from `start`
+// (CLOCK_MONOTONIC ns) for `ms`, loops use + unuse of `name` for itself
+// through the C API; prints "<transactions> <errors> <median us> <p99 us>
+// <late us> <CPU us in the window> <first error>".
+int throughput_worker(int argc, char **argv) {
+    if (argc != 6) return 64;
+    std::string dir = argv[2], name = argv[3];
+    int64_t start = std::stoll(argv[4]), duration_ns = std::stoll(argv[5]) * 1'000'000;
+    sharedserver_context *ctx = nullptr;
+    if (sharedserver_context_open(&ctx, dir.c_str()) != 0) {
+        std::printf("0 1 0 0 0 context_open: %s\n", sharedserver_error_last());
+        return 1;
+    }
+    auto mine = use_options(nullptr, -1, 0);
+    for (int i = 0; i < 20; ++i) {  // warm-up, before the window
+        if (sharedserver_use(nullptr, ctx, name.c_str(), &mine) == 0) sharedserver_unuse(nullptr, ctx, name.c_str(), 0);
+    }
+    timespec at{static_cast<time_t>(start / 1'000'000'000), static_cast<long>(start % 1'000'000'000)};
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+    }
+    int64_t late = mono_ns() - start, end = start + duration_ns;
+    auto process_cpu_us = [] {
+        timespec ts{};
+        ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+    };
+    double cpu0 = process_cpu_us();
+    long tx = 0, errors = 0;
+    std::string first_error;
+    std::vector<double> lat;
+    lat.reserve(100000);
+    auto fail = [&](const char *what, int rc) {
+        ++errors;
+        if (first_error.empty()) first_error = std::string(what) + " rc " + std::to_string(rc) + ": " + sharedserver_error_last();
+    };
+    for (int64_t now = mono_ns(); now < end; now = mono_ns()) {
+        int rc = sharedserver_use(nullptr, ctx, name.c_str(), &mine);
+        int64_t t1 = mono_ns();
+        if (rc != 0) {
+            fail("use", rc);
+            continue;
+        }
+        lat.push_back(static_cast<double>(t1 - now) / 1e3);
+        ++tx;
+        rc = sharedserver_unuse(nullptr, ctx, name.c_str(), 0);
+        if (rc < 0) fail("unuse", rc);
+        else ++tx;
+    }
+    double cpu = process_cpu_us() - cpu0;
+    sharedserver_context_free(ctx);
+    Stats st = stats(lat);
+    double p99 = lat.empty() ? 0 : [&] {
+        std::sort(lat.begin(), lat.end());
+        return lat[std::min(lat.size() - 1, lat.size() * 99 / 100)];
+    }();
+    std::printf("%ld %ld %.1f %.1f %.1f %.0f %s\n", tx, errors, st.median, p99, static_cast<double>(late) / 1e3, cpu,
+                first_error.c_str());
+    return 0;
+}
+
+void bench_throughput(const Options &o, const std::string &root) {
+    std::fprintf(stderr, "[throughput] %d processes x use+unuse loop, %d x %.1f s, on one name and on %d names\n",
+                 o.tp_procs, o.tp_reps, static_cast<double>(o.tp_ms) / 1000, o.tp_procs);
+    Section s(root, "throughput");
+    std::string exe = self_exe();
+    // Every name keeps one other client, so the workers attach (1 -> 2 ...)
+    // and detach without ever starting or stopping the server.
+    auto prepare = [&](const std::string &name) {
+        pid_t holder = spawn_client();
+        auto opts = use_options(&sleep_argv, 600'000, holder);
+        check(sharedserver_use(nullptr, s.ctx, name.c_str(), &opts), "use " + name);
+        s.remember(name);
+    };
+    auto variant = [&](const std::string &key, const std::string &label, bool shared) {
+        std::vector<std::string> names;
+        for (int i = 0; i < o.tp_procs; ++i) names.push_back(shared ? "tp" : "tp-" + std::to_string(i));
+        std::vector<pid_t> watchers;
+        for (int i = 0; i < (shared ? 1 : o.tp_procs); ++i) {
+            prepare(names[static_cast<std::size_t>(i)]);
+            watchers.push_back(watcher_of(s.ctx, names[static_cast<std::size_t>(i)]));
+        }
+        auto watchers_cpu_ns = [&] {
+            int64_t sum = 0;
+            for (pid_t w : watchers) sum += std::max<int64_t>(0, cpu_ns(w));
+            return sum;
+        };
+        // Where the CPU goes: the workers (in their window) and the watchers (schedstat), per 1000 transactions.
+        std::vector<double> worker_cpu_per_ktx, watcher_cpu_per_ktx;
+        std::vector<double> tps, medians_us, p99s_us;
+        long total_errors = 0;
+        std::string first_error;
+        for (int rep = 0; rep < o.tp_reps; ++rep) {
+            int64_t start = mono_ns() + 300'000'000 + 30'000'000LL * o.tp_procs;
+            std::vector<std::pair<pid_t, std::string>> workers;
+            for (int i = 0; i < o.tp_procs; ++i) {
+                std::string out = s.dir + "/worker-" + std::to_string(i) + ".out";
+                pid_t pid = spawn({exe, "--throughput-worker", s.dir, names[static_cast<std::size_t>(i)],
+                                   std::to_string(start), std::to_string(o.tp_ms)},
+                                  out, out + ".err");
+                track(pid, false);
+                workers.emplace_back(pid, out);
+            }
+            int64_t watchers_before = watchers_cpu_ns();
+            long tx = 0, errors = 0;
+            double late_max = 0, workers_cpu_ms = 0;
+            std::vector<double> worker_medians, worker_p99;
+            for (auto &[pid, out] : workers) {
+                int code = wait_exit(pid);
+                std::istringstream in(read_file(out));
+                long t = 0, e = 0;
+                double med = 0, p99 = 0, late = 0, cpu_us = 0;
+                if (code != 0 || !(in >> t >> e >> med >> p99 >> late >> cpu_us)) {
+                    ++errors;
+                    if (first_error.empty()) first_error = "worker exited " + std::to_string(code) + ": " + trim(read_file(out + ".err"));
+                    continue;
+                }
+                std::string msg;
+                std::getline(in, msg);
+                if (e && first_error.empty()) first_error = trim(msg);
+                tx += t;
+                errors += e;
+                workers_cpu_ms += cpu_us / 1000.0;
+                worker_medians.push_back(med);
+                worker_p99.push_back(p99);
+                late_max = std::max(late_max, late);
+            }
+            double rate = static_cast<double>(tx) / (static_cast<double>(o.tp_ms) / 1000.0);
+            double watchers_cpu_ms = static_cast<double>(watchers_cpu_ns() - watchers_before) / 1e6;
+            if (tx > 0) {
+                worker_cpu_per_ktx.push_back(workers_cpu_ms * 1000.0 / static_cast<double>(tx));
+                watcher_cpu_per_ktx.push_back(watchers_cpu_ms * 1000.0 / static_cast<double>(tx));
+            }
+            tps.push_back(rate);
+            medians_us.push_back(stats(worker_medians).median);
+            p99s_us.push_back(stats(worker_p99).max);
+            total_errors += errors;
+            std::fprintf(stderr, "  %s rep %d: %.0f tx/s, %ld errors, use median %.0f us, worst p99 %.0f us, latest start +%.1f ms\n",
+                         key.c_str(), rep + 1, rate, errors, medians_us.back(), p99s_us.back(), late_max / 1000);
+            // No reference may be lost or left behind: only the holders remain.
+            for (int i = 0; i < (shared ? 1 : o.tp_procs); ++i) {
+                const std::string &n = names[static_cast<std::size_t>(i)];
+                sharedserver_info *info = nullptr;
+                check(sharedserver_info_get(&info, s.ctx, n.c_str()), "info " + n);
+                std::size_t refs = sharedserver_info_refcount(info);
+                int state = sharedserver_info_state(info);
+                sharedserver_info_free(info);
+                if (refs != 1 || state != SHAREDSERVER_ACTIVE)
+                    g_errors.push_back(key + ": " + n + " has refcount " + std::to_string(refs) + " (state " +
+                                       std::to_string(state) + ") after the run, expected 1 (active)");
+            }
+        }
+        if (total_errors) g_errors.push_back(key + ": " + std::to_string(total_errors) + " failed calls; first: " + first_error);
+        add_row_at_least(key, label, "tx/s", tps, 5000.0,
+                         {{"errors", total_errors}, {"processes", o.tp_procs}, {"seconds_per_rep", o.tp_ms / 1000.0},
+                          {"use_median_us_per_rep", medians_us}, {"use_worst_p99_us_per_rep", p99s_us},
+                          {"worker_cpu_ms_per_1000_tx", stats(worker_cpu_per_ktx).median},
+                          {"watcher_cpu_ms_per_1000_tx", stats(watcher_cpu_per_ktx).median},
+                          {"transaction", "one sharedserver_use or one sharedserver_unuse"}});
+        add_row(key + "_use_us", "  same, one use under contention (median of workers)", "us", medians_us,
+                std::nullopt);
+        if (total_errors) g_rows[g_rows.size() - 2].extra["first_error"] = first_error;
+    };
+    variant("throughput_one_name", std::to_string(o.tp_procs) + " processes use+unuse, one name: throughput", true);
+    variant("throughput_own_names", std::to_string(o.tp_procs) + " processes use+unuse, own names: throughput", false);
+}
+
+// ---- section: memory of many idle watchers ---------------------------------------
+
+void bench_watchers(const Options &o, const std::string &root) {
+    std::fprintf(stderr, "[watchers] %d servers started with admin start, then their watchers' memory and wake-ups\n",
+                 o.watchers);
+    Section s(root, "watchers");
+    auto opts = use_options(&sleep_argv, 600'000, 0);
+    std::vector<pid_t> watchers;
+    for (int i = 0; i < o.watchers; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "w-%04d", i);
+        int64_t pid = 0;
+        check(sharedserver_start(&pid, s.ctx, name, &opts), std::string("start ") + name);
+        s.remember(name);
+        watchers.push_back(watcher_of(s.ctx, name));
+    }
+    sleep_ms(1000);  // settle: every watcher has read its records and sleeps in poll()
+
+    // Wake-ups over an idle window; and which watchers have an inotify
+    // instance (past fs.inotify.max_user_instances they re-read once a second).
+    std::vector<int64_t> before;
+    for (pid_t w : watchers)
+        before.push_back(status_field(w, "voluntary_ctxt_switches") + status_field(w, "nonvoluntary_ctxt_switches"));
+    sleep_ms(o.watcher_idle_seconds * 1000.0);
+    int woke = 0, without_inotify = 0, gone = 0;
+    for (std::size_t i = 0; i < watchers.size(); ++i) {
+        pid_t w = watchers[i];
+        if (!start_stamp(w)) {
+            ++gone;
+            continue;
+        }
+        int64_t after = status_field(w, "voluntary_ctxt_switches") + status_field(w, "nonvoluntary_ctxt_switches");
+        if (after != before[i]) ++woke;
+        bool inotify = false;
+        std::string fds = "/proc/" + std::to_string(w) + "/fd";
+        if (DIR *d = ::opendir(fds.c_str())) {
+            while (dirent *e = ::readdir(d)) {
+                char link[256];
+                ssize_t n = ::readlink((fds + "/" + e->d_name).c_str(), link, sizeof link - 1);
+                if (n > 0 && std::string(link, static_cast<std::size_t>(n)) == "anon_inode:inotify") inotify = true;
+            }
+            ::closedir(d);
+        }
+        if (!inotify) ++without_inotify;
+    }
+    if (gone) g_errors.push_back("watchers: " + std::to_string(gone) + " of " + std::to_string(o.watchers) + " watchers died");
+
+    std::vector<double> rss, pss;
+    double rss_total = 0, pss_total = 0, anon_total = 0;
+    for (pid_t w : watchers) {
+        int64_t r = smaps_field(w, "Rss"), p = smaps_field(w, "Pss"), a = smaps_field(w, "Pss_Anon");
+        if (r < 0 || p < 0) continue;
+        rss.push_back(static_cast<double>(r) / 1024.0);
+        pss.push_back(static_cast<double>(p) / 1024.0);
+        rss_total += static_cast<double>(r) / 1024.0;
+        pss_total += static_cast<double>(p) / 1024.0;
+        anon_total += a > 0 ? static_cast<double>(a) / 1024.0 : 0;
+    }
+    std::string n = std::to_string(o.watchers);
+    add_row("watchers_rss", n + " idle watchers: RSS per watcher (smaps_rollup)", "MiB", rss, 4.0);
+    add_row("watchers_pss", n + " idle watchers: PSS per watcher", "MiB", pss, std::nullopt);
+    add_row("watchers_pss_total", n + " idle watchers: PSS, all together", "MiB", {pss_total}, 4.0 * o.watchers,
+            {{"rss_total_MiB", rss_total}, {"pss_anon_total_MiB", anon_total}});
+    add_row("watchers_woke", n + " idle watchers: how many woke in " + std::to_string(o.watcher_idle_seconds) + " s",
+            "count", {static_cast<double>(woke)}, std::nullopt,
+            {{"without_inotify", without_inotify},
+             {"max_user_instances", trim(read_file("/proc/sys/fs/inotify/max_user_instances"))}});
+}
+
 // ---- report ------------------------------------------------------------------
 
 std::string fmt(double v) {
@@ -909,7 +1433,10 @@ std::string fmt(double v) {
     return buf;
 }
 
-bool passes(const Row &r) { return !r.target || r.s.median <= *r.target + 1e-9; }
+bool passes(const Row &r) {
+    if (!r.target) return true;
+    return r.at_least ? r.s.median >= *r.target - 1e-9 : r.s.median <= *r.target + 1e-9;
+}
 
 void print_table(const json &previous) {
     bool cmp = previous.is_object();
@@ -944,12 +1471,13 @@ void print_table(const json &previous) {
                 m.value("cpu", "?").c_str(), std::to_string(m.value("nproc", 0)).c_str(), m.value("kernel", "?").c_str(),
                 m.value("loadavg_start", "?").c_str(), m.value("loadavg_end", "?").c_str());
     std::printf("state dirs: under %s (%s)\n", m.value("state_dirs_in", "?").c_str(), m.value("state_fs", "?").c_str());
-    if (m.contains("noise")) {
-        std::string meds;
-        for (const auto &v : m["noise"]["api_attach_batch_medians_us"]) meds += (meds.empty() ? "" : ", ") + fmt(v.get<double>());
-        std::printf("noise: C API attach batch medians [%s] us, spread %.1f%% (max-min)/min\n", meds.c_str(),
-                    m["noise"]["spread_pct"].get<double>());
-    }
+    if (m.contains("noise"))
+        for (const auto &[key, n] : m["noise"].items()) {
+            std::string meds;
+            for (const auto &v : n["batch_medians"]) meds += (meds.empty() ? "" : ", ") + fmt(v.get<double>());
+            std::printf("noise: %s batch medians [%s], spread %.1f%% (max-min)/min\n", key.c_str(), meds.c_str(),
+                        n["spread_pct"].get<double>());
+        }
     for (const auto &r : g_rows)
         if (r.extra.contains("syscalls") && !r.extra["syscalls"].get<std::string>().empty())
             std::printf("%s: %s\n", r.key.c_str(), r.extra["syscalls"].get<std::string>().c_str());
@@ -965,6 +1493,22 @@ void print_table(const json &previous) {
         if (r.key == "admin_start")
             std::printf("admin start: median of the first 10 %.2f ms, of the last 10 %.2f ms\n",
                         r.extra["first10_median_ms"].get<double>(), r.extra["last10_median_ms"].get<double>());
+    for (const auto &r : g_rows)
+        if (r.key.rfind("throughput_", 0) == 0 && r.extra.contains("use_worst_p99_us_per_rep"))
+            std::printf("%s: %s processes, %s s per repetition, errors %s; worst p99 of one use per repetition %s us; "
+                        "CPU per 1000 transactions: workers %.0f ms, watchers %.0f ms\n",
+                        r.key.c_str(), r.extra["processes"].dump().c_str(), r.extra["seconds_per_rep"].dump().c_str(),
+                        r.extra["errors"].dump().c_str(), r.extra["use_worst_p99_us_per_rep"].dump().c_str(),
+                        r.extra["worker_cpu_ms_per_1000_tx"].get<double>(),
+                        r.extra["watcher_cpu_ms_per_1000_tx"].get<double>());
+    for (const auto &r : g_rows)
+        if (r.key == "watchers_pss_total")
+            std::printf("watchers: total RSS %.1f MiB (shared pages counted in each), total PSS_Anon %.1f MiB\n",
+                        r.extra["rss_total_MiB"].get<double>(), r.extra["pss_anon_total_MiB"].get<double>());
+    for (const auto &r : g_rows)
+        if (r.key == "watchers_woke")
+            std::printf("watchers: %s had no inotify instance (fs.inotify.max_user_instances = %s): those re-read once a second\n",
+                        r.extra["without_inotify"].dump().c_str(), r.extra["max_user_instances"].get<std::string>().c_str());
     if (cmp)
         std::printf("compared with: run of %s\n",
                     previous.contains("meta") ? previous["meta"].value("date", std::string("?")).c_str() : "?");
@@ -1047,8 +1591,10 @@ int run(const Options &o, const std::string &root) {
                  o.cli.c_str(), o.watcher.c_str());
 
     std::vector<std::pair<std::string, std::function<void(const Options &, const std::string &)>>> sections = {
-        {"api", bench_api}, {"cli", bench_cli},   {"death", bench_death},
-        {"grace", bench_grace}, {"idle", bench_idle}, {"list", bench_list}};
+        {"api", bench_api},       {"luajit", bench_luajit}, {"python", bench_python},
+        {"cli", bench_cli},       {"start", bench_start},   {"death", bench_death},
+        {"grace", bench_grace},   {"idle", bench_idle},     {"list", bench_list},
+        {"throughput", bench_throughput}, {"watchers", bench_watchers}};
     int failed = 0;
     for (auto &[name, fn] : sections) {
         if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), name) == o.only.end()) continue;
@@ -1146,7 +1692,39 @@ void remove_tree(const std::string &path) {
 
 }  // namespace
 
+// --bench-serve MARK DELAY_MS: the server of the readiness rows. Listens on
+// $SHAREDSERVER_PORT after DELAY_MS, writes the CLOCK_MONOTONIC ns at which
+// it began to listen to MARK, then accepts and closes until killed.
+int bench_serve(int argc, char **argv) {
+    const char *port = getenv("SHAREDSERVER_PORT");
+    if (argc != 4 || !port) return 64;
+    sleep_ms(std::stod(argv[3]));
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0) return 1;
+    // From here a connect succeeds (the kernel completes it before accept).
+    int64_t listening = mono_ns();
+    std::string mark = argv[2], tmp = mark + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << listening;
+    }
+    ::rename(tmp.c_str(), mark.c_str());
+    for (;;) {
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c >= 0) ::close(c);
+    }
+}
+
 int main(int argc, char **argv) {
+    // Helper modes: this program is also the throughput worker and the readiness server.
+    if (argc > 1 && std::strcmp(argv[1], "--throughput-worker") == 0) return throughput_worker(argc, argv);
+    if (argc > 1 && std::strcmp(argv[1], "--bench-serve") == 0) return bench_serve(argc, argv);
     Options o = parse_options(argc, argv);
     for (const auto &exe : {o.cli, o.watcher})
         if (::access(exe.c_str(), X_OK) != 0) {
