@@ -212,6 +212,33 @@ bool probe_command(const std::string &line, const std::string &log_file, const s
     return false;
 }
 
+// Whether a {n,m} count or a \N back-reference in the pattern has more than
+// 6 digits. GCC 12's std::regex reads those numbers into a long without an
+// overflow check (undefined behaviour past 19 digits), then narrows them to
+// an int (a{4294967297} would mean a{1}). None that long can make sense: a
+// compiled pattern has at most 100000 states.
+bool has_oversized_number(const std::string &pattern) {
+    auto digits_from = [&](std::size_t i) {
+        std::size_t end = i;
+        while (end < pattern.size() && pattern[end] >= '0' && pattern[end] <= '9') ++end;
+        return end - i;
+    };
+    bool in_braces = false;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        char c = pattern[i];
+        if (c == '\\' && !in_braces) {
+            if (digits_from(i + 1) > 6) return true;
+            ++i;  // the escaped character: "\\{" is a literal brace
+        } else if (c == '{' || (c == ',' && in_braces)) {
+            in_braces = true;
+            if (digits_from(i + 1) > 6) return true;
+        } else if (c == '}') {
+            in_braces = false;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 int64_t file_size(const std::string &path) {
@@ -266,6 +293,9 @@ Status normalize_probe(ReadyProbe &probe, bool has_port) {
         case SHAREDSERVER_PROBE_LOG:
             if (probe.target.empty())
                 return fail(SHAREDSERVER_EINVALID, "the readiness log pattern is empty: give a regex (--ready-log 'Ready to accept')");
+            if (has_oversized_number(probe.target))
+                return fail(SHAREDSERVER_EINVALID, "invalid readiness log pattern " + quote(probe.target) +
+                                                       ": a count or back-reference number longer than 6 digits");
             try {
                 std::regex check(probe.target, std::regex::ECMAScript);
             } catch (const std::regex_error &e) {

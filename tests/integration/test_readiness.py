@@ -109,6 +109,7 @@ def test_a_server_that_dies_while_starting_fails_every_waiting_use(sandbox):
     ("--ready-http", "ftp://x/", 'invalid readiness URL "ftp://x/": expected http://host[:port]/path'),
     ("--ready-http", "http://:80/", 'invalid readiness URL "http://:80/"'),
     ("--ready-log", "([", 'invalid readiness log pattern "(["'),
+    ("--ready-log", "a{4294967297}", 'invalid readiness log pattern "a{4294967297}": a count or back-reference number longer than 6 digits'),
     ("--ready-port", "70000", '--ready-port: invalid port "70000": expected auto or a number from 1 to 65535'),
     ("--ready-port", "auto", "the port probe has no port: give one (--ready-port 6379) or let the server have one (--port auto)"),
     ("--port", "0", '--port: invalid port "0": expected auto or a number from 1 to 65535'),
