@@ -1,7 +1,16 @@
-"""The chaos run, bounded for CI (about 90 s), and the deterministic
-regressions for what chaos runs have found. CHAOS_SEED=<n> replays a seed;
-CHAOS_DURATION=<s> changes the length."""
+"""The chaos run, bounded for CI, the deterministic regressions for what chaos
+runs have found, and the self-tests of the chaos checker (a checker that
+cannot fail is a defect: each self-test builds a real violation with real
+processes and proves the checker reports it).
 
+  CHAOS_SEED=<n>      replays a seed in test_chaos_bounded
+  CHAOS_DURATION=<s>  seconds of chaos (default 90: about 95-100 s in all)
+The soak run is not a pytest test: tests/chaos/chaos.py --soak (see its
+docstring). Every process a test starts is killed by pid at the end, however
+the test ends.
+"""
+
+import fcntl
 import json
 import os
 import signal
@@ -18,22 +27,37 @@ import chaos
 HERE = Path(__file__).resolve().parent
 CLI = chaos.BUILD_DIR / "cli" / "sharedserver"
 WATCHER = chaos.BUILD_DIR / "watcher" / "sharedserver-watcher"
+DEFAULT_DURATION = 90
 
 
 def test_chaos_bounded():
-    args = [sys.executable, str(HERE / "chaos.py"), "--duration", os.environ.get("CHAOS_DURATION", "75")]
+    duration = float(os.environ.get("CHAOS_DURATION", DEFAULT_DURATION))
+    token = f"chaostest{os.getpid()}x{time.monotonic_ns()}"
+    args = [sys.executable, str(HERE / "chaos.py"), "--duration", f"{duration:g}", "--token", token]
     if os.environ.get("CHAOS_SEED"):
         args += ["--seed", os.environ["CHAOS_SEED"]]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
+    out = ""
     try:
-        out, _ = proc.communicate(timeout=float(os.environ.get("CHAOS_DURATION", "75")) + 60)
+        out, _ = proc.communicate(timeout=duration + 90)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)   # chaos.py kills everything it started, by pid
-        out, _ = proc.communicate(timeout=30)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
         pytest.fail("chaos.py did not finish in time:\n" + out)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        # Whatever chaos.py left (it must leave nothing): killed by pid here.
+        left = chaos.reap_tagged(token)
     print(out)
     assert proc.returncode == 0, out
+    assert left == [], f"chaos.py passed but left processes {left} running"
 
 
 # ---------------------------------------------------------------- regressions
@@ -47,6 +71,17 @@ def tagged(tag):
     return found
 
 
+def wait_tagged(tag, count, timeout=5.0):
+    """Waits until `count` processes carry `tag` (the shell has forked its
+    `sleep`): killing the leader before that would test nothing."""
+    deadline = time.monotonic() + timeout
+    while len(tagged(tag)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    found = tagged(tag)
+    assert len(found) >= count, f"the server did not start its {count} processes: " + "; ".join(
+        f"{p} {chaos.proc_stat(p)} {chaos.proc_cmdline(p)}" for p in found)
+
+
 @pytest.fixture
 def state_dir():
     root = tempfile.mkdtemp(prefix="sharedserver-regress-")
@@ -55,21 +90,14 @@ def state_dir():
     started = []
     yield Path(root), tag, started
     for pid in tagged(tag):
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except OSError:
-            pass
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        st = chaos.proc_stat(pid)
+        if st:
+            chaos.kill_exact(pid, st[3])
     for pid in chaos.all_pids():
         cmd = chaos.proc_cmdline(pid)
-        if cmd and cmd[0].endswith(b"sharedserver-watcher") and root.encode() in cmd:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        st = chaos.proc_stat(pid)
+        if st and cmd and cmd[0].endswith(b"sharedserver-watcher") and root.encode() in cmd:
+            chaos.kill_exact(pid, st[3])
     for proc in started:
         try:
             proc.kill()
@@ -79,9 +107,9 @@ def state_dir():
     subprocess.run(["rm", "-rf", root])
 
 
-def run(state, *args, check=True):
+def run(state, *args, check=True, timeout=30):
     env = dict(os.environ, SHAREDSERVER_LOCKDIR=str(state), NO_COLOR="1", SHAREDSERVER_WATCHER=str(WATCHER))
-    result = subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, env=env, timeout=30,
+    result = subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout,
                             stdin=subprocess.DEVNULL)
     if check:
         assert result.returncode == 0, (args, result.stderr)
@@ -121,6 +149,7 @@ def test_stale_record_repair_also_stops_what_is_left_of_the_server_group(state_d
     client = subprocess.Popen(["sleep", "1000"], start_new_session=True)
     started.append(client)
     run(state, "use", "--pid", client.pid, "--env", tag, "x", "--", "/bin/sh", "-c", "sleep 100000 & wait")
+    wait_tagged(tag, 2)
     record = json.loads((state / "x.server.json").read_text())
     os.kill(record["watcher_pid"], signal.SIGKILL)
     assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
@@ -143,6 +172,7 @@ def test_doctor_also_stops_what_is_left_of_a_dead_servers_group(state_dir):
     client = subprocess.Popen(["sleep", "1000"], start_new_session=True)
     started.append(client)
     run(state, "use", "--pid", client.pid, "--env", tag, "x", "--", "/bin/sh", "-c", "sleep 100000 & wait")
+    wait_tagged(tag, 2)
     record = json.loads((state / "x.server.json").read_text())
     os.kill(record["watcher_pid"], signal.SIGKILL)
     assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
@@ -154,3 +184,295 @@ def test_doctor_also_stops_what_is_left_of_a_dead_servers_group(state_dir):
     while time.monotonic() < deadline and tagged(tag):
         time.sleep(0.05)
     assert tagged(tag) == [], "doctor removed the record but left the server's group running"
+
+
+# A server that ignores SIGTERM (its `sleep` inherits the ignored signal):
+# a stop or restart of it waits its whole stop timeout before the SIGKILL,
+# which leaves a wide, deterministic window to kill the stopper in.
+STUBBORN = ["/bin/sh", "-c", "trap '' TERM; sleep 100000 & wait"]
+
+
+def kill_midway(state, name, *args, flag):
+    """Runs the CLI and SIGKILLs it as soon as the record of `name` is marked
+    `flag` (it then waits out the stop timeout of a STUBBORN server); returns
+    its exit status."""
+    env = dict(os.environ, SHAREDSERVER_LOCKDIR=str(state), NO_COLOR="1", SHAREDSERVER_WATCHER=str(WATCHER))
+    proc = subprocess.Popen([str(CLI), *map(str, args)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if json.loads((Path(state) / f"{name}.server.json").read_text()).get(flag):
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.005)
+        time.sleep(0.1)   # well inside the stop timeout
+        if proc.poll() is None:
+            proc.kill()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.wait()
+
+
+def test_a_restart_killed_midway_is_finished_by_the_next_command(state_dir):
+    """Found by chaos (seed 1: kill -9 of `admin restart` mid-transaction): the
+    restarter marks the record `restarting` (readiness cleared) before it
+    stops the old process; killed there, it leaves that mark on a live server
+    for good. Every later `use` then attaches and waits for a readiness that
+    never comes ("still starting after 5s", exit 1), `check` says starting
+    forever, and `admin doctor` does not repair it. The next command must
+    finish the interrupted restart, keeping the clients, as it finishes an
+    interrupted stop."""
+    state, tag, started = state_dir
+    client = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+    started.append(client)
+    run(state, "use", "--pid", client.pid, "--env", tag, "x", "--", *STUBBORN)
+    old = json.loads((state / "x.server.json").read_text())
+    assert kill_midway(state, "x", "admin", "restart", "x", flag="restarting") == -signal.SIGKILL
+    left = json.loads((state / "x.server.json").read_text())
+    assert left["restarting"] and chaos.alive(left["pid"], left["pid_start"]), left   # the state to repair
+    other = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+    started.append(other)
+    used = run(state, "use", "--pid", other.pid, "--env", tag, "x", "--", *STUBBORN, check=False)
+    assert used.returncode == 0, f"use after an interrupted restart failed: {used.stderr.strip()}"
+    record = json.loads((state / "x.server.json").read_text())
+    assert not record.get("restarting"), record
+    assert chaos.alive(record["pid"], record["pid_start"]) and chaos.alive(record["watcher_pid"], record["watcher_start"])
+    clients = json.loads((state / "x.clients.json").read_text())["clients"]
+    assert {str(client.pid), str(other.pid)} <= set(clients), "the restart must keep the clients"
+    assert run(state, "check", "x", check=False).returncode == 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        groups = {st[2] for st in map(chaos.proc_stat, tagged(tag)) if st}
+        if groups <= {record["pgid"]}:
+            break
+        time.sleep(0.05)
+    assert groups <= {record["pgid"]}, f"the old server {old['pid']} still runs beside {record['pid']}"
+
+
+def blocked_on_flock(pid):
+    """True when `pid` waits for a flock (a "->" line of /proc/locks)."""
+    with open("/proc/locks") as f:
+        return any("->" in line and f" {pid} " in line for line in f)
+
+
+def test_a_watcher_whose_record_is_removed_after_its_server_died_stops_the_rest_of_the_group(state_dir):
+    """Found by chaos (seed 1, with watchers woken by SIGUSR1: kill -9 of a
+    server's leader while `admin stop` ran). The stop wakes the watcher, which
+    waits for the stop's lock; the leader dies; the stop's terminate_server
+    finds it dead and signals nobody, removes the records and unlocks; the
+    watcher finds its record gone, reaps the leader and exits -- and the
+    leader's child runs on with no record, beside the next server of the name.
+    Done here by hand, as the stop does it, under the name's lock."""
+    state, tag, started = state_dir
+    client = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+    started.append(client)
+    run(state, "use", "--pid", client.pid, "--env", tag, "x", "--", "/bin/sh", "-c", "sleep 100000 & wait")
+    wait_tagged(tag, 2)
+    record = json.loads((state / "x.server.json").read_text())
+    lock = os.open(state / "x.lock", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)       # a client's transaction begins
+        os.kill(record["watcher_pid"], signal.SIGUSR1)   # and wakes the watcher, as every transaction does
+        deadline = time.monotonic() + 5
+        while not blocked_on_flock(record["watcher_pid"]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert blocked_on_flock(record["watcher_pid"]), "the watcher did not wait for the lock"
+        os.kill(record["pid"], signal.SIGKILL)  # the leader dies, its child does not
+        assert chaos.wait_dead(record["pid"], record["pid_start"])
+        os.unlink(state / "x.clients.json")     # the stop found it dead: it removes the records
+        os.unlink(state / "x.server.json")
+    finally:
+        os.close(lock)                          # and unlocks
+    deadline = time.monotonic() + 5
+    while tagged(tag) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tagged(tag) == [], "the server's group outlived its record and its watcher"
+    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"]), "the watcher did not exit"
+
+
+# ---------------------------------------------------------------- self-tests of the checker
+
+@pytest.fixture
+def checker():
+    """A Chaos run with no actors: the test builds the state with real
+    processes and the real CLI, then asks the checker."""
+    args = chaos.parse_args(["--seed", "7", "--names", "1", "--settle", "1.5", "--duration", "1"])
+    ch = chaos.Chaos(args)
+    ch.finale_timeout = 4.0
+    extra = []
+    try:
+        yield ch, extra
+    finally:
+        for proc in extra:
+            try:
+                proc.kill()
+                proc.wait(timeout=5)
+            except Exception:
+                pass
+        ch.cleanup()
+        assert chaos.reap_tagged(ch.token) == [], "the checker's cleanup left processes behind"
+
+
+def attach(ch, pid=None, name="svc0", grace="150ms", model=True):
+    pid = pid or ch.spawn_client()
+    rc, _out, err = ch.run_cli(None, ["use", "--pid", pid, "--grace-period", grace, "--env", f"CHAOS_RUN={ch.token}",
+                                      "--env", f"CHAOS_NAME={name}", name, "--", *ch.server_cmd], 0)
+    assert rc == 0, err
+    if model:
+        ch.pairs[(pid, name)] = "attached"
+    return pid, json.loads((ch.dir / f"{name}.server.json").read_text())
+
+
+def cli(ch, *args):
+    rc, out, err = ch.run_cli(None, list(args), 0)
+    return rc, out + err
+
+
+def found(ch, prefix):
+    return [v for v in ch.violations if v.startswith(prefix)]
+
+
+def test_checker_accepts_a_sound_state_and_counts_its_checks(checker):
+    ch, _ = checker
+    attach(ch)
+    attach(ch)
+    ch.quiet_point()
+    assert ch.violations == []
+    for name in ("I1 one server per name", "I2 attached client recorded", "I2 recorded client alive",
+                 "I3 live server has a live watcher", "I4 no record outlives its server", "I4 no orphan server",
+                 "I4 no orphan watcher", "I5 client not signalled by sharedserver"):
+        assert ch.checks[name] > 0, name
+    ch.finale()   # the clients die; the server stops after its grace
+    assert ch.violations == []
+    assert ch.checks["I6 nothing left at the end"] > 0
+
+
+def test_checker_reports_a_second_server_for_a_name(checker):
+    ch, extra = checker
+    attach(ch)
+    # A duplicate started by hand, as a broken `use` would: same name, its own group.
+    extra.append(subprocess.Popen(ch.server_cmd, start_new_session=True, stdin=subprocess.DEVNULL,
+                                  env=ch.child_env(CHAOS_RUN=ch.token, CHAOS_NAME="svc0")))
+    ch.quiet_point()
+    assert found(ch, "I1: svc0 has 2 live servers"), ch.violations
+    assert found(ch, "I4: orphan server of svc0"), ch.violations
+
+
+def test_checker_reports_a_record_that_outlives_its_server(checker):
+    ch, _ = checker
+    _, record = attach(ch)
+    os.kill(record["watcher_pid"], signal.SIGSTOP)    # alive, but it cannot repair anything
+    os.killpg(record["pgid"], signal.SIGKILL)
+    assert chaos.wait_dead(record["pid"], record["pid_start"])
+    ch.quiet_point()
+    assert found(ch, "I4: the record of svc0 names pid"), ch.violations
+
+
+def test_checker_reports_a_repair_that_no_fault_explains(checker):
+    ch, _ = checker
+    _, record = attach(ch)
+    os.kill(record["watcher_pid"], signal.SIGKILL)   # not declared to the model as a fault
+    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
+    ch.quiet_point()
+    assert found(ch, "I3/I4: svc0 needs a repair (live server"), ch.violations
+
+
+def test_checker_lets_the_next_command_adopt_after_a_declared_fault(checker):
+    ch, _ = checker
+    _, record = attach(ch)
+    os.kill(record["watcher_pid"], signal.SIGKILL)
+    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
+    ch.faulted.add("svc0")
+    ch.quiet_point()
+    assert ch.violations == []
+    adopted = json.loads((ch.dir / "svc0.server.json").read_text())
+    assert adopted["pid"] == record["pid"] and adopted["watcher_pid"] != record["watcher_pid"]
+
+
+def test_checker_reports_a_dead_client_still_recorded(checker):
+    ch, _ = checker
+    pid, record = attach(ch)
+    attach(ch)
+    os.kill(record["watcher_pid"], signal.SIGSTOP)    # nobody prunes the dead client
+    proc = ch.clients.pop(pid)
+    ch.pairs.pop((pid, "svc0"))
+    proc.kill()
+    proc.wait()
+    ch.quiet_point()
+    assert found(ch, f"I2: client {pid} of svc0 is dead but still recorded"), ch.violations
+
+
+def test_checker_reports_a_lost_reference(checker):
+    ch, _ = checker
+    pid, _ = attach(ch)
+    attach(ch)
+    assert cli(ch, "unuse", "--pid", pid, "svc0")[0] == 0   # behind the model's back
+    ch.quiet_point()
+    assert found(ch, f"I2: lost reference: client {pid}"), ch.violations
+
+
+def test_checker_reports_a_client_recorded_that_never_attached(checker):
+    ch, _ = checker
+    attach(ch)
+    pid, _ = attach(ch, model=False)
+    ch.quiet_point()
+    assert found(ch, f"I2: client {pid} of svc0 left (or was never attached) but is recorded"), ch.violations
+
+
+def test_checker_reports_a_record_left_mid_stop(checker):
+    ch, _ = checker
+    ch.server_cmd = STUBBORN
+    attach(ch)
+    assert kill_midway(ch.dir, "svc0", "admin", "stop", "--timeout", "10s", "svc0", flag="stopping") == -signal.SIGKILL
+    ch.quiet_point()   # no fault declared: the stale `stopping` mark is unexplained
+    assert found(ch, "I3/I4: svc0 needs a repair (the record of live server"), ch.violations
+
+
+def test_checker_lets_the_next_command_finish_a_declared_interrupted_stop(checker):
+    ch, _ = checker
+    ch.server_cmd = STUBBORN
+    pid, record = attach(ch)
+    assert kill_midway(ch.dir, "svc0", "admin", "stop", "--timeout", "10s", "svc0", flag="stopping") == -signal.SIGKILL
+    ch.faulted.add("svc0")
+    ch.pairs[(pid, "svc0")] = "uncertain"
+    ch.quiet_point()
+    assert ch.violations == []
+    assert not chaos.alive(record["pid"], record["pid_start"])
+
+
+def test_checker_reports_a_process_left_at_the_end(checker):
+    ch, extra = checker
+    _, record = attach(ch)
+    os.kill(record["watcher_pid"], signal.SIGSTOP)    # the grace period can never end the server
+    extra.append(subprocess.Popen(["sleep", "1000"], start_new_session=True, stdin=subprocess.DEVNULL,
+                                  env=ch.child_env()))   # and a stray process of the run
+    ch.finale()
+    left = found(ch, "I6: at the end, left behind")
+    assert left and f"'svc0': {{{record['pgid']}:" in left[0] and str(extra[0].pid) in left[0], ch.violations
+
+
+def test_checker_reports_a_bystander_or_client_killed_by_someone_else(checker):
+    ch, _ = checker
+    pid, _ = attach(ch)
+    bystander = ch.spawn_bystander()
+    bystander.terminate()
+    ch.clients[pid].terminate()
+    bystander.wait()
+    ch.clients[pid].wait()
+    ch.quiet_point()
+    assert found(ch, f"I5: bystander {bystander.pid} died"), ch.violations
+    assert found(ch, f"I5: client {pid} died"), ch.violations
+
+
+def test_a_violation_report_names_the_seed_and_the_replay_command(checker, capsys):
+    ch, _ = checker
+    ch.violation("I1: made up")
+    ch.report(False)
+    out = capsys.readouterr().out
+    assert "chaos: FAILED with seed 7" in out
+    assert "--seed 7" in out and "CHAOS_SEED=7" in out and "I1: made up" in out
+    assert "operations (" in out and "faults injected (" in out and "invariant checks made (" in out

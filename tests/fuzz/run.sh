@@ -58,6 +58,7 @@ if [ -z "$cxx" ]; then
   done
 fi
 [ -n "$cxx" ] || die "no clang >= 16 found: apt-get install clang-19 libclang-rt-19-dev"
+command -v "$cxx" >/dev/null || die "FUZZ_CXX=$cxx not found: apt-get install clang-19 libclang-rt-19-dev"
 [ -n "$cc" ] || cc=${cxx/++/}
 command -v meson >/dev/null || die "meson not found: apt-get install meson ninja-build"
 command -v ninja >/dev/null || die "ninja not found: apt-get install ninja-build"
@@ -79,8 +80,10 @@ rm -rf "$probe_dir"
 # Configure once; reuse while the compiler, options, meson and source tree are
 # the same (ninja itself reconfigures when a meson.build changes). Otherwise
 # start over, keeping the scratch corpus and artifacts.
+# Line tables only: stack traces keep file:line, and compiling takes a fifth less.
 setup_args=(-Dfuzzing=true -Dpython=disabled -Db_sanitize=address,undefined -Db_lundef=false
-  -Dbuildtype=debugoptimized -Dcpp_args=-fsanitize=fuzzer-no-link -Dc_args=-fsanitize=fuzzer-no-link)
+  -Dbuildtype=debugoptimized "-Dcpp_args=-fsanitize=fuzzer-no-link -gline-tables-only"
+  "-Dc_args=-fsanitize=fuzzer-no-link -gline-tables-only")
 stamp="$(command -v "$cc") $(command -v "$cxx") $("$cxx" --version | head -1) meson $(meson --version) source $source_root ${setup_args[*]}"
 if [ -f "$build/build.ninja" ] && [ "$(cat "$build/.fuzz-setup" 2>/dev/null)" = "$stamp" ]; then
   echo "==> reusing $build"
@@ -127,8 +130,9 @@ fuzz_one() {
 }
 
 pids=()
-cleanup() {
-  ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true
+cleanup() {  # the fuzzers, then the subshells waiting for them
+  local p
+  for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
 }
 trap 'cleanup; exit 1' INT TERM
 

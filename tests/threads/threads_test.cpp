@@ -18,19 +18,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
-#include <spawn.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
-
-extern char **environ;
 
 namespace {
 
@@ -54,11 +53,21 @@ void failure(const std::string &what) {
         if (!(cond)) failure(std::string(what) + " [" #cond "] at line " + std::to_string(__LINE__)); \
     } while (0)
 
+// A `sleep` to attach as a client (forked before any thread starts). Its
+// stdio is /dev/null and it dies with this process: when a sanitizer report
+// aborts the test, no sleeper keeps `meson test` waiting on the output pipe
+// until the timeout, nor runs on (keeping servers alive) afterwards.
 pid_t spawn_sleeper() {
-    pid_t pid = 0;
-    const char *argv[] = {"sleep", "1000", nullptr};
-    if (::posix_spawnp(&pid, "sleep", nullptr, nullptr, const_cast<char **>(argv), environ) != 0) return -1;
-    return pid;
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;  // -1 or the child's pid
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    int null_fd = ::open("/dev/null", O_RDWR);
+    if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(null_fd, 1) < 0 || ::dup2(null_fd, 2) < 0) ::_exit(127);
+    if (null_fd > 2) ::close(null_fd);
+    ::execlp("sleep", "sleep", "1000", static_cast<char *>(nullptr));
+    ::_exit(127);
 }
 
 bool pid_alive(int64_t pid) {

@@ -69,6 +69,20 @@ char proc_state(pid_t pid);
 void kill_group_if_alive(pid_t pgid);
 void kill_if_alive(pid_t pid);
 
+// Sanitized builds (tests/sanitize.sh) run several times slower: latency
+// bounds are multiplied by this there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int64_t time_scale = 5;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr int64_t time_scale = 5;
+#else
+constexpr int64_t time_scale = 1;
+#endif
+#else
+constexpr int64_t time_scale = 1;
+#endif
+
 inline int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since).count();
 }
