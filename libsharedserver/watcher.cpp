@@ -444,6 +444,9 @@ bool Watcher::record_taken_away() {
             terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
         }
         log_exit(wait_status(), false);
+        // A leader that died on its own leaves its group to us: a stop that
+        // found it dead signalled nobody (found by the chaos run, seed 1).
+        reap_group_stragglers(server_.pid);
         server_running_ = false;
     }
     if (lock && !file_exists(files_.server())) lock->remove_file();

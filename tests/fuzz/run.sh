@@ -153,7 +153,10 @@ for t in "${targets[@]}"; do
   rc=$(cat "$build/$t.status" 2>/dev/null || echo missing)
   if [ "$rc" != 0 ]; then
     echo "!!! $t failed (exit $rc); the input is in $build/artifacts/; log: $build/$t.log" >&2
-    grep -v -E "^#[0-9]+.*(NEW|REDUCE|pulse|INITED)" "$build/$t.log" | tail -60 >&2
+    # The first report (a sanitizer's, else libFuzzer's), then where the input went.
+    awk '/runtime error:|==[0-9]+==ERROR|ERROR: libFuzzer|libFuzzer: (timeout|out-of-memory)/ {p = 1} p && n++ < 50' \
+      "$build/$t.log" >&2
+    grep -E "Test unit written|^Base64:" "$build/$t.log" | head -2 >&2
     status=1
     continue
   fi
