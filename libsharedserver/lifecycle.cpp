@@ -92,7 +92,12 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
     }
     ServerRecord record = **loaded;
     bool server_up = server_alive(record);
-    if (record.server.pid <= 1 || (server_up && !process_owned_by_me(record.server.pid)))
+    // Somebody else's process under a recycled pid: refuse to touch it. A
+    // server that dies between these two reads loses its /proc entry, which
+    // must not pass for that (`use` failed with "not your server" when a
+    // server was killed at that moment): read its liveness again.
+    bool not_mine = server_up && !process_owned_by_me(record.server.pid) && (server_up = server_alive(record));
+    if (record.server.pid <= 1 || not_mine)
         return fail(SHAREDSERVER_ECORRUPT,
                     "record " + quote(files.server()) + " names pid " + std::to_string(record.server.pid) +
                         ", which is not your server; run `sharedserver admin doctor` to remove it",
@@ -537,7 +542,8 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             continue;
         }
         const ServerRecord &record = **loaded;
-        if (record.server.pid <= 1 || (server_alive(record) && !process_owned_by_me(record.server.pid))) {
+        if (record.server.pid <= 1 ||
+            (server_alive(record) && !process_owned_by_me(record.server.pid) && server_alive(record))) {
             remove_records(f);
             lock->remove_file();
             report.push_back(name + ": removed a record naming pid " + std::to_string(record.server.pid) +

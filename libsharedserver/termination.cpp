@@ -54,7 +54,14 @@ bool wait_for_exit(const ProcessId &id, int64_t timeout_ms) {
 }
 
 Termination terminate_server(const ProcessId &leader, pid_t pgid, int64_t timeout_ms, bool force) {
-    if (!process_alive(leader)) return Termination::gone;
+    if (!process_alive(leader)) {
+        // The leader died before we came (killed, or exited on its own), and
+        // maybe not its group: nothing may outlive a stopped server. While a
+        // member lives, the group's id is not handed out again; a live
+        // process with the leader's pid means it was, and it is left alone.
+        if (pgid > 1 && !process_start_stamp(pgid)) reap_group_stragglers(pgid);
+        return Termination::gone;
+    }
     if (!process_owned_by_me(leader.pid)) return Termination::not_ours;
     signal_group(leader, pgid, SIGTERM);
     if (!wait_for_exit(leader, timeout_ms)) {

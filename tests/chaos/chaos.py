@@ -154,22 +154,46 @@ def tagged_pids(token):
     return [p for p in all_pids() if p != os.getpid() and tag in proc_environ(p) and alive(p)]
 
 
+def kill_matching(match, timeout=5.0):
+    """SIGKILLs every live process for which match(environ, cmdline) holds,
+    by pid (and start stamp) and by its process group, again and again until
+    none is left: a server's shell may fork between a scan and its kill, and
+    a killed watcher's server is nobody's to stop. Every group killed is one
+    of these processes' own (sessions and groups of their own), never ours.
+    Returns the pids it killed."""
+    killed = set()
+    own_group = os.getpgrp()
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {}
+        for pid in all_pids():
+            st = proc_stat(pid)
+            if pid == os.getpid() or not st or st[0] in ("Z", "X", "x"):
+                continue
+            if match(proc_environ(pid), proc_cmdline(pid)):
+                found[pid] = st
+        if not found or time.monotonic() > deadline:
+            return sorted(killed)
+        for pid, st in found.items():
+            if kill_exact(pid, st[3]):
+                killed.add(pid)
+            if st[2] > 1 and st[2] != own_group:
+                try:
+                    os.killpg(st[2], signal.SIGKILL)   # a live member: the group id is not reused
+                except OSError:
+                    pass
+        time.sleep(0.02)
+
+
+def is_watcher_of(cmdline, state_dir):
+    return bool(cmdline) and cmdline[0].endswith(b"sharedserver-watcher") and str(state_dir).encode() in cmdline
+
+
 def kill_tagged(token, state_dir=None):
-    """SIGKILLs, by pid (and start stamp), every live process of the run
-    `token` and any watcher of `state_dir`; returns the pids it killed."""
+    """SIGKILLs every live process of the run `token` and any watcher of
+    `state_dir` (see kill_matching); returns the pids it killed."""
     tag = f"CHAOS_TOKEN={token}".encode()
-    needle = str(state_dir).encode() if state_dir else None
-    found = {}
-    for pid in all_pids():
-        st = proc_stat(pid)
-        if pid == os.getpid() or not st or st[0] in ("Z", "X", "x"):
-            continue
-        cmd = proc_cmdline(pid)
-        ours = tag in proc_environ(pid) or (
-            needle is not None and cmd and cmd[0].endswith(b"sharedserver-watcher") and needle in cmd)
-        if ours:
-            found[pid] = st[3]
-    return sorted(pid for pid, start in found.items() if kill_exact(pid, start))
+    return kill_matching(lambda env, cmd: tag in env or (state_dir is not None and is_watcher_of(cmd, state_dir)))
 
 
 def reap_tagged(token, state_dir=None, wait=3.0):

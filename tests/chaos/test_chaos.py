@@ -88,23 +88,19 @@ def state_dir():
     os.chmod(root, 0o700)
     tag = f"REGRESS_TAG={os.getpid()}-{time.monotonic_ns()}"
     started = []
-    yield Path(root), tag, started
-    for pid in tagged(tag):
-        st = chaos.proc_stat(pid)
-        if st:
-            chaos.kill_exact(pid, st[3])
-    for pid in chaos.all_pids():
-        cmd = chaos.proc_cmdline(pid)
-        st = chaos.proc_stat(pid)
-        if st and cmd and cmd[0].endswith(b"sharedserver-watcher") and root.encode() in cmd:
-            chaos.kill_exact(pid, st[3])
-    for proc in started:
-        try:
-            proc.kill()
-            proc.wait()
-        except OSError:
-            pass
-    subprocess.run(["rm", "-rf", root])
+    try:
+        yield Path(root), tag, started
+    finally:
+        # The watchers (which start servers) and the servers, with their groups, by pid.
+        chaos.kill_matching(lambda env, cmd: chaos.is_watcher_of(cmd, root) or tag.encode() in env)
+        for proc in started:
+            try:
+                proc.kill()
+                proc.wait()
+            except OSError:
+                pass
+        subprocess.run(["rm", "-rf", root])
+        assert tagged(tag) == [], "the test left processes behind"
 
 
 def run(state, *args, check=True, timeout=30):
@@ -230,6 +226,7 @@ def test_a_restart_killed_midway_is_finished_by_the_next_command(state_dir):
     client = subprocess.Popen(["sleep", "1000"], start_new_session=True)
     started.append(client)
     run(state, "use", "--pid", client.pid, "--env", tag, "x", "--", *STUBBORN)
+    wait_tagged(tag, 2)   # its `sleep` is forked: the shell ignores TERM by now
     old = json.loads((state / "x.server.json").read_text())
     assert kill_midway(state, "x", "admin", "restart", "x", flag="restarting") == -signal.SIGKILL
     left = json.loads((state / "x.server.json").read_text())
@@ -325,6 +322,18 @@ def attach(ch, pid=None, name="svc0", grace="150ms", model=True):
     if model:
         ch.pairs[(pid, name)] = "attached"
     return pid, json.loads((ch.dir / f"{name}.server.json").read_text())
+
+
+def wait_stubborn(ch, name="svc0", timeout=5.0):
+    """Waits until the STUBBORN server of `name` has forked its `sleep`: only
+    then does it ignore TERM (a TERM before its `trap` ends it at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        servers, _ = ch.scan()
+        if any(len(pids) >= 2 for pids in servers.get(name, {}).values()):
+            return
+        time.sleep(0.01)
+    pytest.fail(f"the server of {name} did not start its two processes")
 
 
 def cli(ch, *args):
@@ -427,6 +436,7 @@ def test_checker_reports_a_record_left_mid_stop(checker):
     ch, _ = checker
     ch.server_cmd = STUBBORN
     attach(ch)
+    wait_stubborn(ch)
     assert kill_midway(ch.dir, "svc0", "admin", "stop", "--timeout", "10s", "svc0", flag="stopping") == -signal.SIGKILL
     ch.quiet_point()   # no fault declared: the stale `stopping` mark is unexplained
     assert found(ch, "I3/I4: svc0 needs a repair (the record of live server"), ch.violations
@@ -436,6 +446,7 @@ def test_checker_lets_the_next_command_finish_a_declared_interrupted_stop(checke
     ch, _ = checker
     ch.server_cmd = STUBBORN
     pid, record = attach(ch)
+    wait_stubborn(ch)
     assert kill_midway(ch.dir, "svc0", "admin", "stop", "--timeout", "10s", "svc0", flag="stopping") == -signal.SIGKILL
     ch.faulted.add("svc0")
     ch.pairs[(pid, "svc0")] = "uncertain"
@@ -468,11 +479,14 @@ def test_checker_reports_a_bystander_or_client_killed_by_someone_else(checker):
     assert found(ch, f"I5: client {pid} died"), ch.violations
 
 
-def test_a_violation_report_names_the_seed_and_the_replay_command(checker, capsys):
+def test_a_violation_report_names_the_seed_and_the_replay_command(checker, capsys, monkeypatch, tmp_path):
     ch, _ = checker
+    monkeypatch.setenv("CHAOS_ARTIFACTS", str(tmp_path))   # a failed run keeps its logs there
     ch.violation("I1: made up")
     ch.report(False)
     out = capsys.readouterr().out
     assert "chaos: FAILED with seed 7" in out
     assert "--seed 7" in out and "CHAOS_SEED=7" in out and "I1: made up" in out
     assert "operations (" in out and "faults injected (" in out and "invariant checks made (" in out
+    kept = list(tmp_path.glob("sharedserver-chaos-failure-seed7-*"))
+    assert kept and "I1: made up" in (kept[0] / "operations.log").read_text(), out
