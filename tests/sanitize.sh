@@ -4,7 +4,8 @@
 #        libstdc++ assertions); the unit, cli (integration), security and
 #        threads suites.
 #  tsan: TSan; the threads suite (the C ABI called from many threads of one
-#        process at once, as the Python and Neovim hosts do).
+#        process at once, as the Python and Neovim hosts do) and the unit
+#        suite (the core's own multi-threaded tests).
 #
 #   tests/sanitize.sh [asan|tsan]...                 (default: both)
 #   tests/sanitize.sh --builddir DIR asan|tsan       (one kind, in DIR)
@@ -12,14 +13,15 @@
 # Build dirs: --builddir, else $SANITIZE_ASAN_DIR / $SANITIZE_TSAN_DIR, else
 # build-asan / build-tsan in the source tree. An existing configuration is
 # reused (a rerun only rebuilds what changed); one made from another source
-# tree or by another Meson version is wiped. $SANITIZE_PYTHON is the
+# tree, by another Meson version or with other options is wiped. $SANITIZE_PYTHON is the
 # interpreter with pytest (default /usr/bin/python3); $MESON and $NINJA name
 # the tools. Meson runs this as the tests `asan` and `tsan` (tests/sanitize/).
 #
 # Every sanitizer report, from any process (the CLI and the watchers the
-# tests start in the background included), goes to a file in
-# <builddir>/sanitizer-logs; any such file fails the run and is printed.
-# A suite that is missing or skipped fails the run too.
+# tests start in the background included, whose stderr is /dev/null), goes
+# to a file in <builddir>/sanitizer-logs (UBSan's with the help of
+# tests/sanitize/ubsan_log_path.c); any such file fails the run and is
+# printed. A suite that is missing, fails or is skipped fails the run too.
 #
 # The Python module is not built here: an ASan/TSan extension cannot load
 # into an uninstrumented interpreter.
@@ -54,11 +56,12 @@ NINJA=${NINJA:-ninja}
 python=${SANITIZE_PYTHON:-/usr/bin/python3}
 [ -x "$python" ] || python=$(command -v python3)
 
-# Configures $dir with the given options, or reuses its configuration.
+# Configures $dir with the given options, or reuses its configuration. The
+# function named by $pre_setup, if any, runs in the empty dir before setup.
 configure() {
   local dir=$1
   shift
-  local stamp="$src $($MESON --version) $*"
+  local stamp="$src $($MESON --version) ${stamp_extra:-} $*"
   if [ -f "$dir/meson-private/coredata.dat" ] && [ "$(cat "$dir/.sanitize-setup" 2>/dev/null)" != "$stamp" ]; then
     # Another source tree, Meson version or set of options: start afresh.
     # Only a Meson build dir is ever removed.
@@ -68,11 +71,13 @@ configure() {
   if [ ! -f "$dir/build.ninja" ]; then
     rm -f "$dir/.sanitize-setup"
     echo "==> configuring $dir"
-    $MESON setup "$dir" "$src" "$@" >"${dir%/}.setup.log" 2>&1 || {
-      cat "${dir%/}.setup.log" >&2
+    mkdir -p -- "$dir"
+    if [ -n "${pre_setup:-}" ]; then "$pre_setup" "$dir" || return 1; fi
+    $MESON setup "$dir" "$src" "$@" >"$dir/sanitize-setup.log" 2>&1 || {
+      cat "$dir/sanitize-setup.log" >&2
       return 1
     }
-    rm -f "${dir%/}.setup.log"
+    rm -f "$dir/sanitize-setup.log"
     echo "$stamp" >"$dir/.sanitize-setup"
   fi
 }
@@ -124,6 +129,13 @@ no_reports() {
   ((found == 0))
 }
 
+# The ASan build links tests/sanitize/ubsan_log_path.c into everything (see
+# there: without it UBSan ignores log_path when ASan is linked too).
+ubsan_shim_src=$src/tests/sanitize/ubsan_log_path.c
+build_ubsan_shim() {
+  ${CC:-cc} -O2 -fPIC -Wall -Wextra -Werror -c "$ubsan_shim_src" -o "$1/ubsan_log_path.o"
+}
+
 fresh_logs() {
   rm -rf -- "$1"
   mkdir -p -- "$1"
@@ -144,15 +156,18 @@ for w in "${what[@]}"; do
   # -O1, as the sanitizers' authors advise: the integration tests start an
   # instrumented CLI hundreds of times, and at -O0 each start costs ~40% more
   # CPU (some tests race a 300 ms grace period). -g1 (line tables, no
-  # variables) keeps the build about as fast as -O0 -g; reports still give
-  # file:line for every frame.
+  # variables) builds little slower than -O0 -g (-O1 -g: about twice as
+  # slow); reports still give file:line for every frame.
   common=(-Dpython=disabled -Dfuzzing=false -Db_lundef=false -Db_ndebug=false
           -Doptimization=1 -Ddebug=false "-Dpython_for_tests=$python")
   case $w in
     asan)
       flags="-g1 -fno-omit-frame-pointer -fno-sanitize-recover=all"
-      configure "$dir" "${common[@]}" -Db_sanitize=address,undefined \
-        "-Dcpp_args=$flags -D_GLIBCXX_ASSERTIONS" "-Dc_args=$flags" || { status=1; continue; }
+      shim="$dir/ubsan_log_path.o -ldl"
+      pre_setup=build_ubsan_shim stamp_extra=$(cksum <"$ubsan_shim_src") \
+        configure "$dir" "${common[@]}" -Db_sanitize=address,undefined \
+        "-Dcpp_args=$flags -D_GLIBCXX_ASSERTIONS" "-Dc_args=$flags" \
+        "-Dcpp_link_args=$shim" "-Dc_link_args=$shim" || { status=1; continue; }
       # Regenerates build.ninja when a meson.build changed; `meson test`
       # then builds only what the chosen suites need.
       $NINJA -C "$dir" build.ninja || { status=1; continue; }
@@ -167,6 +182,7 @@ for w in "${what[@]}"; do
       args=()
       for s in "${suites[@]}"; do args+=(--suite "$s"); done
       ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1" \
+      SANITIZE_UBSAN_LOG_PATH=$logs/ubsan \
       UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:abort_on_error=1:print_stacktrace=1" \
       LSAN_OPTIONS="log_path=$logs/lsan" \
         $MESON test -C "$dir" "${args[@]}" --print-errorlogs || status=1
@@ -177,16 +193,19 @@ for w in "${what[@]}"; do
       configure "$dir" "${common[@]}" -Db_sanitize=thread \
         -Dcpp_args=-g1 -Dc_args=-g1 || { status=1; continue; }
       $NINJA -C "$dir" build.ninja || { status=1; continue; }
-      tests_of "$dir" threads || { status=1; continue; }
+      suites=(threads unit)
+      tests_of "$dir" "${suites[@]}" || { status=1; continue; }
       fresh_logs "$logs"
       rm -f "$dir/meson-logs/testlog.json"
       # TSan (GCC 12) needs the classic address-space layout; setarch -R
       # turns randomisation off, where the container lets it.
       norand=()
       if setarch "$(uname -m)" -R true 2>/dev/null; then norand=(setarch "$(uname -m)" -R); fi
-      echo "==> TSan: the threads suite ($dir)"
+      echo "==> TSan: the ${suites[*]} suites ($dir)"
+      args=()
+      for s in "${suites[@]}"; do args+=(--suite "$s"); done
       TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1" \
-        "${norand[@]}" $MESON test -C "$dir" --suite threads --print-errorlogs || status=1
+        "${norand[@]}" $MESON test -C "$dir" "${args[@]}" --print-errorlogs || status=1
       all_passed "$dir" || status=1
       no_reports "$logs" tsan || status=1
       ;;
