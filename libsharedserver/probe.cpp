@@ -332,6 +332,27 @@ ProbeRunner::ProbeRunner(ReadyProbe probe, std::string log_file, int64_t log_off
     }
 }
 
+// Only the first kLogLineMatched bytes of a line are matched: GCC's
+// std::regex recurses once per character of the text (about 0.5 KiB of stack
+// each), so one long line (minified JSON, a dump) would overflow the
+// watcher's stack. Readiness messages are short.
+constexpr std::size_t kLogLineMatched = 2048;
+
+bool ProbeRunner::match_lines(std::string_view chunk) {
+    while (!chunk.empty()) {
+        const std::size_t newline = chunk.find('\n');
+        const std::string_view piece = chunk.substr(0, newline);
+        if (partial_line_.size() < kLogLineMatched)
+            partial_line_.append(piece.substr(0, kLogLineMatched - partial_line_.size()));
+        if (newline == std::string_view::npos) return false;  // the line goes on in the next read
+        const bool matched = std::regex_search(partial_line_, *pattern_);
+        partial_line_.clear();
+        if (matched) return true;
+        chunk.remove_prefix(newline + 1);
+    }
+    return false;
+}
+
 ProbeRunner::Result ProbeRunner::attempt(std::string &why) {
     bool ready = false;
     switch (probe_.kind) {
@@ -349,13 +370,7 @@ ProbeRunner::Result ProbeRunner::attempt(std::string &why) {
             ssize_t n;
             while (!ready && (n = ::pread(fd, buf, sizeof buf, log_offset_)) > 0) {
                 log_offset_ += n;
-                partial_line_.append(buf, static_cast<std::size_t>(n));
-                std::size_t newline;
-                while (!ready && (newline = partial_line_.find('\n')) != std::string::npos) {
-                    ready = std::regex_search(partial_line_.substr(0, newline), *pattern_);
-                    partial_line_.erase(0, newline + 1);
-                }
-                if (partial_line_.size() > 65536) partial_line_.clear();  // a runaway line never matches
+                ready = match_lines(std::string_view(buf, static_cast<std::size_t>(n)));
             }
             ::close(fd);
             break;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "error.hpp"
@@ -36,11 +37,14 @@ public:
     Result attempt(std::string &why);
 
 private:
+    // Feeds log text to the line matcher; true when a line matched.
+    bool match_lines(std::string_view chunk);
+
     ReadyProbe probe_;
     std::string log_file_;
     int64_t log_offset_;
     std::vector<std::string> env_;
-    std::string partial_line_;
+    std::string partial_line_;  // the current line so far, at most its first 2 KiB
     std::unique_ptr<std::regex> pattern_;
 };
 
