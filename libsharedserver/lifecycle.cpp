@@ -81,9 +81,12 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
 // Under the lock: the live record of `name`, after repairing what a dead
 // process left behind. A stale record is removed (nullopt); a live server
 // whose watcher died gets a new one; a stop or a restart whose client died
-// midway is finished.
+// midway is finished. The live server's watcher is woken here, before the
+// caller writes; with `wake_later`, its handle goes there instead, for a
+// caller that wakes it only when it writes what the watcher must learn.
 Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
-                                                     const std::string &watcher_path) {
+                                                     const std::string &watcher_path,
+                                                     ProcessHandle *wake_later = nullptr) {
     auto loaded = load_server_record(files);
     if (!loaded) return std::unexpected(loaded.error());
     if (!*loaded) {
@@ -157,7 +160,8 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         // The caller is about to write: wake the watcher now, before the
         // writes, so a caller killed midway cannot leave it asleep. It waits
         // for our lock before it reads.
-        (void)watcher.signal(SIGUSR1);
+        if (wake_later) *wake_later = std::move(watcher);
+        else (void)watcher.signal(SIGUSR1);
     }
     return std::optional<ServerRecord>{record};
 }
@@ -277,7 +281,8 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     }
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
-    auto live = load_live_record(f, watcher_path_);
+    ProcessHandle watcher;
+    auto live = load_live_record(f, watcher_path_, &watcher);
     if (!live) return std::unexpected(live.error());
 
     ClientEntry entry{request.client.start, unix_now_ms(), request.metadata};
@@ -312,8 +317,11 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     prune_dead_clients(*clients, f);
     bool in_grace = clients->empty();
     auto existing = clients->find(request.client.pid);
-    if (existing == clients->end() || existing->second.start != request.client.start)
-        (*clients)[request.client.pid] = entry;
+    bool joins = existing == clients->end() || existing->second.start != request.client.start;
+    if (joins) (*clients)[request.client.pid] = entry;
+    // The watcher must learn of a new client (to see it die) and of any
+    // change to the record; a client already attached changes neither.
+    if (joins || in_grace || !mismatch.empty()) (void)watcher.signal(SIGUSR1);
     if (!mismatch.empty() && request.on_mismatch == SHAREDSERVER_MISMATCH_RESTART) {
         // The new definition wins: the old process goes, the clients stay.
         ServerRecord old = record;
@@ -361,7 +369,8 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
     if (!file_exists(f.server())) return not_running(name);
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
-    auto live = load_live_record(f, watcher_path_);
+    ProcessHandle watcher;
+    auto live = load_live_record(f, watcher_path_, &watcher);
     if (!live) return std::unexpected(live.error());
     if (!*live) {
         lock->remove_file();
@@ -379,6 +388,10 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
                         "; pass the pid that ran `use` with --pid");
     }
     prune_dead_clients(*clients, f);
+    // A client that leaves while others stay is none of the watcher's
+    // business (it only ever watched it die); the last one starts the grace
+    // period, which it must time.
+    if (clients->empty()) (void)watcher.signal(SIGUSR1);
     record_event(f, "detached", {{"client", client}});
     if (clients->empty()) {
         record.grace_deadline_ms = unix_now_ms() + record.spec.grace_period_ms;

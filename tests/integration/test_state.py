@@ -199,6 +199,30 @@ def test_transactions_on_one_name_never_wake_the_watcher_of_another(sandbox):
     assert after[1] > before[1], "the watcher of 'busy' slept through its own transactions"
 
 
+def test_the_watcher_is_woken_only_for_what_it_must_learn(sandbox):
+    stays, visitor = sandbox.client(), sandbox.client()
+    sandbox.run("use", "--pid", stays.pid, "--grace-period", "300ms", "lean", "--", "sleep", "1000")
+    info = sandbox.info("lean")
+    watcher = info["watcher_pid"]
+    time.sleep(0.3)  # let the watcher settle into poll()
+    before = context_switches(watcher)
+    for _ in range(5):
+        sandbox.run("use", "--pid", stays.pid, "lean")  # already attached: nothing new
+    assert context_switches(watcher) == before, "woken by a client that was already attached"
+    sandbox.run("use", "--pid", visitor.pid, "lean")  # new: the watcher must see it if it dies
+    assert wait_until(lambda: context_switches(watcher) > before), "slept through a new client"
+    time.sleep(0.2)
+    before = context_switches(watcher)
+    sandbox.run("unuse", "--pid", visitor.pid, "lean")  # leaves while another stays
+    time.sleep(0.2)
+    assert context_switches(watcher) == before, "woken by a client leaving while another stays"
+    assert sandbox.info("lean")["refcount"] == 1
+    # The last one to leave is the watcher's business: it times the grace period.
+    sandbox.run("unuse", "--pid", stays.pid, "lean")
+    assert wait_until(lambda: not pid_alive(info["pid"]), timeout=5)
+    assert wait_until(lambda: not pid_alive(watcher))
+
+
 def test_a_watcher_that_does_not_say_it_wakes_on_sigusr1_is_never_sent_it(sandbox):
     # An older watcher (no watcher_wake_signal in its record) would die of
     # SIGUSR1; a `sleep` in its place dies of it too, so it must be left alone.
