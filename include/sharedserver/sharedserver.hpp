@@ -112,11 +112,14 @@ struct Info {
     int port = 0;
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
+    // The server as `sharedserver info --json` prints it. Filled by info()
+    // only: list() leaves it empty (building it costs more than reading the
+    // records); list_json() gives the whole list as JSON.
     std::string json;
 
     std::size_t refcount() const { return clients.size(); }
 
-    static Info from(const sharedserver_info *h) {
+    static Info from(const sharedserver_info *h, bool with_json = true) {
         Info info;
         info.name = detail::str(sharedserver_info_name(h));
         info.state = static_cast<State>(sharedserver_info_state(h));
@@ -137,9 +140,11 @@ struct Info {
         info.port = sharedserver_info_port(h);
         info.ready_at_ms = sharedserver_info_ready_at(h);
         info.restarts = sharedserver_info_restart_count(h);
-        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
-        detail::check(sharedserver_info_json(&buf, h));
-        info.json = detail::take(buf);
+        if (with_json) {
+            sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+            detail::check(sharedserver_info_json(&buf, h));
+            info.json = detail::take(buf);
+        }
         return info;
     }
 };
@@ -346,7 +351,7 @@ public:
         detail::check(sharedserver_list_get(&h, ctx_.get()));
         std::unique_ptr<sharedserver_list, decltype(&sharedserver_list_free)> owned(h, &sharedserver_list_free);
         std::vector<Info> out;
-        for (std::size_t i = 0; i < sharedserver_list_count(h); ++i) out.push_back(Info::from(sharedserver_list_at(h, i)));
+        for (std::size_t i = 0; i < sharedserver_list_count(h); ++i) out.push_back(Info::from(sharedserver_list_at(h, i), false));
         return out;
     }
 
