@@ -112,9 +112,8 @@ struct Info {
     int port = 0;
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
-    // The server as `sharedserver info --json` prints it. Filled by info()
-    // only: list() leaves it empty (building it costs more than reading the
-    // records); list_json() gives the whole list as JSON.
+    // The server as `sharedserver info --json` prints it. Filled by info(),
+    // and by list() only when asked; list_json() gives a whole list as JSON.
     std::string json;
 
     std::size_t refcount() const { return clients.size(); }
@@ -346,12 +345,14 @@ public:
         return static_cast<State>(state);
     }
 
-    std::vector<Info> list() {
+    // Every live server, sorted by name. Info::json stays empty unless
+    // `with_json`: building it costs more than reading the records.
+    std::vector<Info> list(bool with_json = false) {
         sharedserver_list *h = nullptr;
         detail::check(sharedserver_list_get(&h, ctx_.get()));
         std::unique_ptr<sharedserver_list, decltype(&sharedserver_list_free)> owned(h, &sharedserver_list_free);
         std::vector<Info> out;
-        for (std::size_t i = 0; i < sharedserver_list_count(h); ++i) out.push_back(Info::from(sharedserver_list_at(h, i), false));
+        for (std::size_t i = 0; i < sharedserver_list_count(h); ++i) out.push_back(Info::from(sharedserver_list_at(h, i), with_json));
         return out;
     }
 

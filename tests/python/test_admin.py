@@ -1,6 +1,7 @@
 """start, stop, restart, kill, status, list, check, doctor and the value types."""
 
 import dataclasses
+import json
 import os
 import signal
 from datetime import datetime, timedelta, timezone
@@ -93,6 +94,9 @@ def test_list_returns_every_live_server_sorted_by_name(sandbox):
         servers = sharedserver.list()
         assert [s.name for s in servers] == ["alpha", "zeta"]
         assert all(s.state is State.ACTIVE for s in servers)
+        # Each Status carries the JSON that `info --json` prints, as status() gives it.
+        assert [json.loads(s.json)["name"] for s in servers] == ["alpha", "zeta"]
+        assert json.loads(servers[0].json) == json.loads(sharedserver.status("alpha").json)
 
 
 def test_check_follows_the_states(sandbox):

@@ -274,7 +274,7 @@ PYBIND11_MODULE(_sharedserver, m) {
                  std::vector<ss::Info> infos;
                  {
                      py::gil_scoped_release unlocked;
-                     infos = ctx.list();
+                     infos = ctx.list(true);  // Status.json
                  }
                  py::list out;
                  for (const auto &info : infos) out.append(info_to_dict(info));
