@@ -58,6 +58,21 @@ json info_json(const ServerInfo &info) {
     };
 }
 
+// The record of `files`, read without the lock. A record read just before
+// a restart swapped in the next one can name a server and a watcher that are
+// both gone by the time their liveness is read: the name would flash
+// "stopped" mid-restart. So a record that reads as dead is read once more,
+// and a newer one (another server) is believed instead.
+Result<std::optional<ServerRecord>> load_record_for_status(const ServerFiles &files) {
+    auto record = load_server_record(files);
+    for (int reread = 0; reread < 3 && record && *record && !record_alive(**record); ++reread) {
+        auto again = load_server_record(files);
+        if (!again || !*again || (*again)->server == (*record)->server) break;
+        record = std::move(again);
+    }
+    return record;
+}
+
 }  // namespace
 
 const char *restart_policy_name(int mode) {
@@ -82,7 +97,7 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
     if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
     ServerInfo info;
     info.name = files.name;
-    auto record = load_server_record(files);
+    auto record = load_record_for_status(files);
     if (!record) return std::unexpected(record.error());
     if (!*record || !record_alive(**record)) return info;
     auto clients = load_clients(files);
@@ -103,7 +118,7 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
 
 Result<int> read_server_state(const ServerFiles &files) {
     if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
-    auto record = load_server_record(files);
+    auto record = load_record_for_status(files);
     if (!record) return std::unexpected(record.error());
     if (!*record || !record_alive(**record)) return SHAREDSERVER_STOPPED;
     return state_of(**record, file_exists(files.clients()));
