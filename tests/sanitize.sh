@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sanitizer runs (issue 7): zero reports allowed.
 #  asan: ASan + UBSan (no recovery, halt on the first error, leak checking,
-#        libstdc++ assertions); the unit, cli (integration), security and
-#        threads suites.
+#        libstdc++ assertions); the unit, cli (integration), security,
+#        threads, python and nvim suites.
 #  tsan: TSan; the threads suite (the C ABI called from many threads of one
 #        process at once, as the Python and Neovim hosts do) and the unit
 #        suite (the core's own multi-threaded tests).
@@ -23,8 +23,11 @@
 # tests/sanitize/ubsan_log_path.c); any such file fails the run and is
 # printed. A suite that is missing, fails or is skipped fails the run too.
 #
-# The Python module is not built here: an ASan/TSan extension cannot load
-# into an uninstrumented interpreter.
+# The python and nvim suites run in the ASan build too: Debian's python3 and
+# nvim are not instrumented, so ASan's runtime is preloaded into the test
+# processes (LD_PRELOAD, through `meson test --wrapper`) before they load the
+# instrumented module or library. Those interpreters keep memory until exit
+# by design, so leaks are checked in the other suites only.
 set -euo pipefail
 # Exit status 77 means "skipped" to Meson: never let it through by accident.
 trap 'rc=$?; if [ "$rc" -eq 77 ]; then exit 1; fi' EXIT
@@ -158,39 +161,47 @@ for w in "${what[@]}"; do
   # CPU (some tests race a 300 ms grace period). -g1 (line tables, no
   # variables) builds little slower than -O0 -g (-O1 -g: about twice as
   # slow); reports still give file:line for every frame.
-  common=(-Dpython=disabled -Dfuzzing=false -Db_lundef=false -Db_ndebug=false
+  common=(-Dfuzzing=false -Db_lundef=false -Db_ndebug=false
           -Doptimization=1 -Ddebug=false "-Dpython_for_tests=$python")
   case $w in
     asan)
       flags="-g1 -fno-omit-frame-pointer -fno-sanitize-recover=all"
       shim="$dir/ubsan_log_path.o -ldl"
       pre_setup=build_ubsan_shim stamp_extra=$(cksum <"$ubsan_shim_src") \
-        configure "$dir" "${common[@]}" -Db_sanitize=address,undefined \
+        configure "$dir" "${common[@]}" -Dpython=enabled -Db_sanitize=address,undefined \
         "-Dcpp_args=$flags -D_GLIBCXX_ASSERTIONS" "-Dc_args=$flags" \
         "-Dcpp_link_args=$shim" "-Dc_link_args=$shim" || { status=1; continue; }
       # Regenerates build.ninja when a meson.build changed; `meson test`
       # then builds only what the chosen suites need.
       $NINJA -C "$dir" build.ninja || { status=1; continue; }
       suites=(unit cli security threads)
-      tests_of "$dir" "${suites[@]}" || { status=1; continue; }
+      hosted=(python nvim)  # run inside an uninstrumented python3 / nvim
+      tests_of "$dir" "${suites[@]}" "${hosted[@]}" || { status=1; continue; }
       fresh_logs "$logs"
-      rm -f "$dir/meson-logs/testlog.json"
-      echo "==> ASan+UBSan: the ${suites[*]} suites ($dir)"
       # log_path catches reports of processes whose exit status no test sees
       # (watchers, servers' parents). abort_on_error: a report kills the
       # process by SIGABRT, which no test mistakes for an expected failure.
-      args=()
-      for s in "${suites[@]}"; do args+=(--suite "$s"); done
-      ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:halt_on_error=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1" \
-      SANITIZE_UBSAN_LOG_PATH=$logs/ubsan \
-      UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:abort_on_error=1:print_stacktrace=1" \
-      LSAN_OPTIONS="log_path=$logs/lsan" \
-        $MESON test -C "$dir" "${args[@]}" --print-errorlogs || status=1
+      asan_options="log_path=$logs/asan:halt_on_error=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
+      export SANITIZE_UBSAN_LOG_PATH=$logs/ubsan
+      export UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+      export LSAN_OPTIONS="log_path=$logs/lsan"
+      rm -f "$dir/meson-logs/testlog.json"
+      echo "==> ASan+UBSan: the ${suites[*]} suites ($dir)"
+      ASAN_OPTIONS="$asan_options:detect_leaks=1" \
+        $MESON test -C "$dir" $(printf -- '--suite %s ' "${suites[@]}") --print-errorlogs || status=1
       all_passed "$dir" || status=1
+      rm -f "$dir/meson-logs/testlog.json"
+      asan_runtime=$(${CXX:-c++} -print-file-name=libasan.so)
+      echo "==> ASan+UBSan: the ${hosted[*]} suites, $asan_runtime preloaded ($dir)"
+      ASAN_OPTIONS="$asan_options:detect_leaks=0" \
+        $MESON test -C "$dir" $(printf -- '--suite %s ' "${hosted[@]}") --print-errorlogs \
+        --wrapper "env LD_PRELOAD=$asan_runtime" || status=1
+      all_passed "$dir" || status=1
+      unset SANITIZE_UBSAN_LOG_PATH UBSAN_OPTIONS LSAN_OPTIONS
       no_reports "$logs" asan || status=1
       ;;
     tsan)
-      configure "$dir" "${common[@]}" -Db_sanitize=thread \
+      configure "$dir" "${common[@]}" -Dpython=disabled -Db_sanitize=thread \
         -Dcpp_args=-g1 -Dc_args=-g1 || { status=1; continue; }
       $NINJA -C "$dir" build.ninja || { status=1; continue; }
       suites=(threads unit)
