@@ -48,6 +48,8 @@ struct ServerSpec {
     int port = 0;  // 0: none, -1: allocate a free one at first start, N: this one
     RestartPolicy restart;
     int64_t log_max_size = 0;  // bytes; past it the log is rotated to <log>.1; 0: never
+
+    bool operator==(const ServerSpec &) const = default;
 };
 
 struct ServerRecord {
@@ -56,9 +58,10 @@ struct ServerRecord {
     ProcessId server;
     pid_t pgid = 0;
     ProcessId watcher;
-    // The watcher re-reads the records on SIGUSR1 (watcher_wake_signal): every
-    // transaction sends it one. Watchers from before that watched the state
-    // directory with inotify instead, and SIGUSR1 would kill them.
+    // The watcher re-reads the records on SIGUSR1 (watcher_wake_signal): a
+    // transaction that writes what it must learn sends it one. Watchers from
+    // before that watched the state directory with inotify instead, and
+    // SIGUSR1 would kill them.
     bool watcher_wakes_on_signal = false;
     std::string boot_id;
     ServerSpec spec;
@@ -69,6 +72,8 @@ struct ServerRecord {
     int64_t ready_at_ms = 0;        // 0 while the readiness probe has not passed
     bool restarting = false;        // the server exited and the watcher will start it again
     std::vector<int64_t> restarts_ms;  // when the watcher restarted it, within the window
+
+    bool operator==(const ServerRecord &) const = default;
 };
 
 struct ClientEntry {

@@ -58,16 +58,18 @@ json info_json(const ServerInfo &info) {
     };
 }
 
-// The record of `files`, read without the lock. A record read just before
-// a restart swapped in the next one can name a server and a watcher that are
-// both gone by the time their liveness is read: the name would flash
-// "stopped" mid-restart. So a record that reads as dead is read once more,
-// and a newer one (another server) is believed instead.
+// The record of `files`, read without the lock. The liveness of what it
+// names is read after it, so a restart can act in between: a record read
+// just before the restart marked it `restarting` names a server that the
+// restart has killed since, and one read just before the next record was
+// swapped in names a watcher that has exited since. Either way the name
+// would flash "stopped" mid-restart (seen in the threads suite under TSan).
+// So a record that reads as dead is read again, and a changed one believed.
 Result<std::optional<ServerRecord>> load_record_for_status(const ServerFiles &files) {
     auto record = load_server_record(files);
     for (int reread = 0; reread < 3 && record && *record && !record_alive(**record); ++reread) {
         auto again = load_server_record(files);
-        if (!again || !*again || (*again)->server == (*record)->server) break;
+        if (!again || !*again || **again == **record) break;
         record = std::move(again);
     }
     return record;
