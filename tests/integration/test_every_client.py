@@ -26,6 +26,12 @@ def test_cli_python_and_neovim_share_the_server_the_project_defines(sandbox, tmp
     env = dict(sandbox.env, SHAREDSERVER_LIB=str(BUILD_DIR / "capi" / "libsharedserver.so"),
                PYTHONPATH=str(PYTHON_PACKAGE), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
                XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "st"))
+    if os.environ.get("SANITIZE_HOST_PRELOAD"):
+        # tests/sanitize.sh's ASan build: the uninstrumented python3 and nvim
+        # below load the instrumented module and library only with ASan's
+        # runtime preloaded, and keep memory to their exit by design.
+        env["LD_PRELOAD"] = os.environ["SANITIZE_HOST_PRELOAD"]
+        env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
 
     cli_client = sandbox.client()
     subprocess.run([str(BUILD_DIR / "cli" / "sharedserver"), "use", "--pid", str(cli_client.pid), "cache"],

@@ -153,7 +153,8 @@ def test_use_passes_env_working_dir_log_file_and_metadata_to_the_server(sandbox,
         assert info.grace_period == timedelta(seconds=90)
         assert info.command == ("/usr/bin/python3", "-c", script)
         assert info.clients[0].metadata == "editor=nvim"
-        wait_until(lambda: log.exists() and log.read_text(), what="the server's output")
+        # A whole line: print() may write its pieces apart (PYTHONUNBUFFERED).
+        wait_until(lambda: log.exists() and log.read_text().endswith("\n"), what="the server's output")
         assert log.read_text() == f"hello world {tmp_path}\n"
         assert sharedserver.log_tail("cfg", 5) == f"hello world {tmp_path}\n"
 
