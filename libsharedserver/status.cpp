@@ -65,14 +65,18 @@ json info_json(const ServerInfo &info) {
 // swapped in names a watcher that has exited since. Either way the name
 // would flash "stopped" mid-restart (seen in the threads suite under TSan).
 // So a record that reads as dead is read again, and a changed one believed.
-Result<std::optional<ServerRecord>> load_record_for_status(const ServerFiles &files) {
+// nullopt: no record, or one whose server is gone (the name is stopped).
+Result<std::optional<ServerRecord>> load_live_record_for_status(const ServerFiles &files) {
     auto record = load_server_record(files);
-    for (int reread = 0; reread < 3 && record && *record && !record_alive(**record); ++reread) {
+    for (int reread = 0; record && *record; ++reread) {
+        if (record_alive(**record)) return record;
+        if (reread == 3) break;
         auto again = load_server_record(files);
         if (!again || !*again || **again == **record) break;
         record = std::move(again);
     }
-    return record;
+    if (!record) return record;
+    return std::optional<ServerRecord>{};
 }
 
 }  // namespace
@@ -99,9 +103,9 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
     if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
     ServerInfo info;
     info.name = files.name;
-    auto record = load_record_for_status(files);
+    auto record = load_live_record_for_status(files);
     if (!record) return std::unexpected(record.error());
-    if (!*record || !record_alive(**record)) return info;
+    if (!*record) return info;
     auto clients = load_clients(files);
     if (!clients) return std::unexpected(clients.error());
     const ServerRecord &r = **record;
@@ -120,9 +124,9 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
 
 Result<int> read_server_state(const ServerFiles &files) {
     if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
-    auto record = load_record_for_status(files);
+    auto record = load_live_record_for_status(files);
     if (!record) return std::unexpected(record.error());
-    if (!*record || !record_alive(**record)) return SHAREDSERVER_STOPPED;
+    if (!*record) return SHAREDSERVER_STOPPED;
     return state_of(**record, file_exists(files.clients()));
 }
 
