@@ -71,15 +71,20 @@ def tagged(tag):
     return found
 
 
-def wait_tagged(tag, count, timeout=5.0):
+def wait_tagged(tag, count, timeout=10.0):
     """Waits until `count` processes carry `tag` (the shell has forked its
     `sleep`): killing the leader before that would test nothing."""
     deadline = time.monotonic() + timeout
     while len(tagged(tag)) < count and time.monotonic() < deadline:
         time.sleep(0.01)
     found = tagged(tag)
-    assert len(found) >= count, f"the server did not start its {count} processes: " + "; ".join(
-        f"{p} {chaos.proc_stat(p)} {chaos.proc_cmdline(p)}" for p in found)
+    if len(found) < count:
+        # What became of the rest: every child of what was found, tagged or not.
+        children = [p for p in chaos.all_pids() if (chaos.proc_stat(p) or (0, 0))[1] in found]
+        pytest.fail(f"the server did not start its {count} processes: " + "; ".join(
+            f"{p} {chaos.proc_stat(p)} {chaos.proc_cmdline(p)}" for p in found) + "; their children: " + "; ".join(
+            f"{p} {chaos.proc_stat(p)} {chaos.proc_cmdline(p)} tagged={tag.encode() in chaos.proc_environ(p)}"
+            for p in children))
 
 
 @pytest.fixture
