@@ -327,9 +327,12 @@ void Watcher::probe_due() {
 }
 
 void Watcher::server_exited() {
+    // Stragglers first, the leader reaped after: until then its zombie keeps
+    // the group's id from being handed out again, so the group signal cannot
+    // reach a new group that took the number (pid_max can be 32768).
+    reap_group_stragglers(server_.pid);
     int status = wait_status();
     server_running_ = false;
-    reap_group_stragglers(server_.pid);
     events_->unwatch_process(server_.pid);
     auto lock = NameLock::acquire(files_.lock());
     auto record = load_server_record(files_);
@@ -443,10 +446,11 @@ bool Watcher::record_taken_away() {
             record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
             terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
         }
-        log_exit(wait_status(), false);
         // A leader that died on its own leaves its group to us: a stop that
         // found it dead signalled nobody (found by the chaos run, seed 1).
+        // Before the leader is reaped, as in server_exited().
         reap_group_stragglers(server_.pid);
+        log_exit(wait_status(), false);
         server_running_ = false;
     }
     if (lock && !file_exists(files_.server())) lock->remove_file();
