@@ -1370,7 +1370,7 @@ void bench_watchers(const Options &o, const std::string &root) {
     sleep_ms(1000);  // settle: every watcher has read its records and sleeps in poll()
 
     // Wake-ups over an idle window; and which watchers have an inotify
-    // instance (past fs.inotify.max_user_instances they re-read once a second).
+    // instance (past fs.inotify.max_user_instances they check their log's size every 10 s).
     std::vector<int64_t> before;
     for (pid_t w : watchers)
         before.push_back(status_field(w, "voluntary_ctxt_switches") + status_field(w, "nonvoluntary_ctxt_switches"));
@@ -1507,7 +1507,7 @@ void print_table(const json &previous) {
                         r.extra["rss_total_MiB"].get<double>(), r.extra["pss_anon_total_MiB"].get<double>());
     for (const auto &r : g_rows)
         if (r.key == "watchers_woke")
-            std::printf("watchers: %s had no inotify instance (fs.inotify.max_user_instances = %s): those re-read once a second\n",
+            std::printf("watchers: %s had no inotify instance (fs.inotify.max_user_instances = %s): those check their log's size every 10 s instead\n",
                         r.extra["without_inotify"].dump().c_str(), r.extra["max_user_instances"].get<std::string>().c_str());
     if (cmp)
         std::printf("compared with: run of %s\n",
