@@ -46,6 +46,17 @@ std::unexpected<Error> not_running(const std::string &name) {
                     " -- <command>`");
 }
 
+// Whether the live server a record names is somebody else's process (a
+// recycled pid): never to be touched. Liveness is read again after the
+// ownership check, into `server_up`: a server that dies between the two
+// reads loses its /proc entry, which must not pass for somebody else's
+// (`use` failed with "not your server" when a server was killed then).
+bool names_a_stranger(const ServerRecord &record, bool &server_up) {
+    if (!server_up || process_owned_by_me(record.server.pid)) return false;
+    server_up = server_alive(record);
+    return server_up;
+}
+
 void remove_records(const ServerFiles &files) {
     (void)remove_file(files.clients());
     (void)remove_file(files.server());
@@ -95,12 +106,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
     }
     ServerRecord record = **loaded;
     bool server_up = server_alive(record);
-    // Somebody else's process under a recycled pid: refuse to touch it. A
-    // server that dies between these two reads loses its /proc entry, which
-    // must not pass for that (`use` failed with "not your server" when a
-    // server was killed at that moment): read its liveness again.
-    bool not_mine = server_up && !process_owned_by_me(record.server.pid) && (server_up = server_alive(record));
-    if (record.server.pid <= 1 || not_mine)
+    if (record.server.pid <= 1 || names_a_stranger(record, server_up))
         return fail(SHAREDSERVER_ECORRUPT,
                     "record " + quote(files.server()) + " names pid " + std::to_string(record.server.pid) +
                         ", which is not your server; run `sharedserver admin doctor` to remove it",
@@ -555,8 +561,8 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             continue;
         }
         const ServerRecord &record = **loaded;
-        if (record.server.pid <= 1 ||
-            (server_alive(record) && !process_owned_by_me(record.server.pid) && server_alive(record))) {
+        bool server_up = server_alive(record);
+        if (record.server.pid <= 1 || names_a_stranger(record, server_up)) {
             remove_records(f);
             lock->remove_file();
             report.push_back(name + ": removed a record naming pid " + std::to_string(record.server.pid) +
