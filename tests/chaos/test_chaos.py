@@ -87,6 +87,12 @@ def wait_tagged(tag, count, timeout=10.0):
             for p in children))
 
 
+def kill_watcher(record):
+    """SIGKILLs the watcher a server record names and waits until it is gone."""
+    os.kill(record["watcher_pid"], signal.SIGKILL)
+    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
+
+
 @pytest.fixture
 def state_dir():
     root = tempfile.mkdtemp(prefix="sharedserver-regress-")
@@ -152,8 +158,7 @@ def test_stale_record_repair_also_stops_what_is_left_of_the_server_group(state_d
     run(state, "use", "--pid", client.pid, "--env", tag, "x", "--", "/bin/sh", "-c", "sleep 100000 & wait")
     wait_tagged(tag, 2)
     record = json.loads((state / "x.server.json").read_text())
-    os.kill(record["watcher_pid"], signal.SIGKILL)
-    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
+    kill_watcher(record)
     os.kill(record["pid"], signal.SIGKILL)
     assert chaos.wait_dead(record["pid"], record["pid_start"])
     old_group = [p for p in tagged(tag)]
@@ -175,8 +180,7 @@ def test_doctor_also_stops_what_is_left_of_a_dead_servers_group(state_dir):
     run(state, "use", "--pid", client.pid, "--env", tag, "x", "--", "/bin/sh", "-c", "sleep 100000 & wait")
     wait_tagged(tag, 2)
     record = json.loads((state / "x.server.json").read_text())
-    os.kill(record["watcher_pid"], signal.SIGKILL)
-    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
+    kill_watcher(record)
     os.kill(record["pid"], signal.SIGKILL)
     assert chaos.wait_dead(record["pid"], record["pid_start"])
     run(state, "admin", "doctor")
@@ -389,8 +393,7 @@ def test_checker_reports_a_record_that_outlives_its_server(checker):
 def test_checker_reports_a_repair_that_no_fault_explains(checker):
     ch, _ = checker
     _, record = attach(ch)
-    os.kill(record["watcher_pid"], signal.SIGKILL)   # not declared to the model as a fault
-    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
+    kill_watcher(record)   # not declared to the model as a fault
     ch.quiet_point()
     assert found(ch, "I3/I4: svc0 needs a repair (live server"), ch.violations
 
@@ -398,8 +401,7 @@ def test_checker_reports_a_repair_that_no_fault_explains(checker):
 def test_checker_lets_the_next_command_adopt_after_a_declared_fault(checker):
     ch, _ = checker
     _, record = attach(ch)
-    os.kill(record["watcher_pid"], signal.SIGKILL)
-    assert chaos.wait_dead(record["watcher_pid"], record["watcher_start"])
+    kill_watcher(record)
     ch.faulted.add("svc0")
     ch.quiet_point()
     assert ch.violations == []
