@@ -5,6 +5,8 @@
 //
 //   build/benchmarks/bench_sharedserver [--json out.json] [--compare previous.json] [--quick]
 //   meson test -C build --benchmark --verbose          (the same, via Meson)
+//   build/benchmarks/bench_sharedserver --against PATH (the rows both CLIs have,
+//                                     side by side with another sharedserver CLI)
 //
 // Every section runs in its own fresh state directory under one private temp
 // directory. Everything the benchmark starts (servers, watchers, clients,
@@ -43,7 +45,7 @@ const std::vector<std::pair<std::string, SectionFn>> sections = {
     {"api", bench_api},       {"luajit", bench_luajit}, {"python", bench_python},
     {"cli", bench_cli},       {"start", bench_start},   {"death", bench_death},
     {"grace", bench_grace},   {"idle", bench_idle},     {"list", bench_list},
-    {"throughput", bench_throughput}, {"watchers", bench_watchers}};
+    {"throughput", bench_throughput}, {"watchers", bench_watchers}, {"against", bench_against}};
 
 std::string iso_now() {
     std::time_t t = std::time(nullptr);

@@ -1,6 +1,10 @@
 #include "files.hpp"
 
+#include "failure.hpp"
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <dirent.h>
 #include <fstream>
 #include <sstream>
@@ -25,6 +29,10 @@ std::string trim(std::string s) {
 bool exists(const std::string &path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;
+}
+
+void make_dir(const std::string &dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0) throw Failure("cannot create " + dir + ": " + std::strerror(errno));
 }
 
 void remove_tree(const std::string &path) {

@@ -14,6 +14,9 @@ std::string trim(std::string s);
 
 bool exists(const std::string &path);
 
+// mkdir with mode 0700; a Failure naming the directory if that fails.
+void make_dir(const std::string &dir);
+
 // Removes a directory tree (the run's temp dir); does not follow symlinks.
 void remove_tree(const std::string &path);
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <unistd.h>
 
 #ifndef BENCH_SOURCE_DIR
 #define BENCH_SOURCE_DIR "benchmarks"
@@ -14,18 +15,29 @@
 namespace bench {
 namespace {
 
-[[noreturn]] void usage(int code) {
-    std::fprintf(code ? stderr : stdout,
+const std::vector<std::string> known_sections = {"api",   "luajit", "python", "cli",        "start",    "death",
+                                                 "grace", "idle",   "list",   "throughput", "watchers", "against"};
+
+std::string join(const std::vector<std::string> &names) {
+    std::string out;
+    for (const auto &n : names) out += (out.empty() ? "" : ",") + n;
+    return out;
+}
+
+[[noreturn]] void usage() {
+    std::fprintf(stdout,
                  "usage: bench_sharedserver [--json PATH] [--compare PREVIOUS.json] [--quick] [--strict]\n"
                  "                          [--only SECTION,...] [--servers N] [--watchers N] [--idle-seconds N]\n"
                  "                          [--grace-ms N] [--procs N] [--tmpdir DIR] [--cli PATH] [--watcher PATH]\n"
                  "                          [--python PATH] [--python-path DIR] [--luajit PATH] [--scripts DIR]\n"
+                 "                          [--against PATH]\n"
                  "  --json PATH        also write the results as JSON to PATH\n"
                  "  --compare PATH     print the change of every median against an earlier --json file\n"
                  "                     (default: $SHAREDSERVER_BENCH_COMPARE when set)\n"
                  "  --quick            few runs, short windows, 50 servers (a smoke test, not numbers)\n"
                  "  --strict           exit 2 when a median misses its target\n"
                  "  --only LIST        sections: api,luajit,python,cli,start,death,grace,idle,list,throughput,watchers\n"
+                 "                     (and against, with --against)\n"
                  "  --servers N        servers of the list section (default 1000; list is also timed at 200)\n"
                  "  --watchers N       idle watchers of the memory section (default 200)\n"
                  "  --procs N          processes of the throughput section (default 8)\n"
@@ -34,13 +46,15 @@ namespace {
                  "  --python-path DIR  where the build tree's Python package is (default <build>/bindings/python)\n"
                  "  --luajit PATH      LuaJIT for attach.lua (default: luajit on $PATH)\n"
                  "  --scripts DIR      the benchmarks/ source dir with attach.lua and attach.py\n"
-                 "  --tmpdir DIR       where the private state dirs are made (default $XDG_RUNTIME_DIR, else /tmp)\n");
-    std::exit(code);
+                 "  --tmpdir DIR       where the private state dirs are made (default $XDG_RUNTIME_DIR, else /tmp)\n"
+                 "  --against PATH     measure another sharedserver CLI (e.g. the upstream tool) side by side\n"
+                 "                     with --cli, alternating run by run; alone it runs only that section\n");
+    std::exit(0);
 }
 
 [[noreturn]] void bad_argument(const std::string &what) {
-    std::fprintf(stderr, "bench_sharedserver: %s\n", what.c_str());
-    usage(1);
+    std::fprintf(stderr, "bench_sharedserver: %s (--help lists the options)\n", what.c_str());
+    std::exit(1);
 }
 
 // A positive count; one line naming the option otherwise.
@@ -68,6 +82,7 @@ void set_quick(Options &o) {
     o.tp_ms = 1000;
     o.watchers = 50;
     o.watcher_idle_seconds = 2;
+    o.versus_idle_reps = 1;
 }
 
 }  // namespace
@@ -88,7 +103,7 @@ Options parse_options(int argc, char **argv) {
     };
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "-h" || a == "--help") usage(0);
+        if (a == "-h" || a == "--help") usage();
         else if (a == "--json") o.json_out = value(i);
         else if (a == "--compare") o.compare = value(i);
         else if (a == "--cli") o.cli = value(i);
@@ -103,6 +118,7 @@ Options parse_options(int argc, char **argv) {
         else if (a == "--scripts") o.scripts = value(i);
         else if (a == "--idle-seconds") o.idle_seconds = static_cast<int>(positive(a, value(i)));
         else if (a == "--grace-ms") o.grace_ms = positive(a, value(i));
+        else if (a == "--against") o.against = value(i);
         else if (a == "--strict") o.strict = true;
         else if (a == "--quick") set_quick(o);
         else if (a == "--only") {
@@ -112,8 +128,17 @@ Options parse_options(int argc, char **argv) {
             bad_argument("unknown argument " + a);
         }
     }
+    for (const auto &name : o.only)
+        if (std::find(known_sections.begin(), known_sections.end(), name) == known_sections.end())
+            bad_argument("unknown section \"" + name + "\" in --only: expected some of " + join(known_sections));
+    if (selected(o, "against") && o.against.empty())
+        bad_argument("--only against needs --against PATH (the other sharedserver CLI)");
+    if (!o.against.empty() && ::access(o.against.c_str(), X_OK) != 0)
+        bad_argument("--against " + o.against +
+                     " is not an executable file: give the other sharedserver CLI (benchmarks/install_upstream.sh "
+                     "installs the upstream one and prints its path)");
     // The helper scripts run in their section's directory: make the paths absolute.
-    for (std::string *path : {&o.python_path, &o.scripts})
+    for (std::string *path : {&o.python_path, &o.scripts, &o.against})
         if (char *real = path->empty() ? nullptr : ::realpath(path->c_str(), nullptr)) {
             *path = real;
             std::free(real);
@@ -122,7 +147,9 @@ Options parse_options(int argc, char **argv) {
 }
 
 bool selected(const Options &o, const std::string &section) {
-    return o.only.empty() || std::find(o.only.begin(), o.only.end(), section) != o.only.end();
+    if (!o.only.empty()) return std::find(o.only.begin(), o.only.end(), section) != o.only.end();
+    // --against alone is the side-by-side mode; without it every section but that one runs.
+    return o.against.empty() ? section != "against" : section == "against";
 }
 
 }  // namespace bench

@@ -18,7 +18,8 @@ struct Options {
     std::string python = "/usr/bin/python3";  // runs attach.py; must be the module's interpreter
     std::string python_path;                   // <build>/bindings/python: the build tree's package
     std::string luajit = "luajit";
-    std::vector<std::string> only;  // empty: every section
+    std::string against;            // a second sharedserver CLI to measure side by side (empty: none)
+    std::vector<std::string> only;  // empty: every section (with --against: the side-by-side one)
     int api_batches = 5;
     int api_ops = 2000;  // per batch (also for the LuaJIT and Python attach)
     int cli_runs = 100;
@@ -36,13 +37,15 @@ struct Options {
     int64_t tp_ms = 3000;  // length of one throughput repetition
     int watchers = 200;
     int watcher_idle_seconds = 5;  // the wake-up window of the 200 idle watchers
+    int versus_idle_seconds = 3;   // one strace window of the side-by-side idle rows
+    int versus_idle_reps = 3;
     bool strict = false;
 };
 
 // Exits with a usage message on a bad argument.
 Options parse_options(int argc, char **argv);
 
-// Whether `--only` selects this section (every section without it).
+// Whether `--only` (or, without it, the default set) selects this section.
 bool selected(const Options &o, const std::string &section);
 
 }  // namespace bench

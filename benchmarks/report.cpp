@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -56,6 +57,44 @@ void print_rows(const json &previous) {
     std::printf("\n");
 }
 
+std::string ratio(const Stats &ours, const Stats &theirs) {
+    if (theirs.median == 0) return ours.median == 0 ? "=" : "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2fx", ours.median / theirs.median);
+    return buf;
+}
+
+void print_side_by_side() {
+    const json &a = meta()["against"];
+    std::printf("\nside by side, alternating run by run: ours = %s (%s), theirs = %s (%s)\n",
+                a.value("ours", "?").c_str(), a.value("ours_version", "?").c_str(), a.value("theirs", "?").c_str(),
+                a.value("theirs_version", "?").c_str());
+    std::printf("%-50s %9s %-17s %9s %-17s %5s %-6s %9s\n", "row", "ours", "  min .. max", "theirs", "  min .. max", "n",
+                "unit", "ours/them");
+    std::printf("%s\n", std::string(128, '-').c_str());
+    for (const auto &p : pairs()) {
+        Stats o = stats(p.ours), t = stats(p.theirs);
+        std::printf("%-50s %9s   %-15s %9s   %-15s %5zu %-6s %9s\n", p.label.c_str(), fmt(o.median).c_str(),
+                    range(o).c_str(), fmt(t.median).c_str(), range(t).c_str(), std::max(o.n, t.n), p.unit.c_str(),
+                    ratio(o, t).c_str());
+    }
+    for (const auto &p : pairs())
+        if (!p.note.empty()) std::printf("%s: %s\n", p.key.c_str(), p.note.c_str());
+    if (a.contains("spawn_true_ms")) {
+        Stats t = stats(a["spawn_true_ms"].get<std::vector<double>>());
+        std::printf("noise: spawn+wait of /bin/true between the runs: median %s ms, %s ms, n %zu\n",
+                    fmt(t.median).c_str(), range(t).c_str(), t.n);
+    }
+    for (const auto &p : pairs()) {
+        if (!p.per_batch) continue;
+        auto ob = batch_medians(p.ours, p.per_batch), tb = batch_medians(p.theirs, p.per_batch);
+        if (ob.size() < 2) continue;
+        std::printf("noise: %s batch medians (%zu runs each): ours [%s] spread %.1f%%, theirs [%s] spread %.1f%%\n",
+                    p.key.c_str(), p.per_batch, list(ob).c_str(), spread_pct(ob), list(tb).c_str(), spread_pct(tb));
+    }
+    for (const auto &n : not_comparable()) std::printf("not compared: %s\n", n.c_str());
+}
+
 void print_machine() {
     const json &m = meta();
     std::printf("machine: %s, nproc %s, kernel %s; load average at start %s, at end %s\n",
@@ -106,9 +145,10 @@ void print_row_details() {
 }  // namespace
 
 void print_report(const json &previous) {
-    print_rows(previous);
+    if (!rows().empty() || pairs().empty()) print_rows(previous);
     print_machine();
     print_row_details();
+    if (!pairs().empty() || !not_comparable().empty()) print_side_by_side();
     if (previous.is_object())
         std::printf("compared with: run of %s\n",
                     previous.contains("meta") ? previous["meta"].value("date", std::string("?")).c_str() : "?");

@@ -1,5 +1,5 @@
 // The printed results: the table of rows (with the change against a previous
-// run), the machine and its noise.
+// run), the side-by-side table of --against, the machine and its noise.
 #pragma once
 
 #include "results.hpp"

@@ -6,6 +6,8 @@ namespace bench {
 namespace {
 
 std::vector<Row> g_rows;
+std::vector<Pair> g_pairs;
+std::vector<std::string> g_not_comparable;
 json g_meta = json::object();
 std::vector<std::string> g_errors;
 
@@ -38,6 +40,15 @@ void add_row_at_least(const std::string &key, const std::string &label, const st
     r.target_text = target_text(">=", target, unit);
 }
 
+void add_pair(Pair p) {
+    Stats a = stats(p.ours), b = stats(p.theirs);
+    std::fprintf(stderr, "  %-48s median %.3f vs %.3f %s (n=%zu, %zu)\n", p.label.c_str(), a.median, b.median,
+                 p.unit.c_str(), a.n, b.n);
+    g_pairs.push_back(std::move(p));
+}
+
+void add_not_comparable(const std::string &what) { g_not_comparable.push_back(what); }
+
 void note_noise(const std::string &key, const std::vector<double> &batch_medians) {
     g_meta["noise"][key] = {{"batch_medians", batch_medians}, {"spread_pct", spread_pct(batch_medians)}};
 }
@@ -50,6 +61,8 @@ bool passes(const Row &r) {
 }
 
 std::vector<Row> &rows() { return g_rows; }
+const std::vector<Pair> &pairs() { return g_pairs; }
+const std::vector<std::string> &not_comparable() { return g_not_comparable; }
 const std::vector<std::string> &errors() { return g_errors; }
 json &meta() { return g_meta; }
 
@@ -63,7 +76,23 @@ json results_json() {
         row["extra"] = r.extra;
         rows.push_back(std::move(row));
     }
-    return {{"meta", g_meta}, {"rows", rows}, {"errors", g_errors}};
+    json out = {{"meta", g_meta}, {"rows", rows}, {"errors", g_errors}};
+    if (!g_pairs.empty() || !g_not_comparable.empty()) {
+        json side = json::array();
+        for (const auto &p : g_pairs) {
+            Stats a = stats(p.ours), b = stats(p.theirs);
+            side.push_back({{"key", p.key},
+                            {"label", p.label},
+                            {"unit", p.unit},
+                            {"ours", stats_json(a)},
+                            {"theirs", stats_json(b)},
+                            {"ratio", b.median != 0 ? json(a.median / b.median) : json(nullptr)},
+                            {"samples", {{"ours", p.ours}, {"theirs", p.theirs}}},
+                            {"note", p.note}});
+        }
+        out["side_by_side"] = {{"rows", side}, {"not_comparable", g_not_comparable}};
+    }
+    return out;
 }
 
 }  // namespace bench

@@ -2,13 +2,11 @@
 
 #include "child_processes.hpp"
 #include "failure.hpp"
+#include "files.hpp"
 #include "proc_sampling.hpp"
 #include "timing.hpp"
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <sys/stat.h>
 
 namespace bench {
 
@@ -26,7 +24,7 @@ sharedserver_use_options use_options(const std::vector<const char *> *argv, int6
 }
 
 Section::Section(const std::string &root, const std::string &name) : dir(root + "/" + name) {
-    if (::mkdir(dir.c_str(), 0700) != 0) throw Failure("cannot create " + dir + ": " + std::strerror(errno));
+    make_dir(dir);
     ::setenv("SHAREDSERVER_LOCKDIR", dir.c_str(), 1);
     check(sharedserver_context_open(&ctx, dir.c_str()), "context_open " + dir);
 }

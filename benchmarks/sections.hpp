@@ -29,6 +29,9 @@ void bench_list(const Options &o, const std::string &root);
 // throughput_section.cpp
 void bench_throughput(const Options &o, const std::string &root);
 
+// side_by_side_section.cpp: the rows both CLIs have, --cli against --against.
+void bench_against(const Options &o, const std::string &root);
+
 // Helper modes (argv[1] is the mode):
 // --throughput-worker DIR NAME START_NS MS: one worker of the throughput section.
 int throughput_worker(int argc, char **argv);
