@@ -64,10 +64,13 @@ std::string CliTool::version() const {
 
 Timed CliTool::use_for(pid_t client, const std::string &name) {
     Timed t = run({"use", "--pid", std::to_string(client), "--grace-period", "10m", name, "--", "sleep", "1000"});
-    remember(name);  // also after a failure: whatever it started is killed
+    bool running = remember(name);  // also after a failure: whatever it started is killed
     if (t.code != 0)
         throw Failure(label_ + ": use " + name + " exited " + std::to_string(t.code) + ": " +
                       trim(read_file(scratch("stderr.txt"))));
+    if (!running)
+        throw Failure(label_ + ": use " + name + " exited 0 but " + name +
+                      ".server.json names no running server and watcher");
     return t;
 }
 

@@ -137,8 +137,9 @@ Options parse_options(int argc, char **argv) {
         bad_argument("--against " + o.against +
                      " is not an executable file: give the other sharedserver CLI (benchmarks/install_upstream.sh "
                      "installs the upstream one and prints its path)");
-    // The helper scripts run in their section's directory: make the paths absolute.
-    for (std::string *path : {&o.python_path, &o.scripts, &o.against})
+    // The helper scripts run in their section's directory, and Meson passes
+    // paths relative to the build dir: make the paths absolute.
+    for (std::string *path : {&o.cli, &o.watcher, &o.python_path, &o.scripts, &o.against})
         if (char *real = path->empty() ? nullptr : ::realpath(path->c_str(), nullptr)) {
             *path = real;
             std::free(real);

@@ -59,9 +59,7 @@ void print_rows(const json &previous) {
 
 std::string ratio(const Stats &ours, const Stats &theirs) {
     if (theirs.median == 0) return ours.median == 0 ? "=" : "-";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2fx", ours.median / theirs.median);
-    return buf;
+    return fmt(ours.median / theirs.median) + "x";
 }
 
 void print_side_by_side() {
