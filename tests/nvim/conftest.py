@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 pynvim = pytest.importorskip("pynvim")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/install_support.py
 
 REPO = Path(os.environ.get("SHAREDSERVER_REPO", Path(__file__).resolve().parents[2]))
 BUILD = Path(os.environ.get("SHAREDSERVER_BUILD_DIR", REPO / "build"))
