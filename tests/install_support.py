@@ -9,6 +9,7 @@ reachable, it fails instead, so CI never passes by skipping.
 
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -71,6 +72,17 @@ def pip(bin_dir, *args, timeout=1800, cwd=None, env=None):
 _reachable = None
 
 
+def why_pip_failed(result):
+    """The line of pip's output that says why: a connection error when there
+    was one (pip then ends with "No matching distribution"), else its last."""
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    for line in lines:
+        found = re.search(r"Failed to establish a new connection: ([^'\"]*)|(Errno -?\d+[^'\"]*)", line)
+        if found:
+            return found.group(1) or found.group(2)
+    return lines[-1] if lines else f"exit code {result.returncode}"
+
+
 def require_pypi(bin_dir):
     """Skip (fail under CI) unless PyPI answers the pip of the venv in
     `bin_dir`: one small download, bypassing pip's cache."""
@@ -79,11 +91,10 @@ def require_pypi(bin_dir):
         with tempfile.TemporaryDirectory(prefix="ss-pypi") as tmp:
             result = pip(bin_dir, "download", "--no-deps", "--no-cache-dir", "--retries", "1", "--timeout", "15",
                          "--dest", tmp, "meson-python", timeout=300)
-        lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        _reachable = (result.returncode == 0, lines[-1] if lines else f"exit code {result.returncode}")
+        _reachable = (result.returncode == 0, why_pip_failed(result))
     ok, last = _reachable
     if not ok:
-        reason = f"PyPI cannot be reached (pip download meson-python: {last})"
+        reason = f"PyPI cannot be reached: pip download meson-python: {last}"
         if os.environ.get("CI") == "true":
             pytest.fail(reason + "; CI must reach PyPI", pytrace=False)
         pytest.skip(reason)
