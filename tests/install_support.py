@@ -54,9 +54,12 @@ def meson_uninstall(build_dir):
     return result.stdout
 
 
-def fresh_venv(path):
-    """A new virtual environment at `path`; returns its bin directory."""
-    result = subprocess.run([VENV_PYTHON, "-m", "venv", str(path)], capture_output=True, text=True, timeout=300)
+def fresh_venv(path, system_site_packages=False):
+    """A new virtual environment at `path` (seeing Debian's packages too
+    when asked); returns its bin directory."""
+    flags = ["--system-site-packages"] if system_site_packages else []
+    result = subprocess.run([VENV_PYTHON, "-m", "venv", *flags, str(path)], capture_output=True, text=True,
+                            timeout=300)
     if result.returncode != 0:
         pytest.fail(f"`{VENV_PYTHON} -m venv` failed (Debian: apt-get install python3-venv): "
                     f"{result.stderr.strip() or result.stdout.strip()}")
