@@ -200,3 +200,39 @@ def test_help_files_of_mixed_encodings_are_refused_like_helptags_does(tmp_path):
     (tmp_path / "tricky.txt").write_text(TRICKY_HELP)
     code, err = our_helptags(tmp_path, PLUGIN / "doc" / "sharedserver.txt", tmp_path / "tricky.txt")
     assert code != 0 and "mixed help file encodings" in err
+
+
+def fake_build_tools(directory, calls):
+    """meson and ninja that only note how they were called: the build step's
+    own logic is under test here, not a build of minutes."""
+    directory.mkdir()
+    scripts = {
+        "meson": 'mkdir -p build && touch build/build.ninja\n',
+        "ninja": '',
+    }
+    for tool, action in scripts.items():
+        path = directory / tool
+        path.write_text(f'#!/bin/sh\necho "{tool} $* (in $(pwd))" >> {calls}\n{action}')
+        path.chmod(0o755)
+
+
+def test_the_checkout_build_step_builds_in_the_repository_and_writes_the_help_tags(ss, tmp_path):
+    checkout = tmp_path / "checkout"
+    plugin = checkout / "bindings" / "nvim"
+    shutil.copytree(PLUGIN, plugin, ignore=shutil.ignore_patterns("tags"))
+    calls = tmp_path / "calls"
+    fake_build_tools(tmp_path / "tools", calls)
+    env = dict(ss.env, PATH=f"{tmp_path / 'tools'}:{os.environ['PATH']}")
+    # lazy.nvim runs the build of a local plugin (dir = …/bindings/nvim) in
+    # that dir, and the build of a cloned repository in its root.
+    subprocess.run(["./build.sh"], cwd=plugin, env=env, check=True, capture_output=True, timeout=60)
+    subprocess.run(["bindings/nvim/build.sh"], cwd=checkout, env=env, check=True, capture_output=True, timeout=60)
+    assert calls.read_text().splitlines() == [f"meson setup build --buildtype=release (in {checkout})",
+                                              f"ninja -C build (in {checkout})",
+                                              f"ninja -C build (in {checkout})"]
+    assert (plugin / "doc" / "tags").read_bytes() == (BUILD / "bindings" / "nvim" / "tags").read_bytes()
+    # The plugin dir on 'runtimepath', as a plugin manager puts it there.
+    r = subprocess.run([ss.nvim_bin, "--headless", "-u", "NONE", "-i", "NONE", "--cmd", f"set rtp^={plugin}",
+                        "-c", "help sharedserver", "-c", "lua io.stdout:write(vim.fn.expand('%:p'))", "-c", "qa!"],
+                       env=ss.env, capture_output=True, text=True, timeout=60)
+    assert r.stdout == str(plugin / "doc" / "sharedserver.txt"), r.stdout + r.stderr
