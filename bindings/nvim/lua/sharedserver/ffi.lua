@@ -216,14 +216,22 @@ local function dirname(p)
   return (p:gsub("/+[^/]*$", ""))
 end
 
--- The repository root, found from this file's own path:
--- <root>/bindings/nvim/lua/sharedserver/ffi.lua
-local function repo_root()
+-- This file's own path, <plugin>/lua/sharedserver/ffi.lua, or nil when it
+-- was not loaded from a file.
+local function own_path()
   local src = debug.getinfo(1, "S").source
   if src:sub(1, 1) ~= "@" then
     return nil
   end
-  local p = src:sub(2)
+  return src:sub(2)
+end
+
+-- The repository root of a checkout: <root>/bindings/nvim/lua/sharedserver/ffi.lua
+local function repo_root()
+  local p = own_path()
+  if not p then
+    return nil
+  end
   for _ = 1, 5 do
     p = dirname(p)
   end
@@ -231,6 +239,33 @@ local function repo_root()
     p = "."
   end
   return p
+end
+
+-- The library installed with this plugin by `meson install`, which writes
+-- installation.lua beside this file (a checkout has none): the same prefix,
+-- found from where the plugin is now, else the prefix it was installed to.
+local function installed_library()
+  local p = own_path()
+  if not p then
+    return nil
+  end
+  local here = dirname(p)
+  local chunk = loadfile(here .. "/installation.lua")
+  if not chunk then
+    return nil
+  end
+  local ok, paths = pcall(chunk)
+  if not ok or type(paths) ~= "table" then
+    return nil
+  end
+  if paths.library:sub(1, 1) ~= "/" and paths.plugin_dir:sub(1, 1) ~= "/" then
+    local plugin_root = dirname(dirname(here))
+    local suffix = "/" .. paths.plugin_dir
+    if plugin_root:sub(-#suffix) == suffix then
+      return plugin_root:sub(1, -#suffix - 1) .. "/" .. paths.library
+    end
+  end
+  return paths.library_absolute
 end
 
 local function lib_file_names()
@@ -250,6 +285,9 @@ local function file_exists(p)
 end
 
 local function rebuild_hint()
+  if installed_library() then
+    return "install the plugin and the library together again (`meson install -C build` in the sharedserver checkout)"
+  end
   local root = repo_root()
   if root then
     return "rebuild it with `meson setup build && ninja -C build` in " .. root
@@ -269,8 +307,11 @@ function M.candidates(explicit)
     list[#list + 1] = { env, "$SHAREDSERVER_LIB", true }
   end
   local dev, soname = lib_file_names()
+  local installed = installed_library()
   local root = repo_root()
-  if root then
+  if installed then
+    list[#list + 1] = { installed, "library installed with the plugin", false }
+  elseif root then
     list[#list + 1] = { root .. "/build/capi/" .. dev, "build tree", false }
   end
   list[#list + 1] = { soname, "installed soname", false }
