@@ -13,6 +13,7 @@
 #include "files.hpp"
 #include "name_lock.hpp"
 #include "names.hpp"
+#include "ownership.hpp"
 #include "ports.hpp"
 #include "probe.hpp"
 #include "spawn.hpp"
@@ -77,13 +78,51 @@ bool prune_dead_clients(ClientMap &clients, const ServerFiles &files) {
     return changed;
 }
 
-// Under the lock, for a record whose server is gone: what its group left
-// behind (children of a leader killed with its watcher) must not run on
-// beside the next server.
-void forget_dead_server(const ServerFiles &files, const ServerRecord &record) {
-    if (record.boot_id == boot_id() && !process_start_stamp(record.pgid)) reap_group_stragglers(record.pgid);
-    record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
+// What a record proves about its server's processes. Nothing, from another
+// boot; not a live leader or watcher that is somebody else's (a forged
+// record, or a recycled pid: it is never to be touched).
+ServerIdentity identity_of(const ServerRecord &record) {
+    if (!record.boot_id.empty() && record.boot_id != boot_id()) return {};
+    ServerIdentity identity{record.server, record.watcher, record.instance};
+    if (process_start_stamp(record.server.pid) && !process_owned_by_me(record.server.pid)) identity.leader = {};
+    if (process_start_stamp(record.watcher.pid) && !process_owned_by_me(record.watcher.pid)) identity.watcher = {};
+    return identity;
+}
+
+std::string plural(std::size_t n, const char *one, const char *many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// Under the lock, for a record whose server is gone: what it left behind
+// (children of a leader killed with its watcher, a daemon's double fork)
+// must not run on beside the next server. Only what is proven its own is
+// stopped: its old group id may be another's by now (the leader gone, the
+// number reused by a group whose leader is gone too); what is in that group
+// but not proven ours is left alone and reported. Returns what it did, for
+// doctor's report ("" when nothing was left).
+std::string forget_dead_server(const ServerFiles &files, const ServerRecord &record) {
+    ServerIdentity identity = identity_of(record);
+    Stopped stopped = terminate_server(identity, default_stop_timeout_ms, true);
+    json fields = {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid},
+                   {"leftovers", stopped.leftovers}};
+    std::string said;
+    if (stopped.leftovers > 0) said += "; stopped " + plural(stopped.leftovers, "process", "processes") + " it left";
+    if (identity.leader.pid > 0) {
+        Members members(identity);
+        members.refresh();
+        std::vector<ProcessId> strangers = members.unproven_in_group(record.pgid);
+        if (!strangers.empty()) {
+            json pids = json::array();
+            for (const auto &id : strangers) pids.push_back(id.pid);
+            record_event(files, "left-alone", {{"pgid", record.pgid}, {"pids", pids},
+                                               {"reason", "in the old server's process group, but not proven ours"}});
+            said += "; left alone " + plural(strangers.size(), "process", "processes") + " of process group " +
+                    std::to_string(record.pgid) + ", not proven yours";
+        }
+    }
+    record_event(files, "repaired", fields);
     remove_records(files);
+    return said;
 }
 
 Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
@@ -128,7 +167,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{};
     }
     if (record.stopping) {
-        terminate_server(record.server, record.pgid, 0, true);
+        terminate_server(identity_of(record), 0, true);
         record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
         remove_records(files);
         return std::optional<ServerRecord>{};
@@ -138,7 +177,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         auto clients = load_clients(files);
         ClientMap kept = clients ? *clients : ClientMap{};
         prune_dead_clients(kept, files);
-        if (terminate_server(record.server, record.pgid, default_stop_timeout_ms, true) != Termination::gone)
+        if (terminate_server(identity_of(record), default_stop_timeout_ms, true).outcome != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(record.server.pid) + " of " +
                                                 quote(files.name) + " to finish its interrupted restart");
         auto restarted = start_locked(files, watcher_path, record.spec, kept, record.port);
@@ -152,7 +191,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{*restarted};
     }
     if (!watcher_up) {
-        auto adopted = adopt_server(watcher_path, files, record.server);
+        auto adopted = adopt_server(watcher_path, files, record.server, record.instance);
         if (!adopted && !server_alive(record)) {  // it died while we adopted it
             forget_dead_server(files, record);
             return std::optional<ServerRecord>{};
@@ -195,6 +234,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record.pgid = spawned->server.pid;
     record.watcher = spawned->watcher;
     record.watcher_wakes_on_signal = spawned->watcher_wakes_on_signal;
+    record.instance = spawned->instance;
     record.boot_id = boot_id();
     record.spec = spec;
     record.started_at_ms = unix_now_ms();
@@ -335,7 +375,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
         old.ready_at_ms = 0;
         (void)save_server_record(f, old);
         record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "definition changed: " + mismatch}});
-        if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
+        if (terminate_server(identity_of(old), default_stop_timeout_ms, true).outcome != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
         int keep_port = spec->port == old.spec.port ? old.port : 0;
         auto started = start_locked(f, watcher_path_, *spec, *clients, keep_port);
@@ -449,7 +489,7 @@ Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) 
     record.stopping = true;
     (void)save_server_record(f, record);
     record_event(f, "stopping", {{"pid", record.server.pid}, {"force", force}, {"by", getpid()}});
-    switch (terminate_server(record.server, record.pgid, timeout_ms, force)) {
+    switch (terminate_server(identity_of(record), timeout_ms, force).outcome) {
         case Termination::gone:
             break;
         case Termination::not_ours:
@@ -491,7 +531,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     old.ready_at_ms = 0;
     (void)save_server_record(f, old);
     record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "restart"}});
-    if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
+    if (terminate_server(identity_of(old), default_stop_timeout_ms, true).outcome != Termination::gone)
         return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
     auto record = start_locked(f, watcher_path_, old.spec, *clients, old.port);
     if (!record) {
@@ -512,11 +552,13 @@ Status Lifecycle::kill(const std::string &name) {
     bool found = loaded && *loaded;
     if (found) {
         const ServerRecord &record = **loaded;
-        if (watcher_alive(record) && process_owned_by_me(record.watcher.pid)) ::kill(record.watcher.pid, SIGKILL);
-        if (server_alive(record) && process_owned_by_me(record.server.pid)) {
-            ::kill(record.pgid > 1 ? -record.pgid : record.server.pid, SIGKILL);
-            wait_for_exit(record.server, 2000);
-        }
+        ServerIdentity identity = identity_of(record);
+        // Proven while the watcher lives (its descendants are the server's),
+        // held by identity after it dies.
+        Members members(identity);
+        members.refresh();
+        if (identity.watcher.pid > 0 && watcher_alive(record)) (void)signal_exactly(identity.watcher, SIGKILL);
+        kill_server(members);
         record_event(f, "killed", {{"pid", record.server.pid}});
     }
     bool had_files = found || !loaded || file_exists(f.clients());
@@ -544,8 +586,8 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             // No record to name its watcher: find it by its arguments, and
             // wake it before the removal (see load_live_record) so it stops
             // the server, which must not outlive its record.
-            for (const ProcessId &watcher : find_watchers_blocking(dir_, name, SIGUSR1))
-                (void)signal_exactly(watcher, SIGUSR1);
+            for (const FoundWatcher &watcher : find_watchers(dir_, name))
+                if (watcher.blocks_wake_signal) (void)signal_exactly(watcher.id, SIGUSR1);
             remove_records(f);
             report.push_back(name + ": removed a corrupt record (" + loaded.error().message + ")");
             record_event(f, "repaired", {{"what", "removed a corrupt record"}});
@@ -570,10 +612,10 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             continue;
         }
         if (!record_alive(record)) {
-            forget_dead_server(f, record);
+            std::string also = forget_dead_server(f, record);
             lock->remove_file();
             report.push_back(name + ": removed the record of pid " + std::to_string(record.server.pid) +
-                             ", which is no longer running");
+                             ", which is no longer running" + also);
             continue;
         }
         bool had_watcher = watcher_alive(record);

@@ -54,6 +54,7 @@ std::string to_json(const ServerRecord &r) {
         {"watcher_pid", r.watcher.pid},
         {"watcher_start", r.watcher.start},
         {"watcher_wake_signal", r.watcher_wakes_on_signal},
+        {"instance", r.instance},
         {"boot_id", r.boot_id},
         {"command", r.spec.argv},
         {"env", r.spec.env},
@@ -98,6 +99,7 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
         r.watcher.pid = pid_field(in, "watcher_pid", 0);
         r.watcher.start = value_or<uint64_t>(in, "watcher_start", 0);
         r.watcher_wakes_on_signal = value_or(in, "watcher_wake_signal", false);
+        r.instance = value_or<std::string>(in, "instance", "");
         r.boot_id = value_or<std::string>(in, "boot_id", "");
         r.spec.argv = value_or<std::vector<std::string>>(in, "command", {});
         r.spec.env = value_or<std::vector<std::string>>(in, "env", {});
