@@ -142,7 +142,9 @@ Result<ClientMap> parse_clients(const std::string &text, const std::string &path
         for (const auto &[key, c] : in.at("clients").items()) {
             std::size_t used = 0;
             long long pid = std::stoll(key, &used);
-            if (used != key.size() || pid <= 1 || pid > std::numeric_limits<pid_t>::max())
+            // Pid 1 is a client like any other (a program that is PID 1 in a
+            // container): it is watched, never signalled.
+            if (used != key.size() || pid <= 0 || pid > std::numeric_limits<pid_t>::max())
                 return corrupt(path, "client key " + quote(key) + " is not a pid");
             clients[static_cast<pid_t>(pid)] = ClientEntry{value_or<uint64_t>(c, "start", 0),
                                                            value_or<int64_t>(c, "attached_at_ms", 0),
