@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <dirent.h>
+#include <map>
 #include <set>
 #include <unistd.h>
 
@@ -543,28 +544,128 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     return record->server;
 }
 
+namespace {
+
+std::string unusable_lock(const std::string &name, const Error &error) {
+    return name + ": left alone: " + error.message + " (remove it, and run doctor again)";
+}
+
+// Orphans: what runs for this state directory that no record names. The
+// records were removed from outside (a user's `rm`, a cleanup script), or
+// were too corrupt to name anything. Decided under each name's lock (a
+// `use` holds it from launching its server to writing its record, so a
+// server being started is never taken for an orphan); stopped after it, as
+// a watcher stopping its server takes that lock.
+void stop_orphans(const std::string &dir, const std::string &only, std::vector<std::string> &report) {
+    // Watchers first: asked to stop, a watcher stops its server (TERM, then
+    // KILL) and logs how it ended.
+    std::map<std::string, std::vector<FoundWatcher>> watchers;
+    for (auto &watcher : find_watchers(dir, only)) watchers[watcher.name].push_back(watcher);
+    std::vector<std::pair<std::string, ProcessId>> asked;
+    for (const auto &[name, found] : watchers) {
+        ServerFiles f{dir, name};
+        auto lock = NameLock::acquire(f.lock());
+        if (!lock) {
+            report.push_back(unusable_lock(name, lock.error()));
+            continue;
+        }
+        auto record = load_server_record(f);
+        for (const auto &watcher : found) {
+            if (record && *record && (*record)->watcher == watcher.id) continue;
+            if (signal_exactly(watcher.id, SIGTERM)) asked.emplace_back(name, watcher.id);
+        }
+    }
+    for (const auto &[name, watcher] : asked) {
+        bool stopped = wait_for_exit(watcher, default_stop_timeout_ms + 3000);
+        if (!stopped) {
+            (void)signal_exactly(watcher, SIGKILL);
+            wait_for_exit(watcher, 2000);
+        }
+        report.push_back(name + ": stopped watcher pid " + std::to_string(watcher.pid) +
+                         ", which no record names, and its server" + (stopped ? "" : " (it had to be killed)"));
+        record_event({dir, name}, "repaired", {{"what", "stopped a watcher that no record names"},
+                                               {"watcher_pid", watcher.pid}});
+    }
+    // Then processes stamped with this directory whose launch no record
+    // names: a server whose watcher is gone too, or what it left.
+    std::map<std::string, std::set<std::string>> instances;
+    for (const auto &stamped : find_stamped_processes(dir))
+        if (only.empty() || stamped.name == only) instances[stamped.name].insert(stamped.instance);
+    for (auto &[name, found] : instances) {
+        ServerFiles f{dir, name};
+        {
+            auto lock = NameLock::acquire(f.lock());
+            if (!lock) {
+                report.push_back(unusable_lock(name, lock.error()));
+                continue;
+            }
+            auto record = load_server_record(f);
+            if (record && *record && record_alive(**record)) found.erase((*record)->instance);
+            if (!file_exists(f.server())) lock->remove_file();
+        }
+        for (const auto &instance : found) {
+            Stopped stopped = terminate_server({{}, {}, instance}, default_stop_timeout_ms, true);
+            if (stopped.leftovers == 0) continue;  // gone on its own since
+            report.push_back(name + ": stopped " + plural(stopped.leftovers, "process", "processes") +
+                             " of a server that no record names" +
+                             (stopped.unreachable ? " (" + plural(stopped.unreachable, "process", "processes") +
+                                                        " could not be signalled)"
+                                                  : std::string()));
+            record_event(f, "repaired", {{"what", "stopped a server that no record names"},
+                                         {"instance", instance},
+                                         {"processes", stopped.leftovers}});
+        }
+    }
+}
+
+}  // namespace
+
 Status Lifecycle::kill(const std::string &name) {
     if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
     ServerFiles f = files(name);
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
     auto loaded = load_server_record(f);
-    bool found = loaded && *loaded;
-    if (found) {
-        const ServerRecord &record = **loaded;
-        ServerIdentity identity = identity_of(record);
-        // Proven while the watcher lives (its descendants are the server's),
-        // held by identity after it dies.
-        Members members(identity);
-        members.refresh();
-        if (identity.watcher.pid > 0 && watcher_alive(record)) (void)signal_exactly(identity.watcher, SIGKILL);
-        kill_server(members);
-        record_event(f, "killed", {{"pid", record.server.pid}});
+    std::optional<ServerRecord> record;
+    if (loaded && *loaded) record = **loaded;
+    // Everything that is this server's: what its record names when it can be
+    // read, and what no record names (its watchers found by their arguments,
+    // processes stamped with its name), so that a corrupt record is no
+    // hiding place for the server it lost track of.
+    std::vector<Members> servers;
+    std::vector<ProcessId> watchers;
+    if (record) {
+        ServerIdentity identity = identity_of(*record);
+        servers.emplace_back(identity);
+        if (identity.watcher.pid > 0 && watcher_alive(*record)) watchers.push_back(identity.watcher);
     }
-    bool had_files = found || !loaded || file_exists(f.clients());
+    for (const auto &found : find_watchers(dir_, name)) {
+        if (std::find(watchers.begin(), watchers.end(), found.id) != watchers.end()) continue;
+        watchers.push_back(found.id);
+        servers.emplace_back(ServerIdentity{{}, found.id, {}});
+    }
+    std::set<std::string> instances;
+    for (const auto &stamped : find_stamped_processes(dir_))
+        if (stamped.name == name && (!record || stamped.instance != record->instance)) instances.insert(stamped.instance);
+    for (const auto &instance : instances) servers.emplace_back(ServerIdentity{{}, {}, instance});
+    // Proven while the watchers live (their descendants are the servers'),
+    // held by identity after they die.
+    for (auto &members : servers) members.refresh();
+    for (const auto &watcher : watchers) (void)signal_exactly(watcher, SIGKILL);
+    std::size_t killed = 0;
+    for (auto &members : servers) {
+        kill_server(members);
+        killed += members.signalled().size();
+    }
+    for (const auto &watcher : watchers) wait_for_exit(watcher, 2000);
+    bool had_files = record || !loaded || file_exists(f.clients());
+    if (had_files || killed > 0 || !watchers.empty())
+        record_event(f, "killed", {{"pid", record ? json(record->server.pid) : json(nullptr)},
+                                   {"processes", killed},
+                                   {"watchers", watchers.size()}});
     remove_records(f);
     lock->remove_file();
-    if (!had_files) return not_running(name);
+    if (!had_files && killed == 0 && watchers.empty()) return not_running(name);
     return {};
 }
 
@@ -580,7 +681,12 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
     for (const auto &name : names) {
         ServerFiles f = files(name);
         auto lock = NameLock::acquire(f.lock());
-        if (!lock) return std::unexpected(lock.error());
+        if (!lock) {
+            // One unusable lock file (a symlink planted in the directory, a
+            // directory in its place) is no reason to leave the rest unrepaired.
+            report.push_back(unusable_lock(name, lock.error()));
+            continue;
+        }
         auto loaded = load_server_record(f);
         if (!loaded) {
             // No record to name its watcher: find it by its arguments, and
@@ -640,6 +746,7 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             report.push_back(name + ": removed clients that are no longer running");
         }
     }
+    stop_orphans(dir_, only, report);
     return report;
 }
 
