@@ -498,6 +498,13 @@ Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) 
             (void)save_server_record(f, record);
             return fail(SHAREDSERVER_EPERM, "refusing to signal pid " + std::to_string(record.server.pid) +
                                                 " of " + quote(name) + ": it is not your process");
+        case Termination::unknown:
+            record.stopping = false;
+            (void)save_server_record(f, record);
+            return fail(SHAREDSERVER_ERROR, "cannot tell whether server " + quote(name) + " (pid " +
+                                                std::to_string(record.server.pid) +
+                                                ") stopped: the process table cannot be read (no file descriptor or memory left); raise the "
+                                                "open files limit (ulimit -n) and try again");
         case Termination::still_running:
             record.stopping = false;
             (void)save_server_record(f, record);
@@ -572,8 +579,19 @@ void stop_orphans(const std::string &dir, const std::string &only, std::vector<s
         auto record = load_server_record(f);
         for (const auto &watcher : found) {
             if (record && *record && (*record)->watcher == watcher.id) continue;
-            if (signal_exactly(watcher.id, SIGTERM)) asked.emplace_back(name, watcher.id);
+            // A second watcher of the server the record names (its child):
+            // asked to stop, it would stop that server too.
+            auto server = record && *record ? read_process_entry((*record)->server.pid) : std::nullopt;
+            bool watches_recorded_server = server && server->id == (*record)->server && server->parent == watcher.id.pid;
+            if (watches_recorded_server) {
+                if (signal_exactly(watcher.id, SIGKILL))
+                    report.push_back(name + ": killed watcher pid " + std::to_string(watcher.id.pid) +
+                                     ", a second watcher of its server");
+            } else if (signal_exactly(watcher.id, SIGTERM)) {
+                asked.emplace_back(name, watcher.id);
+            }
         }
+        if (!file_exists(f.server())) lock->remove_file();
     }
     for (const auto &[name, watcher] : asked) {
         bool stopped = wait_for_exit(watcher, default_stop_timeout_ms + 3000);

@@ -100,6 +100,9 @@ bool Members::is_other_watcher(const ProcessId &id) {
 
 bool Members::carries_instance(const ProcessId &id) {
     if (server_.instance.empty()) return false;
+    // The token was made for the leader's launch: whatever carries it started
+    // no earlier. Most of the system did, and its environment is not read.
+    if (is_set(server_.leader) && id.start < server_.leader.start) return false;
     auto seen = instance_seen_.find(id);
     if (seen != instance_seen_.end()) return seen->second;
     auto value = environment_value(process_environment(id.pid), instance_variable);
@@ -136,7 +139,13 @@ bool Members::proves_descent(const ProcessEntry &entry, const std::map<pid_t, Pr
 }
 
 std::size_t Members::refresh() {
-    table_ = list_processes();
+    auto table = list_processes();
+    if (!table) {  // what we knew stands: nothing is taken for gone unseen
+        blind_ = true;
+        return alive_.size();
+    }
+    blind_ = false;
+    table_ = std::move(*table);
     std::map<pid_t, ProcessEntry> by_pid;
     for (const auto &entry : table_) by_pid[entry.id.pid] = entry;
 
@@ -163,6 +172,7 @@ std::size_t Members::refresh() {
         for (const auto &entry : table_) {
             const ProcessId &id = entry.id;
             if (entry.zombie || id.pid <= 1 || id.pid == self_ || proven_.count(id)) continue;
+            if (entry.kernel_thread) continue;
             bool member = (is_set(server_.leader) && id == server_.leader) ||
                           (leader_holds_group && entry.group == server_.leader.pid) ||
                           proves_descent(entry, by_pid) || carries_instance(id);
@@ -222,7 +232,9 @@ std::vector<StampedProcess> find_stamped_processes(const std::string &state_dir)
     std::vector<StampedProcess> found;
     const pid_t self = ::getpid();
     const uid_t me = ::geteuid();
-    for (const auto &entry : list_processes()) {
+    auto table = list_processes();
+    if (!table) return found;
+    for (const auto &entry : *table) {
         if (entry.zombie || entry.id.pid <= 1 || entry.id.pid == self || !process_owned_by_me(entry.id.pid)) continue;
         std::string block = process_environment(entry.id.pid);
         auto dir = environment_value(block, state_dir_variable);

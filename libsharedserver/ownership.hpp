@@ -68,6 +68,10 @@ public:
     // The same, to members not signalled with `sig` before.
     std::size_t signal_newcomers(int sig);
 
+    // The last refresh could not read the process table (no descriptor
+    // left): what it returns is the refresh before, and nothing is proven gone.
+    bool blind() const { return blind_; }
+
     // The leader is alive (not a zombie), as of the last refresh.
     bool leader_alive() const { return leader_alive_; }
     // Live members that may still be signalled.
@@ -99,6 +103,7 @@ private:
     std::map<ProcessId, bool> watcher_seen_;
     std::vector<ProcessEntry> table_;
     bool leader_alive_ = false;
+    bool blind_ = false;
 };
 
 // Processes stamped with `state_dir`: their environment carries it and a

@@ -45,11 +45,14 @@ struct ProcessEntry {
     pid_t parent = 0;
     pid_t group = 0;
     bool zombie = false;
+    bool kernel_thread = false;  // never any server's
 };
 
-// Every process visible in this pid namespace right now; entries that
-// vanish or cannot be read while the table is taken are left out.
-std::vector<ProcessEntry> list_processes();
+// Every process visible in this pid namespace right now; processes that
+// exit while the table is read are left out. nullopt when the table cannot
+// be read whole (no descriptor or memory left): a missing row would pass
+// for a process that is gone.
+std::optional<std::vector<ProcessEntry>> list_processes();
 
 // One row, read now; nullopt when there is no such process.
 std::optional<ProcessEntry> read_process_entry(pid_t pid);

@@ -27,11 +27,12 @@ void pause(int fd, int64_t ms) {
     }
 }
 
-// Re-reads the members and sends `sig` to those that have not had it, until
-// none is left or the deadline passes. `outlived` collects what it saw.
+// Sends `sig` to the members that have not had it and reads them again,
+// until none is left or the deadline passes (the caller has just read
+// them). `outlived` collects what it saw.
 void signal_until_gone(Members &members, int sig, int64_t deadline, std::set<ProcessId> &outlived) {
-    while (true) {
-        members.refresh();
+    for (bool fresh = true;; fresh = false) {
+        if (!fresh) members.refresh();
         outlived.insert(members.alive().begin(), members.alive().end());
         members.signal_newcomers(sig);
         if (members.alive().empty()) return;
@@ -70,6 +71,10 @@ Stopped terminate_server(const ServerIdentity &server, int64_t timeout_ms, bool 
     Stopped result;
     Members members(server);
     members.refresh();
+    if (members.blind()) {
+        result.outcome = Termination::unknown;
+        return result;
+    }
     if (members.leader_alive() && !process_owned_by_me(server.leader.pid)) {
         result.outcome = Termination::not_ours;
         return result;
@@ -93,8 +98,8 @@ Stopped terminate_server(const ServerIdentity &server, int64_t timeout_ms, bool 
             }
         }
         if (leader_fd >= 0) ::close(leader_fd);
-        if (members.leader_alive()) {
-            result.outcome = Termination::still_running;
+        if (members.leader_alive() || members.blind()) {
+            result.outcome = members.blind() ? Termination::unknown : Termination::still_running;
             return result;
         }
     }
@@ -107,6 +112,7 @@ Stopped terminate_server(const ServerIdentity &server, int64_t timeout_ms, bool 
     if (!members.alive().empty()) {
         members.signal(SIGKILL);
         killed_after = members.alive();
+        members.refresh();
         signal_until_gone(members, SIGKILL, monotonic_now_ms() + kill_timeout_ms, killed_after);
     }
     std::set<ProcessId> leftovers = killed_after;
@@ -115,6 +121,7 @@ Stopped terminate_server(const ServerIdentity &server, int64_t timeout_ms, bool 
     leftovers.erase(server.leader);
     result.leftovers = leftovers.size();
     result.unreachable = members.alive().size() + members.unreachable().size();
+    if (members.blind()) result.outcome = Termination::unknown;
     return result;
 }
 
@@ -122,10 +129,10 @@ Stopped kill_server(Members &members) {
     Stopped result;
     members.refresh();
     std::set<ProcessId> seen(members.alive());
-    members.signal(SIGKILL);
     signal_until_gone(members, SIGKILL, monotonic_now_ms() + kill_timeout_ms, seen);
     result.unreachable = members.alive().size() + members.unreachable().size();
     if (!members.alive().empty()) result.outcome = Termination::still_running;
+    if (members.blind()) result.outcome = Termination::unknown;
     return result;
 }
 

@@ -15,7 +15,9 @@ namespace sharedserver {
 // Waits until `id` is gone (dead or a zombie). True when it is gone in time.
 bool wait_for_exit(const ProcessId &id, int64_t timeout_ms);
 
-enum class Termination { gone, still_running, not_ours };
+// unknown: the process table could not be read (no descriptor left), so
+// nothing can be said to be gone.
+enum class Termination { gone, still_running, not_ours, unknown };
 
 struct Stopped {
     Termination outcome = Termination::gone;

@@ -105,7 +105,9 @@ void reap_orphans(pid_t keep) {
         if (info.si_pid == keep) break;  // first in line: find the others in the table
         ::waitpid(info.si_pid, nullptr, WNOHANG);
     }
-    for (const auto &entry : list_processes())
+    auto table = list_processes();
+    if (!table) return;  // the next SIGCHLD tries again
+    for (const auto &entry : *table)
         if (entry.zombie && entry.parent == ::getpid() && entry.id.pid != keep)
             ::waitpid(entry.id.pid, nullptr, WNOHANG);
 }

@@ -93,7 +93,7 @@ pid_t parent_pid() { return ::getppid(); }
 
 namespace {
 
-// Fields after comm: state ppid pgrp session tty_nr tpgid flags minflt
+// Fields after comm: state ppid pgrp session tty_nr tpgid flags (9) minflt
 // cminflt majflt cmajflt utime stime cutime cstime priority nice
 // num_threads itrealvalue starttime (field 22).
 std::optional<ProcessEntry> parse_entry(pid_t pid) {
@@ -109,17 +109,22 @@ std::optional<ProcessEntry> parse_entry(pid_t pid) {
     entry.parent = static_cast<pid_t>(std::strtol(field + 1, &end, 10));
     entry.group = static_cast<pid_t>(std::strtol(end, &end, 10));
     field = end;  // the space before field 6
-    for (int n = 6; n < 22 && field; ++n) field = std::strchr(field + 1, ' ');
+    for (int n = 6; n < 9 && field; ++n) field = std::strchr(field + 1, ' ');
+    if (!field) return std::nullopt;
+    constexpr unsigned long kernel_thread_flag = 0x00200000;  // PF_KTHREAD
+    entry.kernel_thread = (std::strtoul(field + 1, &end, 10) & kernel_thread_flag) != 0;
+    for (int n = 9; n < 22 && field; ++n) field = std::strchr(field + 1, ' ');
     if (!field) return std::nullopt;
     entry.id.start = std::strtoull(field + 1, &end, 10);
     if (end == field + 1) return std::nullopt;
     return entry;
 }
 
+// False when /proc cannot be listed.
 template <class Visit>
-void for_each_pid(Visit visit) {
+bool for_each_pid(Visit visit) {
     DIR *proc = ::opendir("/proc");
-    if (!proc) return;
+    if (!proc) return false;
     while (dirent *entry = ::readdir(proc)) {
         char *end = nullptr;
         long pid = std::strtol(entry->d_name, &end, 10);
@@ -127,15 +132,22 @@ void for_each_pid(Visit visit) {
         visit(static_cast<pid_t>(pid));
     }
     ::closedir(proc);
+    return true;
 }
+
+bool out_of_resources(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM; }
 
 }  // namespace
 
-std::vector<ProcessEntry> list_processes() {
+std::optional<std::vector<ProcessEntry>> list_processes() {
     std::vector<ProcessEntry> table;
-    for_each_pid([&](pid_t pid) {
+    bool whole = true;
+    bool listed = for_each_pid([&](pid_t pid) {
+        errno = 0;
         if (auto entry = parse_entry(pid)) table.push_back(*entry);
+        else if (out_of_resources(errno)) whole = false;
     });
+    if (!listed || !whole) return std::nullopt;
     return table;
 }
 

@@ -162,7 +162,9 @@ TEST_CASE("the process table lists a zombie with its parent, group and start sta
     ::kill(child, SIGKILL);
     REQUIRE(testing::wait_until([&] { return testing::proc_state(child) == 'Z'; }, 2000));
     bool listed = false;
-    for (const auto &entry : list_processes()) {
+    auto table = list_processes();
+    REQUIRE(table.has_value());
+    for (const auto &entry : *table) {
         if (entry.id.pid != child) continue;
         listed = true;
         CHECK(entry.zombie);
