@@ -3,12 +3,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <iostream>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 namespace cli {
 
@@ -16,24 +14,42 @@ namespace {
 
 volatile sig_atomic_t child_pid = 0;
 
+// The child is ours and not yet reaped while child_pid is set, so its pid
+// cannot have been handed to another process.
 void forward(int sig) {
     if (child_pid > 0) ::kill(child_pid, sig);
 }
 
-// Releases what was attached, whatever happens after.
+// Releases what was attached, whatever happens after: the command's own
+// references first, then this process's.
 struct Held {
     sharedserver::Context &ctx;
     std::vector<std::string> names;
+    pid_t command = 0;
+    std::size_t command_holds = 0;  // how many of `names` the command holds too
+
     ~Held() {
-        for (auto it = names.rbegin(); it != names.rend(); ++it) {
-            try {
-                ctx.unuse(*it);
-            } catch (const sharedserver::Error &e) {
-                std::cerr << "sharedserver: warning: " << e.what() << "\n";
-            }
+        for (std::size_t i = command_holds; i-- > 0;) release(names[i], command, true);
+        for (auto it = names.rbegin(); it != names.rend(); ++it) release(*it, 0, false);
+    }
+
+    void release(const std::string &name, pid_t pid, bool gone_is_fine) {
+        try {
+            ctx.unuse(name, pid);
+        } catch (const sharedserver::Error &e) {
+            // The watcher may have seen the command exit before we got here.
+            if (gone_is_fine && e.code() == SHAREDSERVER_ENOTCLIENT) return;
+            std::cerr << "sharedserver: warning: " << e.what() << "\n";
         }
     }
 };
+
+std::vector<char *> pointers(std::vector<std::string> &strings) {
+    std::vector<char *> out;
+    for (auto &s : strings) out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
 
 }  // namespace
 
@@ -52,35 +68,87 @@ int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Proje
         sharedserver::UseOptions options;
         if (project && project->defines(name)) options = project->use_options(name);
         options.metadata = "sharedserver with";
-        auto result = ctx.use(name, options);  // this process is the client: if it dies, so do the references
+        auto result = ctx.use(name, options);
         held.names.push_back(name);
         env.push_back("SHAREDSERVER_" + env_name(name) + "_PID=" + std::to_string(result.pid));
         if (result.port > 0) env.push_back("SHAREDSERVER_" + env_name(name) + "_PORT=" + std::to_string(result.port));
     }
 
-    std::vector<char *> argv, envp;
+    // The command is started held at its first instruction, and let go only
+    // once it holds a reference to every server itself: `with` may then die,
+    // even by SIGKILL, and the servers stay for as long as the command runs
+    // (the watcher sees it exit). Killing the command when `with` dies
+    // (PR_SET_PDEATHSIG) would keep the promise too, but would end a user's
+    // long build for a reason that is none of its business.
     std::vector<std::string> args = command;
-    for (auto &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto &e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    std::vector<char *> argv = pointers(args), envp = pointers(env);
+    int go[2], failed[2];
+    if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(failed, O_CLOEXEC) != 0) {
+        std::cerr << "sharedserver: cannot run \"" << command.front() << "\": " << std::strerror(errno) << "\n";
+        return 127;
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        std::cerr << "sharedserver: cannot run \"" << command.front() << "\": " << std::strerror(errno) << "\n";
+        return 127;
+    }
+    if (pid == 0) {
+        // Only async-signal-safe calls from here on.
+        char byte = 0;
+        ssize_t n;
+        do n = ::read(go[0], &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1) ::_exit(127);  // `with` died before the command held its servers: it never runs
+        ::execvpe(argv[0], argv.data(), envp.data());
+        int err = errno;
+        ssize_t ignored = ::write(failed[1], &err, sizeof err);
+        (void)ignored;
+        ::_exit(127);
+    }
+    ::close(go[0]);
+    ::close(failed[1]);
+    child_pid = pid;
+    held.command = pid;
+    try {
+        for (const auto &name : held.names) {
+            sharedserver::UseOptions options;
+            options.client_pid = pid;
+            options.no_wait = true;
+            options.metadata = "sharedserver with: " + command.front();
+            ctx.use(name, options);
+            ++held.command_holds;
+        }
+    } catch (...) {
+        child_pid = 0;
+        ::kill(pid, SIGKILL);  // still held before its command: nothing of the user's has run
+        ::waitpid(pid, nullptr, 0);
+        ::close(go[1]);
+        ::close(failed[0]);
+        throw;
+    }
 
     struct sigaction action {};
     action.sa_handler = forward;
     sigemptyset(&action.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &action, nullptr);
 
-    pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
-    if (rc != 0) {
-        std::cerr << "sharedserver: cannot run \"" << command.front() << "\": " << std::strerror(rc) << "\n";
-        return 127;
-    }
-    child_pid = pid;
+    char byte = 1;
+    ssize_t written = ::write(go[1], &byte, 1);
+    (void)written;
+    ::close(go[1]);
+    int exec_error = 0;
+    ssize_t n;
+    do n = ::read(failed[0], &exec_error, sizeof exec_error);
+    while (n < 0 && errno == EINTR);
+    ::close(failed[0]);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     child_pid = 0;
+    if (n == static_cast<ssize_t>(sizeof exec_error)) {
+        std::cerr << "sharedserver: cannot run \"" << command.front() << "\": " << std::strerror(exec_error) << "\n";
+        return 127;
+    }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return 1;

@@ -98,14 +98,17 @@ Result<std::string> resolve_command(const std::string &command,
 
 }  // namespace
 
-Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
+Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
+                                const std::vector<std::string> &identity) {
     struct stat wd {};
     if (::stat(spec.working_dir.c_str(), &wd) != 0)
         return fail_errno(SHAREDSERVER_ESPAWN, "working directory", spec.working_dir, errno);
     if (!S_ISDIR(wd.st_mode))
         return fail_errno(SHAREDSERVER_ESPAWN, "working directory", spec.working_dir, ENOTDIR);
 
-    std::vector<std::string> env = server_environment(spec.env);
+    std::vector<std::string> additions = spec.env;
+    additions.insert(additions.end(), identity.begin(), identity.end());
+    std::vector<std::string> env = server_environment(additions);
     auto path = resolve_command(spec.argv.front(), env, spec.working_dir);
     if (!path) return std::unexpected(path.error());
 

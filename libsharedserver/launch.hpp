@@ -15,8 +15,10 @@ namespace sharedserver {
 // Errors name the path and the reason ("/x: No such file or directory"); the
 // caller adds which server it was.
 // `log_in_state_dir`: the log is the default <state dir>/<name>.log, which
-// is never opened through a symlink.
-Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir);
+// is never opened through a symlink. `identity`: the variables that tell the
+// server who it is (identity_environment()); they win over the spec's env.
+Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
+                                const std::vector<std::string> &identity);
 
 // The inherited environment with `additions` ("KEY=VALUE") applied: what the
 // server, and its readiness command, run with.

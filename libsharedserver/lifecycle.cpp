@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <dirent.h>
+#include <map>
 #include <set>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "files.hpp"
 #include "name_lock.hpp"
 #include "names.hpp"
+#include "ownership.hpp"
 #include "ports.hpp"
 #include "probe.hpp"
 #include "spawn.hpp"
@@ -77,13 +79,51 @@ bool prune_dead_clients(ClientMap &clients, const ServerFiles &files) {
     return changed;
 }
 
-// Under the lock, for a record whose server is gone: what its group left
-// behind (children of a leader killed with its watcher) must not run on
-// beside the next server.
-void forget_dead_server(const ServerFiles &files, const ServerRecord &record) {
-    if (record.boot_id == boot_id() && !process_start_stamp(record.pgid)) reap_group_stragglers(record.pgid);
-    record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
+// What a record proves about its server's processes. Nothing, from another
+// boot; not a live leader or watcher that is somebody else's (a forged
+// record, or a recycled pid: it is never to be touched).
+ServerIdentity identity_of(const ServerRecord &record) {
+    if (!record.boot_id.empty() && record.boot_id != boot_id()) return {};
+    ServerIdentity identity{record.server, record.watcher, record.instance};
+    if (process_start_stamp(record.server.pid) && !process_owned_by_me(record.server.pid)) identity.leader = {};
+    if (process_start_stamp(record.watcher.pid) && !process_owned_by_me(record.watcher.pid)) identity.watcher = {};
+    return identity;
+}
+
+std::string plural(std::size_t n, const char *one, const char *many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// Under the lock, for a record whose server is gone: what it left behind
+// (children of a leader killed with its watcher, a daemon's double fork)
+// must not run on beside the next server. Only what is proven its own is
+// stopped: its old group id may be another's by now (the leader gone, the
+// number reused by a group whose leader is gone too); what is in that group
+// but not proven ours is left alone and reported. Returns what it did, for
+// doctor's report ("" when nothing was left).
+std::string forget_dead_server(const ServerFiles &files, const ServerRecord &record) {
+    ServerIdentity identity = identity_of(record);
+    Stopped stopped = terminate_server(identity, default_stop_timeout_ms, true);
+    json fields = {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid},
+                   {"leftovers", stopped.leftovers}};
+    std::string said;
+    if (stopped.leftovers > 0) said += "; stopped " + plural(stopped.leftovers, "process", "processes") + " it left";
+    if (identity.leader.pid > 0) {
+        Members members(identity);
+        members.refresh();
+        std::vector<ProcessId> strangers = members.unproven_in_group(record.pgid);
+        if (!strangers.empty()) {
+            json pids = json::array();
+            for (const auto &id : strangers) pids.push_back(id.pid);
+            record_event(files, "left-alone", {{"pgid", record.pgid}, {"pids", pids},
+                                               {"reason", "in the old server's process group, but not proven ours"}});
+            said += "; left alone " + plural(strangers.size(), "process", "processes") + " of process group " +
+                    std::to_string(record.pgid) + ", not proven yours";
+        }
+    }
+    record_event(files, "repaired", fields);
     remove_records(files);
+    return said;
 }
 
 Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
@@ -128,7 +168,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{};
     }
     if (record.stopping) {
-        terminate_server(record.server, record.pgid, 0, true);
+        terminate_server(identity_of(record), 0, true);
         record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
         remove_records(files);
         return std::optional<ServerRecord>{};
@@ -138,7 +178,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         auto clients = load_clients(files);
         ClientMap kept = clients ? *clients : ClientMap{};
         prune_dead_clients(kept, files);
-        if (terminate_server(record.server, record.pgid, default_stop_timeout_ms, true) != Termination::gone)
+        if (terminate_server(identity_of(record), default_stop_timeout_ms, true).outcome != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(record.server.pid) + " of " +
                                                 quote(files.name) + " to finish its interrupted restart");
         auto restarted = start_locked(files, watcher_path, record.spec, kept, record.port);
@@ -152,7 +192,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{*restarted};
     }
     if (!watcher_up) {
-        auto adopted = adopt_server(watcher_path, files, record.server);
+        auto adopted = adopt_server(watcher_path, files, record.server, record.instance);
         if (!adopted && !server_alive(record)) {  // it died while we adopted it
             forget_dead_server(files, record);
             return std::optional<ServerRecord>{};
@@ -195,6 +235,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record.pgid = spawned->server.pid;
     record.watcher = spawned->watcher;
     record.watcher_wakes_on_signal = spawned->watcher_wakes_on_signal;
+    record.instance = spawned->instance;
     record.boot_id = boot_id();
     record.spec = spec;
     record.started_at_ms = unix_now_ms();
@@ -335,7 +376,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
         old.ready_at_ms = 0;
         (void)save_server_record(f, old);
         record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "definition changed: " + mismatch}});
-        if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
+        if (terminate_server(identity_of(old), default_stop_timeout_ms, true).outcome != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
         int keep_port = spec->port == old.spec.port ? old.port : 0;
         auto started = start_locked(f, watcher_path_, *spec, *clients, keep_port);
@@ -449,7 +490,7 @@ Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) 
     record.stopping = true;
     (void)save_server_record(f, record);
     record_event(f, "stopping", {{"pid", record.server.pid}, {"force", force}, {"by", getpid()}});
-    switch (terminate_server(record.server, record.pgid, timeout_ms, force)) {
+    switch (terminate_server(identity_of(record), timeout_ms, force).outcome) {
         case Termination::gone:
             break;
         case Termination::not_ours:
@@ -457,6 +498,13 @@ Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) 
             (void)save_server_record(f, record);
             return fail(SHAREDSERVER_EPERM, "refusing to signal pid " + std::to_string(record.server.pid) +
                                                 " of " + quote(name) + ": it is not your process");
+        case Termination::unknown:
+            record.stopping = false;
+            (void)save_server_record(f, record);
+            return fail(SHAREDSERVER_ERROR, "cannot tell whether server " + quote(name) + " (pid " +
+                                                std::to_string(record.server.pid) +
+                                                ") stopped: the process table cannot be read (no file descriptor or memory left); raise the "
+                                                "open files limit (ulimit -n) and try again");
         case Termination::still_running:
             record.stopping = false;
             (void)save_server_record(f, record);
@@ -491,7 +539,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     old.ready_at_ms = 0;
     (void)save_server_record(f, old);
     record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "restart"}});
-    if (terminate_server(old.server, old.pgid, default_stop_timeout_ms, true) != Termination::gone)
+    if (terminate_server(identity_of(old), default_stop_timeout_ms, true).outcome != Termination::gone)
         return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
     auto record = start_locked(f, watcher_path_, old.spec, *clients, old.port);
     if (!record) {
@@ -503,26 +551,139 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     return record->server;
 }
 
+namespace {
+
+std::string unusable_lock(const std::string &name, const Error &error) {
+    return name + ": left alone: " + error.message + " (remove it, and run doctor again)";
+}
+
+// Orphans: what runs for this state directory that no record names. The
+// records were removed from outside (a user's `rm`, a cleanup script), or
+// were too corrupt to name anything. Decided under each name's lock (a
+// `use` holds it from launching its server to writing its record, so a
+// server being started is never taken for an orphan); stopped after it, as
+// a watcher stopping its server takes that lock.
+void stop_orphans(const std::string &dir, const std::string &only, std::vector<std::string> &report) {
+    // Watchers first: asked to stop, a watcher stops its server (TERM, then
+    // KILL) and logs how it ended.
+    std::map<std::string, std::vector<FoundWatcher>> watchers;
+    for (auto &watcher : find_watchers(dir, only)) watchers[watcher.name].push_back(watcher);
+    std::vector<std::pair<std::string, ProcessId>> asked;
+    for (const auto &[name, found] : watchers) {
+        ServerFiles f{dir, name};
+        auto lock = NameLock::acquire(f.lock());
+        if (!lock) {
+            report.push_back(unusable_lock(name, lock.error()));
+            continue;
+        }
+        auto record = load_server_record(f);
+        for (const auto &watcher : found) {
+            if (record && *record && (*record)->watcher == watcher.id) continue;
+            // A second watcher of the server the record names (its child):
+            // asked to stop, it would stop that server too.
+            auto server = record && *record ? read_process_entry((*record)->server.pid) : std::nullopt;
+            bool watches_recorded_server = server && server->id == (*record)->server && server->parent == watcher.id.pid;
+            if (watches_recorded_server) {
+                if (signal_exactly(watcher.id, SIGKILL))
+                    report.push_back(name + ": killed watcher pid " + std::to_string(watcher.id.pid) +
+                                     ", a second watcher of its server");
+            } else if (signal_exactly(watcher.id, SIGTERM)) {
+                asked.emplace_back(name, watcher.id);
+            }
+        }
+        if (!file_exists(f.server())) lock->remove_file();
+    }
+    for (const auto &[name, watcher] : asked) {
+        bool stopped = wait_for_exit(watcher, default_stop_timeout_ms + 3000);
+        if (!stopped) {
+            (void)signal_exactly(watcher, SIGKILL);
+            wait_for_exit(watcher, 2000);
+        }
+        report.push_back(name + ": stopped watcher pid " + std::to_string(watcher.pid) +
+                         ", which no record names, and its server" + (stopped ? "" : " (it had to be killed)"));
+        record_event({dir, name}, "repaired", {{"what", "stopped a watcher that no record names"},
+                                               {"watcher_pid", watcher.pid}});
+    }
+    // Then processes stamped with this directory whose launch no record
+    // names: a server whose watcher is gone too, or what it left.
+    std::map<std::string, std::set<std::string>> instances;
+    for (const auto &stamped : find_stamped_processes(dir))
+        if (only.empty() || stamped.name == only) instances[stamped.name].insert(stamped.instance);
+    for (auto &[name, found] : instances) {
+        ServerFiles f{dir, name};
+        {
+            auto lock = NameLock::acquire(f.lock());
+            if (!lock) {
+                report.push_back(unusable_lock(name, lock.error()));
+                continue;
+            }
+            auto record = load_server_record(f);
+            if (record && *record && record_alive(**record)) found.erase((*record)->instance);
+            if (!file_exists(f.server())) lock->remove_file();
+        }
+        for (const auto &instance : found) {
+            Stopped stopped = terminate_server({{}, {}, instance}, default_stop_timeout_ms, true);
+            if (stopped.leftovers == 0) continue;  // gone on its own since
+            report.push_back(name + ": stopped " + plural(stopped.leftovers, "process", "processes") +
+                             " of a server that no record names" +
+                             (stopped.unreachable ? " (" + plural(stopped.unreachable, "process", "processes") +
+                                                        " could not be signalled)"
+                                                  : std::string()));
+            record_event(f, "repaired", {{"what", "stopped a server that no record names"},
+                                         {"instance", instance},
+                                         {"processes", stopped.leftovers}});
+        }
+    }
+}
+
+}  // namespace
+
 Status Lifecycle::kill(const std::string &name) {
     if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
     ServerFiles f = files(name);
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
     auto loaded = load_server_record(f);
-    bool found = loaded && *loaded;
-    if (found) {
-        const ServerRecord &record = **loaded;
-        if (watcher_alive(record) && process_owned_by_me(record.watcher.pid)) ::kill(record.watcher.pid, SIGKILL);
-        if (server_alive(record) && process_owned_by_me(record.server.pid)) {
-            ::kill(record.pgid > 1 ? -record.pgid : record.server.pid, SIGKILL);
-            wait_for_exit(record.server, 2000);
-        }
-        record_event(f, "killed", {{"pid", record.server.pid}});
+    std::optional<ServerRecord> record;
+    if (loaded && *loaded) record = **loaded;
+    // Everything that is this server's: what its record names when it can be
+    // read, and what no record names (its watchers found by their arguments,
+    // processes stamped with its name), so that a corrupt record is no
+    // hiding place for the server it lost track of.
+    std::vector<Members> servers;
+    std::vector<ProcessId> watchers;
+    if (record) {
+        ServerIdentity identity = identity_of(*record);
+        servers.emplace_back(identity);
+        if (identity.watcher.pid > 0 && watcher_alive(*record)) watchers.push_back(identity.watcher);
     }
-    bool had_files = found || !loaded || file_exists(f.clients());
+    for (const auto &found : find_watchers(dir_, name)) {
+        if (std::find(watchers.begin(), watchers.end(), found.id) != watchers.end()) continue;
+        watchers.push_back(found.id);
+        servers.emplace_back(ServerIdentity{{}, found.id, {}});
+    }
+    std::set<std::string> instances;
+    for (const auto &stamped : find_stamped_processes(dir_))
+        if (stamped.name == name && (!record || stamped.instance != record->instance)) instances.insert(stamped.instance);
+    for (const auto &instance : instances) servers.emplace_back(ServerIdentity{{}, {}, instance});
+    // Proven while the watchers live (their descendants are the servers'),
+    // held by identity after they die.
+    for (auto &members : servers) members.refresh();
+    for (const auto &watcher : watchers) (void)signal_exactly(watcher, SIGKILL);
+    std::size_t killed = 0;
+    for (auto &members : servers) {
+        kill_server(members);
+        killed += members.signalled().size();
+    }
+    for (const auto &watcher : watchers) wait_for_exit(watcher, 2000);
+    bool had_files = record || !loaded || file_exists(f.clients());
+    if (had_files || killed > 0 || !watchers.empty())
+        record_event(f, "killed", {{"pid", record ? json(record->server.pid) : json(nullptr)},
+                                   {"processes", killed},
+                                   {"watchers", watchers.size()}});
     remove_records(f);
     lock->remove_file();
-    if (!had_files) return not_running(name);
+    if (!had_files && killed == 0 && watchers.empty()) return not_running(name);
     return {};
 }
 
@@ -538,14 +699,19 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
     for (const auto &name : names) {
         ServerFiles f = files(name);
         auto lock = NameLock::acquire(f.lock());
-        if (!lock) return std::unexpected(lock.error());
+        if (!lock) {
+            // One unusable lock file (a symlink planted in the directory, a
+            // directory in its place) is no reason to leave the rest unrepaired.
+            report.push_back(unusable_lock(name, lock.error()));
+            continue;
+        }
         auto loaded = load_server_record(f);
         if (!loaded) {
             // No record to name its watcher: find it by its arguments, and
             // wake it before the removal (see load_live_record) so it stops
             // the server, which must not outlive its record.
-            for (const ProcessId &watcher : find_watchers_blocking(dir_, name, SIGUSR1))
-                (void)signal_exactly(watcher, SIGUSR1);
+            for (const FoundWatcher &watcher : find_watchers(dir_, name))
+                if (watcher.blocks_wake_signal) (void)signal_exactly(watcher.id, SIGUSR1);
             remove_records(f);
             report.push_back(name + ": removed a corrupt record (" + loaded.error().message + ")");
             record_event(f, "repaired", {{"what", "removed a corrupt record"}});
@@ -570,10 +736,10 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             continue;
         }
         if (!record_alive(record)) {
-            forget_dead_server(f, record);
+            std::string also = forget_dead_server(f, record);
             lock->remove_file();
             report.push_back(name + ": removed the record of pid " + std::to_string(record.server.pid) +
-                             ", which is no longer running");
+                             ", which is no longer running" + also);
             continue;
         }
         bool had_watcher = watcher_alive(record);
@@ -598,6 +764,7 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             report.push_back(name + ": removed clients that are no longer running");
         }
     }
+    stop_orphans(dir_, only, report);
     return report;
 }
 

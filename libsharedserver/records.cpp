@@ -54,6 +54,7 @@ std::string to_json(const ServerRecord &r) {
         {"watcher_pid", r.watcher.pid},
         {"watcher_start", r.watcher.start},
         {"watcher_wake_signal", r.watcher_wakes_on_signal},
+        {"instance", r.instance},
         {"boot_id", r.boot_id},
         {"command", r.spec.argv},
         {"env", r.spec.env},
@@ -98,6 +99,7 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
         r.watcher.pid = pid_field(in, "watcher_pid", 0);
         r.watcher.start = value_or<uint64_t>(in, "watcher_start", 0);
         r.watcher_wakes_on_signal = value_or(in, "watcher_wake_signal", false);
+        r.instance = value_or<std::string>(in, "instance", "");
         r.boot_id = value_or<std::string>(in, "boot_id", "");
         r.spec.argv = value_or<std::vector<std::string>>(in, "command", {});
         r.spec.env = value_or<std::vector<std::string>>(in, "env", {});
@@ -140,7 +142,9 @@ Result<ClientMap> parse_clients(const std::string &text, const std::string &path
         for (const auto &[key, c] : in.at("clients").items()) {
             std::size_t used = 0;
             long long pid = std::stoll(key, &used);
-            if (used != key.size() || pid <= 1 || pid > std::numeric_limits<pid_t>::max())
+            // Pid 1 is a client like any other (a program that is PID 1 in a
+            // container): it is watched, never signalled.
+            if (used != key.size() || pid <= 0 || pid > std::numeric_limits<pid_t>::max())
                 return corrupt(path, "client key " + quote(key) + " is not a pid");
             clients[static_cast<pid_t>(pid)] = ClientEntry{value_or<uint64_t>(c, "start", 0),
                                                            value_or<int64_t>(c, "attached_at_ms", 0),

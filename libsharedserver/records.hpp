@@ -63,6 +63,10 @@ struct ServerRecord {
     // before that watched the state directory with inotify instead, and
     // SIGUSR1 would kill them.
     bool watcher_wakes_on_signal = false;
+    // This launch's token, in the server's environment as
+    // SHAREDSERVER_INSTANCE: what proves its processes ours once its leader
+    // and watcher are gone (ownership.hpp). "" in records from before it.
+    std::string instance;
     std::string boot_id;
     ServerSpec spec;
     bool stopping = false;

@@ -15,6 +15,7 @@
 
 #include "clock.hpp"
 #include "names.hpp"
+#include "ownership.hpp"
 
 extern char **environ;
 
@@ -98,6 +99,15 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
     std::vector<char *> argv;
     for (auto &a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    // A client running inside a server (its command runs `sharedserver use
+    // other`) carries that server's identity; the new watcher and its server
+    // must not, or they would be counted as that server's processes.
+    std::vector<std::string> env;
+    for (char **e = environ; e && *e; ++e)
+        if (!is_identity_variable(*e)) env.emplace_back(*e);
+    std::vector<char *> envp;
+    for (auto &e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -113,7 +123,7 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t launcher = 0;
-    int rc = ::posix_spawn(&launcher, watcher_path.c_str(), &actions, &attr, argv.data(), environ);
+    int rc = ::posix_spawn(&launcher, watcher_path.c_str(), &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) return fail_errno(SHAREDSERVER_ESPAWN, "cannot run", watcher_path, rc);
@@ -146,6 +156,7 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
     spawned.server = {reply.value("pid", 0), reply.value("start", uint64_t{0})};
     spawned.watcher = {reply.value("watcher_pid", 0), reply.value("watcher_start", uint64_t{0})};
     spawned.watcher_wakes_on_signal = reply.value("wake_signal", false);
+    spawned.instance = reply.value("instance", std::string());
     spawned.handshake = Handshake(control.write);
     control.write = -1;
     return spawned;
@@ -198,8 +209,8 @@ Result<SpawnedServer> spawn_server(const std::string &watcher_path, const Server
 }
 
 Result<SpawnedServer> adopt_server(const std::string &watcher_path, const ServerFiles &files,
-                                   const ProcessId &server) {
-    json request = {{"pid", server.pid}, {"start", server.start}};
+                                   const ProcessId &server, const std::string &instance) {
+    json request = {{"pid", server.pid}, {"start", server.start}, {"instance", instance}};
     return run_watcher(watcher_path, files, {"adopt"}, request.dump());
 }
 

@@ -37,6 +37,7 @@ struct SpawnedServer {
     ProcessId server;
     ProcessId watcher;
     bool watcher_wakes_on_signal = false;  // see ServerRecord
+    std::string instance;                  // see ServerRecord
     Handshake handshake;
 };
 
@@ -44,8 +45,10 @@ struct SpawnedServer {
 Result<SpawnedServer> spawn_server(const std::string &watcher_path, const ServerFiles &files,
                                    const ServerSpec &spec);
 
-// Start a new watcher for a live server whose watcher died.
+// Start a new watcher for a live server whose watcher died; `instance` is
+// the token of the server's launch, by which the new watcher knows its
+// processes.
 Result<SpawnedServer> adopt_server(const std::string &watcher_path, const ServerFiles &files,
-                                   const ProcessId &server);
+                                   const ProcessId &server, const std::string &instance);
 
 }  // namespace sharedserver

@@ -1,8 +1,10 @@
 #include "termination.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <poll.h>
+#include <set>
 #include <unistd.h>
 
 #include "clock.hpp"
@@ -11,21 +13,33 @@ namespace sharedserver {
 
 namespace {
 
-constexpr int64_t straggler_timeout_ms = 1000;
 constexpr int64_t kill_timeout_ms = 2000;
+constexpr int64_t recheck_ms = 10;  // how often the process table is read again while waiting
 
-void signal_group(const ProcessId &leader, pid_t pgid, int sig) {
-    if (pgid > 1 && process_owned_by_me(leader.pid) && ::kill(-pgid, sig) == 0) return;
-    if (process_alive(leader) && process_owned_by_me(leader.pid)) ::kill(leader.pid, sig);
+// Sleeps up to `ms`, waking early when `fd` (a pidfd of the leader) says it exited.
+void pause(int fd, int64_t ms) {
+    ms = std::clamp<int64_t>(ms, 0, recheck_ms);
+    if (fd >= 0) {
+        pollfd p{fd, POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(ms));
+    } else {
+        ::usleep(static_cast<useconds_t>(ms) * 1000);
+    }
 }
 
-bool wait_for_group(pid_t pgid, int64_t timeout_ms) {
-    int64_t deadline = monotonic_now_ms() + timeout_ms;
-    while (process_group_alive(pgid)) {
-        if (monotonic_now_ms() >= deadline) return false;
-        ::usleep(5000);
+// Sends `sig` to the members that have not had it and reads them again,
+// until none is left or the deadline passes (the caller has just read
+// them). `outlived` collects what it saw.
+void signal_until_gone(Members &members, int sig, int64_t deadline, std::set<ProcessId> &outlived) {
+    for (bool fresh = true;; fresh = false) {
+        if (!fresh) members.refresh();
+        outlived.insert(members.alive().begin(), members.alive().end());
+        members.signal_newcomers(sig);
+        if (members.alive().empty()) return;
+        int64_t left = deadline - monotonic_now_ms();
+        if (left <= 0) return;
+        pause(-1, left);
     }
-    return true;
 }
 
 }  // namespace
@@ -53,40 +67,73 @@ bool wait_for_exit(const ProcessId &id, int64_t timeout_ms) {
     return gone;
 }
 
-Termination terminate_server(const ProcessId &leader, pid_t pgid, int64_t timeout_ms, bool force) {
-    if (!process_alive(leader)) {
-        // The leader died before we came (killed, or exited on its own), and
-        // maybe not its group: nothing may outlive a stopped server. While a
-        // member lives, the group's id is not handed out again; a live
-        // process with the leader's pid means it was, and it is left alone.
-        if (pgid > 1 && !process_start_stamp(pgid)) reap_group_stragglers(pgid);
-        return Termination::gone;
+Stopped terminate_server(const ServerIdentity &server, int64_t timeout_ms, bool force) {
+    Stopped result;
+    Members members(server);
+    members.refresh();
+    if (members.blind()) {
+        result.outcome = Termination::unknown;
+        return result;
     }
-    if (!process_owned_by_me(leader.pid)) return Termination::not_ours;
-    signal_group(leader, pgid, SIGTERM);
-    if (!wait_for_exit(leader, timeout_ms)) {
-        if (!force) return Termination::still_running;
-        signal_group(leader, pgid, SIGKILL);
-        if (!wait_for_exit(leader, kill_timeout_ms)) return Termination::still_running;
+    if (members.leader_alive() && !process_owned_by_me(server.leader.pid)) {
+        result.outcome = Termination::not_ours;
+        return result;
     }
-    if (pgid > 1 && !wait_for_group(pgid, straggler_timeout_ms)) {
-        ::kill(-pgid, SIGKILL);
-        wait_for_group(pgid, kill_timeout_ms);
+    int64_t deadline = monotonic_now_ms() + std::max<int64_t>(0, timeout_ms);
+    if (members.leader_alive()) {
+        int leader_fd = open_process_handle(server.leader.pid);
+        members.signal(SIGTERM);
+        while (members.leader_alive() && monotonic_now_ms() < deadline) {
+            pause(leader_fd, deadline - monotonic_now_ms());
+            members.refresh();
+            members.signal_newcomers(SIGTERM);
+        }
+        if (members.leader_alive() && force) {
+            members.signal(SIGKILL);
+            int64_t kill_deadline = monotonic_now_ms() + kill_timeout_ms;
+            while (members.leader_alive() && monotonic_now_ms() < kill_deadline) {
+                pause(leader_fd, kill_deadline - monotonic_now_ms());
+                members.refresh();
+                members.signal_newcomers(SIGKILL);
+            }
+        }
+        if (leader_fd >= 0) ::close(leader_fd);
+        if (members.leader_alive() || members.blind()) {
+            result.outcome = members.blind() ? Termination::unknown : Termination::still_running;
+            return result;
+        }
     }
-    return Termination::gone;
+    // What outlived the leader: it may have had TERM with the leader, and
+    // ignored it; then it gets KILL when the timeout passes.
+    std::set<ProcessId> before(members.signalled());
+    std::set<ProcessId> outlived;
+    signal_until_gone(members, SIGTERM, deadline, outlived);
+    std::set<ProcessId> killed_after;
+    if (!members.alive().empty()) {
+        members.signal(SIGKILL);
+        killed_after = members.alive();
+        members.refresh();
+        signal_until_gone(members, SIGKILL, monotonic_now_ms() + kill_timeout_ms, killed_after);
+    }
+    std::set<ProcessId> leftovers = killed_after;
+    for (const ProcessId &id : outlived)
+        if (!before.count(id)) leftovers.insert(id);
+    leftovers.erase(server.leader);
+    result.leftovers = leftovers.size();
+    result.unreachable = members.alive().size() + members.unreachable().size();
+    if (members.blind()) result.outcome = Termination::unknown;
+    return result;
 }
 
-}  // namespace sharedserver
-
-namespace sharedserver {
-
-void reap_group_stragglers(pid_t pgid) {
-    if (pgid <= 1 || !process_group_alive(pgid)) return;
-    ::kill(-pgid, SIGTERM);
-    if (!wait_for_group(pgid, straggler_timeout_ms)) {
-        ::kill(-pgid, SIGKILL);
-        wait_for_group(pgid, kill_timeout_ms);
-    }
+Stopped kill_server(Members &members) {
+    Stopped result;
+    members.refresh();
+    std::set<ProcessId> seen(members.alive());
+    signal_until_gone(members, SIGKILL, monotonic_now_ms() + kill_timeout_ms, seen);
+    result.unreachable = members.alive().size() + members.unreachable().size();
+    if (!members.alive().empty()) result.outcome = Termination::still_running;
+    if (members.blind()) result.outcome = Termination::unknown;
+    return result;
 }
 
 }  // namespace sharedserver

@@ -27,10 +27,11 @@ public:
         bool timer = false;
         bool file_grew = false;       // the file given to watch_growth() was written to
         bool terminate = false;       // SIGTERM, SIGINT or SIGHUP
+        bool child_exited = false;    // SIGCHLD: a child (maybe an adopted orphan) is waiting to be reaped
     };
 
-    // Blocks wake_signal and SIGTERM/SIGINT/SIGHUP for the calling (single)
-    // thread. `what` names the watcher in an error.
+    // Blocks wake_signal, SIGCHLD and SIGTERM/SIGINT/SIGHUP for the calling
+    // (single) thread. `what` names the watcher in an error.
     static Result<std::unique_ptr<WatchEvents>> create(const std::string &what);
     // The signal clients send; blocked from the watcher's first instruction on.
     static int wake_signal();

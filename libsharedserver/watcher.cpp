@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "probe.hpp"
 #include "name_lock.hpp"
 #include "names.hpp"
+#include "ownership.hpp"
 #include "records.hpp"
 #include "termination.hpp"
 #include "watch_events.hpp"
@@ -84,10 +86,37 @@ struct Schedule {
     }
 };
 
+// What this watcher knows its server by: the leader, itself (whose
+// descendants are the server's, as it is their subreaper) and the launch's
+// instance token.
+ServerIdentity identity_of(const ProcessId &server, const std::string &instance) {
+    return {server, identify_process(::getpid()).value_or(ProcessId{}), instance};
+}
+
+// The watcher is a child subreaper: what the server's tree orphans becomes
+// its child, and its zombie is the watcher's to reap. `keep` (the server,
+// while it is our child) is reaped only where its exit status is read. The
+// readiness command is waited for by the probe itself, which runs to its
+// end before this can run.
+void reap_orphans(pid_t keep) {
+    while (true) {
+        siginfo_t info{};
+        if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+        if (info.si_pid == keep) break;  // first in line: find the others in the table
+        ::waitpid(info.si_pid, nullptr, WNOHANG);
+    }
+    auto table = list_processes();
+    if (!table) return;  // the next SIGCHLD tries again
+    for (const auto &entry : *table)
+        if (entry.zombie && entry.parent == ::getpid() && entry.id.pid != keep)
+            ::waitpid(entry.id.pid, nullptr, WNOHANG);
+}
+
 class Watcher {
 public:
-    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, int64_t log_offset)
-        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_offset_(log_offset) {}
+    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, int64_t log_offset, std::string instance)
+        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_offset_(log_offset),
+          instance_(std::move(instance)) {}
 
     int run();
 
@@ -105,7 +134,8 @@ private:
     void shutdown(const char *reason);
     bool record_taken_away();
     int wait_status();
-    void log_exit(int status, bool unexpected);
+    void log_exit(int status, bool unexpected, const Stopped &stopped);
+    ServerIdentity identity() const { return identity_of(server_, instance_); }
     void start_probe(const ServerRecord &record);
     void stop_and_forget(NameLock &lock, const char *reason);
     void log_written();
@@ -115,6 +145,7 @@ private:
     ProcessId server_;
     bool is_child_;
     int64_t log_offset_;
+    std::string instance_;
     std::unique_ptr<WatchEvents> events_;
     ClientMap clients_;
     Schedule due_;
@@ -160,8 +191,9 @@ int Watcher::wait_status() {
     return status;
 }
 
-void Watcher::log_exit(int status, bool unexpected) {
-    json fields = {{"pid", server_.pid}, {"unexpected", unexpected}};
+void Watcher::log_exit(int status, bool unexpected, const Stopped &stopped) {
+    json fields = {{"pid", server_.pid}, {"unexpected", unexpected}, {"leftovers", stopped.leftovers}};
+    if (stopped.unreachable > 0) fields["unreachable"] = stopped.unreachable;
     if (status >= 0 && WIFEXITED(status)) {
         fields["code"] = WEXITSTATUS(status);
     } else if (status >= 0 && WIFSIGNALED(status)) {
@@ -183,8 +215,8 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
     }
     record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
     if (server_running_) {
-        terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
-        log_exit(wait_status(), false);
+        Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
+        log_exit(wait_status(), false, stopped);
     }
     if (record && record_is_mine(*record)) {
         (void)save_clients(files_, {});
@@ -327,10 +359,10 @@ void Watcher::probe_due() {
 }
 
 void Watcher::server_exited() {
-    // Stragglers first, the leader reaped after: until then its zombie keeps
-    // the group's id from being handed out again, so the group signal cannot
-    // reach a new group that took the number (pid_max can be 32768).
-    reap_group_stragglers(server_.pid);
+    // What the leader left behind is stopped with it (a daemonized child, a
+    // worker): each is proven ours, and the leader is reaped only after, as
+    // its zombie is what proves its group still its own.
+    Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
     int status = wait_status();
     server_running_ = false;
     events_->unwatch_process(server_.pid);
@@ -338,7 +370,7 @@ void Watcher::server_exited() {
     auto record = load_server_record(files_);
     bool mine = record && record_is_mine(*record);
     // A stop by a client removed the record first: then the exit was asked for.
-    log_exit(status, mine && !(*record)->stopping);
+    log_exit(status, mine && !(*record)->stopping, stopped);
     if (!mine) {
         if (lock && !file_exists(files_.server())) lock->remove_file();
         done_ = true;
@@ -394,7 +426,9 @@ void Watcher::restart_due() {
     ServerRecord r = **record;
     ServerSpec launched = spec_for_port(r.spec, r.port);
     log_offset_ = file_size(launched.log_file);
-    auto relaunched = launch_server(launched, launched.log_file == files_.log());
+    std::string instance = new_instance_token();
+    auto relaunched = launch_server(launched, launched.log_file == files_.log(),
+                                    identity_environment(instance, files_.name, files_.dir));
     if (!relaunched) {
         record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         (void)save_clients(files_, {});
@@ -405,9 +439,11 @@ void Watcher::restart_due() {
     }
     ProcessId old = server_;
     server_ = *relaunched;
+    instance_ = instance;
     is_child_ = true;
     server_running_ = true;
     r.server = server_;
+    r.instance = instance_;
     r.pgid = server_.pid;
     r.restarting = false;
     r.restarts_ms.push_back(unix_now_ms());
@@ -421,7 +457,7 @@ void Watcher::restart_due() {
 void Watcher::shutdown(const char *reason) {
     auto lock = NameLock::acquire(files_.lock());
     if (!lock) {
-        terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+        terminate_server(identity(), default_stop_timeout_ms, true);
         done_ = true;
         return;
     }
@@ -442,15 +478,13 @@ bool Watcher::record_taken_away() {
     if (server_running_) {
         // Alive: nobody stops it but us. Already dead (a client stopped it and
         // removed the records): still ours to reap and to log.
-        if (process_alive(server_)) {
+        if (process_alive(server_))
             record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
-            terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
-        }
-        // A leader that died on its own leaves its group to us: a stop that
-        // found it dead signalled nobody (found by the chaos run, seed 1).
-        // Before the leader is reaped, as in server_exited().
-        reap_group_stragglers(server_.pid);
-        log_exit(wait_status(), false);
+        // A leader that died on its own leaves the rest of the server to us:
+        // a stop that found it dead signalled nobody (found by the chaos run,
+        // seed 1). Before the leader is reaped, as in server_exited().
+        Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
+        log_exit(wait_status(), false, stopped);
         server_running_ = false;
     }
     if (lock && !file_exists(files_.server())) lock->remove_file();
@@ -465,6 +499,8 @@ int Watcher::run() {
         return 1;
     }
     events_ = std::move(*events);
+    // Orphans that died before SIGCHLD reached the signalfd left no signal.
+    reap_orphans(is_child_ ? server_.pid : 0);
     if (!events_->watch_process(server_.pid)) {
         server_exited();
         if (done_) return 0;
@@ -483,6 +519,7 @@ int Watcher::run() {
             shutdown("the watcher was asked to stop");
             break;
         }
+        if (wakeup.child_exited) reap_orphans(is_child_ ? server_.pid : 0);
         std::vector<pid_t> dead_clients;
         bool server_gone = false;
         for (pid_t pid : wakeup.exited) {
@@ -513,12 +550,12 @@ int Watcher::run() {
 
 // After the handshake, under the lock: is the record ours? If the client
 // died before writing it, the server we launched must not outlive us.
-bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child) {
+bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child, const std::string &instance) {
     auto lock = NameLock::acquire(files.lock());
     auto record = load_server_record(files);
     if (record && *record && (*record)->server == server) return true;
     if (is_child) {
-        terminate_server(server, server.pid, default_stop_timeout_ms, true);
+        terminate_server(identity_of(server, instance), default_stop_timeout_ms, true);
         int status;
         ::waitpid(server.pid, &status, 0);
         if (lock && !file_exists(files.server())) lock->remove_file();
@@ -550,6 +587,9 @@ int run_watcher(const WatcherOptions &options) {
     }
     if (child > 0) ::_exit(0);
     ::setsid();
+    // What the server's processes orphan (a daemon's double fork) stays in
+    // our tree, where it is proven the server's and stopped with it.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     if (::chdir("/") != 0) {
     }
 
@@ -561,8 +601,10 @@ int run_watcher(const WatcherOptions &options) {
     ServerFiles files{options.state_dir, options.name};
     ProcessId server;
     int64_t log_offset = 0;
+    std::string instance;
     if (options.adopt) {
         server = {request.value("pid", 0), request.value("start", uint64_t{0})};
+        instance = request.value("instance", std::string());
         log_offset = file_size(request.value("log_file", files.log()));
         if (!process_alive(server)) {
             report({{"ok", false}, {"message", "the server to adopt is gone"}});
@@ -579,7 +621,9 @@ int run_watcher(const WatcherOptions &options) {
             return 1;
         }
         log_offset = file_size(spec.log_file);
-        auto launched = launch_server(spec, spec.log_file == files.log());
+        instance = new_instance_token();
+        auto launched = launch_server(spec, spec.log_file == files.log(),
+                                      identity_environment(instance, files.name, files.dir));
         if (!launched) {
             report({{"ok", false},
                     {"message", launched.error().message},
@@ -595,10 +639,11 @@ int run_watcher(const WatcherOptions &options) {
             {"start", server.start},
             {"watcher_pid", ::getpid()},
             {"watcher_start", me ? me->start : 0},
-            {"wake_signal", true}});
+            {"wake_signal", true},
+            {"instance", instance}});
     wait_for_handshake();
-    if (!claimed_by_record(files, server, !options.adopt)) return 0;
-    return Watcher(options, server, !options.adopt, log_offset).run();
+    if (!claimed_by_record(files, server, !options.adopt, instance)) return 0;
+    return Watcher(options, server, !options.adopt, log_offset, std::move(instance)).run();
 }
 
 }  // namespace sharedserver

@@ -91,30 +91,69 @@ const std::string &boot_id() {
 
 pid_t parent_pid() { return ::getppid(); }
 
-bool process_group_alive(pid_t pgid) {
-    if (pgid <= 1) return false;
-    if (::kill(-pgid, 0) != 0 && errno != EPERM) return false;
-    // kill() also reaches zombies, which are dead already: look for a live member.
+namespace {
+
+// Fields after comm: state ppid pgrp session tty_nr tpgid flags (9) minflt
+// cminflt majflt cmajflt utime stime cutime cstime priority nice
+// num_threads itrealvalue starttime (field 22).
+std::optional<ProcessEntry> parse_entry(pid_t pid) {
+    char buf[1024];
+    const char *p = stat_fields_after_comm(pid, buf, sizeof buf);
+    if (!p) return std::nullopt;
+    ProcessEntry entry;
+    entry.id.pid = pid;
+    entry.zombie = *p == 'Z' || *p == 'X' || *p == 'x';
+    char *end = nullptr;
+    const char *field = std::strchr(p, ' ');
+    if (!field) return std::nullopt;
+    entry.parent = static_cast<pid_t>(std::strtol(field + 1, &end, 10));
+    entry.group = static_cast<pid_t>(std::strtol(end, &end, 10));
+    field = end;  // the space before field 6
+    for (int n = 6; n < 9 && field; ++n) field = std::strchr(field + 1, ' ');
+    if (!field) return std::nullopt;
+    constexpr unsigned long kernel_thread_flag = 0x00200000;  // PF_KTHREAD
+    entry.kernel_thread = (std::strtoul(field + 1, &end, 10) & kernel_thread_flag) != 0;
+    for (int n = 9; n < 22 && field; ++n) field = std::strchr(field + 1, ' ');
+    if (!field) return std::nullopt;
+    entry.id.start = std::strtoull(field + 1, &end, 10);
+    if (end == field + 1) return std::nullopt;
+    return entry;
+}
+
+// False when /proc cannot be listed.
+template <class Visit>
+bool for_each_pid(Visit visit) {
     DIR *proc = ::opendir("/proc");
-    if (!proc) return true;
-    bool alive = false;
+    if (!proc) return false;
     while (dirent *entry = ::readdir(proc)) {
         char *end = nullptr;
         long pid = std::strtol(entry->d_name, &end, 10);
         if (*end != '\0' || pid <= 0) continue;
-        char buf[1024];
-        const char *p = stat_fields_after_comm(static_cast<pid_t>(pid), buf, sizeof buf);
-        if (!p || *p == 'Z' || *p == 'X') continue;
-        // Fields after comm: state ppid pgrp ...
-        const char *ppid = std::strchr(p, ' ');
-        const char *pgrp = ppid ? std::strchr(ppid + 1, ' ') : nullptr;
-        if (pgrp && std::strtol(pgrp + 1, nullptr, 10) == pgid) {
-            alive = true;
-            break;
-        }
+        visit(static_cast<pid_t>(pid));
     }
     ::closedir(proc);
-    return alive;
+    return true;
+}
+
+bool out_of_resources(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM; }
+
+}  // namespace
+
+std::optional<std::vector<ProcessEntry>> list_processes() {
+    std::vector<ProcessEntry> table;
+    bool whole = true;
+    bool listed = for_each_pid([&](pid_t pid) {
+        errno = 0;
+        if (auto entry = parse_entry(pid)) table.push_back(*entry);
+        else if (out_of_resources(errno)) whole = false;
+    });
+    if (!listed || !whole) return std::nullopt;
+    return table;
+}
+
+std::optional<ProcessEntry> read_process_entry(pid_t pid) {
+    if (pid <= 0) return std::nullopt;
+    return parse_entry(pid);
 }
 
 namespace {
@@ -143,23 +182,43 @@ bool blocks_signal(pid_t pid, int sig) {
 
 }  // namespace
 
-std::vector<ProcessId> find_watchers_blocking(const std::string &state_dir, const std::string &name, int sig) {
-    std::vector<ProcessId> found;
-    const std::string wanted = std::string("--state-dir") + '\0' + state_dir + '\0' + "--name" + '\0' + name + '\0';
-    DIR *proc = ::opendir("/proc");
-    if (!proc) return found;
-    while (dirent *entry = ::readdir(proc)) {
+std::string process_environment(pid_t pid) { return read_proc_file(pid, "environ"); }
+
+bool is_watcher_process(pid_t pid) {
+    std::string cmdline = read_proc_file(pid, "cmdline");
+    std::string program = cmdline.substr(0, cmdline.find('\0'));
+    auto slash = program.rfind('/');
+    return program.substr(slash == std::string::npos ? 0 : slash + 1) == "sharedserver-watcher";
+}
+
+bool process_uids_all(pid_t pid, uid_t uid) {
+    std::string status = read_proc_file(pid, "status");
+    auto at = status.find("\nUid:");
+    if (at == std::string::npos) return false;
+    const char *p = status.c_str() + at + 5;
+    for (int i = 0; i < 4; ++i) {
         char *end = nullptr;
-        long pid = std::strtol(entry->d_name, &end, 10);
-        if (*end != '\0' || pid <= 1 || !process_owned_by_me(static_cast<pid_t>(pid))) continue;
-        std::string cmdline = read_proc_file(static_cast<pid_t>(pid), "cmdline");
-        std::string program = cmdline.substr(0, cmdline.find('\0'));
-        std::string base = program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
-        if (base != "sharedserver-watcher" || cmdline.find(wanted) == std::string::npos) continue;
-        auto id = identify_process(static_cast<pid_t>(pid));
-        if (id && blocks_signal(id->pid, sig)) found.push_back(*id);
+        unsigned long value = std::strtoul(p, &end, 10);
+        if (end == p || value != uid) return false;
+        p = end;
     }
-    ::closedir(proc);
+    return true;
+}
+
+std::vector<FoundWatcher> find_watchers(const std::string &state_dir, const std::string &name) {
+    std::vector<FoundWatcher> found;
+    const std::string wanted = std::string("--state-dir") + '\0' + state_dir + '\0' + "--name" + '\0';
+    for_each_pid([&](pid_t pid) {
+        if (pid <= 1 || !process_owned_by_me(pid) || !is_watcher_process(pid)) return;
+        std::string cmdline = read_proc_file(pid, "cmdline");
+        auto at = cmdline.find(wanted);
+        if (at == std::string::npos) return;
+        std::string watched = cmdline.substr(at + wanted.size());
+        watched = watched.substr(0, watched.find('\0'));
+        if (!name.empty() && watched != name) return;
+        auto id = identify_process(pid);
+        if (id) found.push_back({*id, watched, blocks_signal(pid, SIGUSR1)});
+    });
     return found;
 }
 

@@ -85,6 +85,7 @@ public:
             signalfd_siginfo info{};
             while (::read(signals_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
                 if (static_cast<int>(info.ssi_signo) == wake_signal()) wakeup.files_changed = true;
+                else if (info.ssi_signo == SIGCHLD) wakeup.child_exited = true;
                 else wakeup.terminate = true;
             }
         }
@@ -131,7 +132,7 @@ int WatchEvents::wake_signal() { return SIGUSR1; }
 Result<std::unique_ptr<WatchEvents>> WatchEvents::create(const std::string &what) {
     sigset_t mask;
     sigemptyset(&mask);
-    for (int sig : {wake_signal(), SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+    for (int sig : {wake_signal(), SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     int signals = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);

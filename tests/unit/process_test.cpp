@@ -148,7 +148,7 @@ TEST_CASE("the parent pid is getppid()") {
     CHECK(parent_pid() == ::getppid());
 }
 
-TEST_CASE("a process group is alive while a member lives and dead once only zombies remain") {
+TEST_CASE("the process table lists a zombie with its parent, group and start stamp") {
     pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
@@ -157,15 +157,29 @@ TEST_CASE("a process group is alive while a member lives and dead once only zomb
         ::_exit(0);
     }
     ::setpgid(child, child);  // avoid racing the child's own setpgid
-    CHECK(process_group_alive(child));
+    auto start = process_start_stamp(child);
+    REQUIRE(start.has_value());
     ::kill(child, SIGKILL);
     REQUIRE(testing::wait_until([&] { return testing::proc_state(child) == 'Z'; }, 2000));
-    CHECK_FALSE(process_group_alive(child));
+    bool listed = false;
+    auto table = list_processes();
+    REQUIRE(table.has_value());
+    for (const auto &entry : *table) {
+        if (entry.id.pid != child) continue;
+        listed = true;
+        CHECK(entry.zombie);
+        CHECK(entry.parent == ::getpid());
+        CHECK(entry.group == child);
+        CHECK(entry.id.start == *start);
+    }
+    CHECK(listed);
+    auto read = read_process_entry(child);
+    REQUIRE(read.has_value());
+    CHECK(read->zombie);
     int status = 0;
     ::waitpid(child, &status, 0);
-    CHECK_FALSE(process_group_alive(child));
-    CHECK_FALSE(process_group_alive(1));
-    CHECK_FALSE(process_group_alive(0));
+    CHECK_FALSE(read_process_entry(child).has_value());
+    CHECK_FALSE(read_process_entry(0).has_value());
 }
 
 TEST_CASE("a process handle becomes readable when the process exits") {
