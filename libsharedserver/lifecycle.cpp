@@ -186,7 +186,8 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     auto spawned = spawn_server(watcher_path, files, spec_for_port(spec, port));
     if (!spawned) {
         Error error = spawned.error();
-        error.message = "cannot start " + quote(files.name) + ": " + error.message;
+        // A bad readiness pattern, found by the watcher, is the caller's input.
+        if (error.code != SHAREDSERVER_EINVALID) error.message = "cannot start " + quote(files.name) + ": " + error.message;
         return std::unexpected(error);
     }
     ServerRecord record;

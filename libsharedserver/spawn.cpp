@@ -140,7 +140,7 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
                         (answer.empty() ? std::string("no answer") : quote(answer)) + ")",
                     0, watcher_path);
     if (!reply.value("ok", false))
-        return fail(SHAREDSERVER_ESPAWN, reply.value("message", "the command could not be started"),
+        return fail(reply.value("invalid", false) ? SHAREDSERVER_EINVALID : SHAREDSERVER_ESPAWN, reply.value("message", "the command could not be started"),
                     reply.value("errno", 0), reply.value("path", ""));
     SpawnedServer spawned;
     spawned.server = {reply.value("pid", 0), reply.value("start", uint64_t{0})};
@@ -193,6 +193,7 @@ Result<SpawnedServer> spawn_server(const std::string &watcher_path, const Server
                     {"env", spec.env},
                     {"working_dir", spec.working_dir},
                     {"log_file", spec.log_file}};
+    if (spec.ready.kind == SHAREDSERVER_PROBE_LOG) request["ready_log"] = spec.ready.target;
     return run_watcher(watcher_path, files, {"run"},
                        request.dump(-1, ' ', false, json::error_handler_t::replace));
 }

@@ -16,7 +16,7 @@
 #include "launch.hpp"
 #include "log_tail.hpp"
 #include "ports.hpp"
-#include "probe.hpp"
+#include "probe_runner.hpp"
 #include "name_lock.hpp"
 #include "names.hpp"
 #include "records.hpp"
@@ -86,8 +86,8 @@ struct Schedule {
 
 class Watcher {
 public:
-    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, int64_t log_offset)
-        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_offset_(log_offset) {}
+    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, LogStart log_start)
+        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_start_(log_start) {}
 
     int run();
 
@@ -114,7 +114,7 @@ private:
     ServerFiles files_;
     ProcessId server_;
     bool is_child_;
-    int64_t log_offset_;
+    LogStart log_start_;
     std::unique_ptr<WatchEvents> events_;
     ClientMap clients_;
     Schedule due_;
@@ -287,7 +287,7 @@ void Watcher::grace_timer_fired() {
 
 void Watcher::start_probe(const ServerRecord &record) {
     ServerSpec launched = spec_for_port(record.spec, record.port);
-    probe_.emplace(launched.ready, launched.log_file, log_offset_, server_environment(launched.env));
+    probe_.emplace(launched.ready, launched.log_file, log_start_, server_environment(launched.env));
     probe_started_ = monotonic_now_ms();
     probe_deadline_ = probe_started_ + launched.ready.timeout_ms;
     probe_interval_ = std::max<int64_t>(1, launched.ready.interval_ms);
@@ -393,7 +393,7 @@ void Watcher::restart_due() {
     }
     ServerRecord r = **record;
     ServerSpec launched = spec_for_port(r.spec, r.port);
-    log_offset_ = file_size(launched.log_file);
+    log_start_ = log_start(launched.log_file);
     auto relaunched = launch_server(launched, launched.log_file == files_.log());
     if (!relaunched) {
         record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
@@ -560,10 +560,10 @@ int run_watcher(const WatcherOptions &options) {
     }
     ServerFiles files{options.state_dir, options.name};
     ProcessId server;
-    int64_t log_offset = 0;
+    LogStart started_log;
     if (options.adopt) {
         server = {request.value("pid", 0), request.value("start", uint64_t{0})};
-        log_offset = file_size(request.value("log_file", files.log()));
+        started_log = log_start(request.value("log_file", files.log()));
         if (!process_alive(server)) {
             report({{"ok", false}, {"message", "the server to adopt is gone"}});
             return 1;
@@ -578,7 +578,15 @@ int run_watcher(const WatcherOptions &options) {
             report({{"ok", false}, {"message", "no command to start"}});
             return 1;
         }
-        log_offset = file_size(spec.log_file);
+        // The readiness pattern is compiled by the engine that will match
+        // it, before anything starts: a bad one fails `use` at once.
+        if (auto pattern = request.find("ready_log"); pattern != request.end() && pattern->is_string()) {
+            if (auto valid = check_log_pattern(pattern->get<std::string>()); !valid) {
+                report({{"ok", false}, {"message", valid.error().message}, {"invalid", true}});
+                return 1;
+            }
+        }
+        started_log = log_start(spec.log_file);
         auto launched = launch_server(spec, spec.log_file == files.log());
         if (!launched) {
             report({{"ok", false},
@@ -598,7 +606,7 @@ int run_watcher(const WatcherOptions &options) {
             {"wake_signal", true}});
     wait_for_handshake();
     if (!claimed_by_record(files, server, !options.adopt)) return 0;
-    return Watcher(options, server, !options.adopt, log_offset).run();
+    return Watcher(options, server, !options.adopt, started_log).run();
 }
 
 }  // namespace sharedserver
