@@ -201,7 +201,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record.started_at_ms = unix_now_ms();
     record.port = port;
     record.ready_at_ms = spec.ready.kind == SHAREDSERVER_PROBE_NONE ? record.started_at_ms : 0;
-    if (clients.empty()) record.grace_deadline_ms = record.started_at_ms + spec.grace_period_ms;
+    if (clients.empty()) start_grace(record);
     if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
     if (auto saved = save_clients(files, clients); !saved) {
         (void)remove_file(files.server());  // the watcher then stops the server it launched
@@ -355,7 +355,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
         return outcome;
     }
     if (in_grace) {
-        record.grace_deadline_ms = 0;
+        cancel_grace(record);
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
         record_event(f, "grace-cancelled", {{"client", request.client.pid}});
     }
@@ -401,7 +401,7 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
     if (clients->empty()) (void)watcher.signal(SIGUSR1);
     record_event(f, "detached", {{"client", client}});
     if (clients->empty()) {
-        record.grace_deadline_ms = unix_now_ms() + record.spec.grace_period_ms;
+        start_grace(record);
         // The deadline is written before clients.json disappears: the watcher
         // reads it when it sees the removal.
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
@@ -592,7 +592,7 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
         if (prune_dead_clients(*clients, f)) {
             if (clients->empty() && *live) {
                 ServerRecord updated = **live;
-                updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
+                start_grace(updated);
                 (void)save_server_record(f, updated);
             }
             (void)save_clients(f, *clients);

@@ -43,8 +43,9 @@ public:
     // Wake when `path` is written to (one file at a time); "" stops it. False
     // when that cannot be watched (no inotify instance left): look yourself.
     virtual bool watch_growth(const std::string &path) = 0;
-    // Fires once after `delay_ms` of CLOCK_BOOTTIME (sleep counts); < 0 disarms.
-    virtual void arm_timer(int64_t delay_ms) = 0;
+    // Fires once at `at_ms` of CLOCK_BOOTTIME (clock.hpp: a wall-clock jump
+    // does not move it, a suspend counts toward it); < 0 disarms.
+    virtual void arm_timer(int64_t at_ms) = 0;
     virtual Wakeup wait() = 0;
 };
 

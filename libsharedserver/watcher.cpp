@@ -69,7 +69,7 @@ void wait_for_handshake() {
     }
 }
 
-// Deadlines the watcher sleeps towards, in monotonic milliseconds; -1: none.
+// Deadlines the watcher sleeps towards, in CLOCK_BOOTTIME milliseconds; -1: none.
 struct Schedule {
     int64_t grace = -1;
     int64_t probe = -1;
@@ -136,19 +136,18 @@ void Watcher::log_written() {
         auto rotated = rotate_log(log_file_);
         if (rotated) record_event(files_, "log-rotated", {{"log_file", log_file_}, {"kept", log_file_ + ".1"}});
     }
-    due_.log_check = monotonic_now_ms() + 1000;
+    due_.log_check = boot_now_ms() + 1000;
 }
 
 void Watcher::log_check_due() {
     due_.log_check = -1;
     // Without an inotify instance (past the user's limit), look every 10 s.
-    if (!events_->watch_growth(log_file_)) due_.log_check = monotonic_now_ms() + 10'000;
+    if (!events_->watch_growth(log_file_)) due_.log_check = boot_now_ms() + 10'000;
     if (file_size(log_file_) > log_max_size_) log_written();
 }
 
 void Watcher::rearm() {
-    int64_t next = due_.next();
-    events_->arm_timer(next < 0 ? -1 : std::max<int64_t>(0, next - monotonic_now_ms()));
+    events_->arm_timer(due_.next());
 }
 
 int Watcher::wait_status() {
@@ -226,9 +225,8 @@ void Watcher::sync_clients() {
     if (clients_.empty()) {
         auto record = load_server_record(files_);
         if (record && record_is_mine(*record)) {
-            int64_t deadline = (*record)->grace_deadline_ms;
-            if (deadline <= 0) deadline = unix_now_ms() + (*record)->spec.grace_period_ms;
-            due_.grace = monotonic_now_ms() + std::max<int64_t>(0, deadline - unix_now_ms());
+            int64_t deadline = grace_deadline_boot(**record);
+            due_.grace = deadline > 0 ? deadline : boot_now_ms() + (*record)->spec.grace_period_ms;
         }
     }
     rearm();
@@ -259,7 +257,7 @@ void Watcher::prune_dead_clients(const std::vector<pid_t> &dead) {
         if (changed) {
             if (clients->empty()) {
                 ServerRecord updated = **record;
-                updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
+                start_grace(updated);
                 (void)save_server_record(files_, updated);
                 record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
             }
@@ -277,9 +275,9 @@ void Watcher::grace_timer_fired() {
     if (!record || !record_is_mine(*record)) return;
     auto clients = load_clients(files_);
     if (clients && !clients->empty()) return;  // rescued while the timer was in flight
-    int64_t left = (*record)->grace_deadline_ms - unix_now_ms();
-    if ((*record)->grace_deadline_ms > 0 && left > 0) {
-        due_.grace = monotonic_now_ms() + left;
+    // A client that attached and left again since moved the deadline.
+    if (int64_t deadline = grace_deadline_boot(**record); deadline > boot_now_ms()) {
+        due_.grace = deadline;
         return;
     }
     stop_and_forget(*lock, "grace period expired");
@@ -288,7 +286,7 @@ void Watcher::grace_timer_fired() {
 void Watcher::start_probe(const ServerRecord &record) {
     ServerSpec launched = spec_for_port(record.spec, record.port);
     probe_.emplace(launched.ready, launched.log_file, log_start_, server_environment(launched.env));
-    probe_started_ = monotonic_now_ms();
+    probe_started_ = boot_now_ms();
     probe_deadline_ = probe_started_ + launched.ready.timeout_ms;
     probe_interval_ = std::max<int64_t>(1, launched.ready.interval_ms);
     due_.probe = probe_started_;
@@ -307,12 +305,12 @@ void Watcher::probe_due() {
         ready.ready_at_ms = unix_now_ms();
         (void)save_server_record(files_, ready);
         record_event(files_, "ready", {{"pid", server_.pid},
-                                       {"after_ms", monotonic_now_ms() - probe_started_},
+                                       {"after_ms", boot_now_ms() - probe_started_},
                                        {"probe", describe_probe(spec_for_port(ready.spec, ready.port).ready)}});
         return;
     }
-    if (monotonic_now_ms() < probe_deadline_) {
-        due_.probe = monotonic_now_ms() + probe_interval_;
+    if (boot_now_ms() < probe_deadline_) {
+        due_.probe = boot_now_ms() + probe_interval_;
         return;
     }
     auto lock = NameLock::acquire(files_.lock());
@@ -358,11 +356,11 @@ void Watcher::server_exited() {
         done_ = true;
         return;
     }
-    int64_t now = unix_now_ms();
-    std::erase_if(r.restarts_ms, [&](int64_t t) { return t < now - policy.window_ms; });
-    if (static_cast<int>(r.restarts_ms.size()) >= policy.max_restarts) {
+    int64_t now = boot_now_ms();
+    std::erase_if(r.restarts_boot_ms, [&](int64_t t) { return t < now - policy.window_ms; });
+    if (static_cast<int>(r.restarts_boot_ms.size()) >= policy.max_restarts) {
         record_event(files_, "gave-up", {{"pid", server_.pid},
-                                         {"restarts", r.restarts_ms.size()},
+                                         {"restarts", r.restarts_boot_ms.size()},
                                          {"window_ms", policy.window_ms}});
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
@@ -372,7 +370,7 @@ void Watcher::server_exited() {
     }
     // Exponential backoff: 100 ms, 200 ms, ... capped at 30 s.
     int64_t delay = 100;
-    for (std::size_t i = 0; i < r.restarts_ms.size() && delay < 30'000; ++i) delay *= 2;
+    for (std::size_t i = 0; i < r.restarts_boot_ms.size() && delay < 30'000; ++i) delay *= 2;
     delay = std::min<int64_t>(delay, 30'000);
     r.restarting = true;
     (void)save_server_record(files_, r);
@@ -380,7 +378,7 @@ void Watcher::server_exited() {
     if (status >= 0 && WIFEXITED(status)) fields["code"] = WEXITSTATUS(status);
     if (status >= 0 && WIFSIGNALED(status)) fields["signal"] = WTERMSIG(status);
     record_event(files_, "restarting", fields);
-    due_.restart = monotonic_now_ms() + delay;
+    due_.restart = boot_now_ms() + delay;
 }
 
 void Watcher::restart_due() {
@@ -410,10 +408,10 @@ void Watcher::restart_due() {
     r.server = server_;
     r.pgid = server_.pid;
     r.restarting = false;
-    r.restarts_ms.push_back(unix_now_ms());
+    r.restarts_boot_ms.push_back(boot_now_ms());
     r.ready_at_ms = r.spec.ready.kind == SHAREDSERVER_PROBE_NONE ? unix_now_ms() : 0;
     (void)save_server_record(files_, r);
-    record_event(files_, "restarted", {{"old_pid", old.pid}, {"pid", server_.pid}, {"restarts", r.restarts_ms.size()}});
+    record_event(files_, "restarted", {{"old_pid", old.pid}, {"pid", server_.pid}, {"restarts", r.restarts_boot_ms.size()}});
     if (!events_->watch_process(server_.pid)) return;  // died at once: the exit path handles it
     if (r.ready_at_ms == 0) start_probe(r);
 }
@@ -502,7 +500,7 @@ int Watcher::run() {
             sync_clients();
         }
         if (wakeup.file_grew) log_written();
-        int64_t now = monotonic_now_ms();
+        int64_t now = boot_now_ms();
         if (due_.probe >= 0 && now >= due_.probe) probe_due();
         if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
         if (!done_ && due_.grace >= 0 && now >= due_.grace) grace_timer_fired();

@@ -10,6 +10,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "../clock.hpp"
 #include "../process.hpp"
 #include "../watch_events.hpp"
 
@@ -21,7 +22,8 @@ constexpr int fallback_poll_ms = 1000;
 
 class LinuxWatchEvents final : public WatchEvents {
 public:
-    LinuxWatchEvents(int timer, int signals) : timer_(timer), signals_(signals) {}
+    LinuxWatchEvents(int timer, bool timer_on_boot_clock, int signals)
+        : timer_(timer), timer_on_boot_clock_(timer_on_boot_clock), signals_(signals) {}
 
     ~LinuxWatchEvents() override {
         for (auto &[pid, fd] : processes_)
@@ -60,14 +62,21 @@ public:
         return growth_wd_ >= 0;
     }
 
-    void arm_timer(int64_t delay_ms) override {
+    void arm_timer(int64_t at_ms) override {
         itimerspec spec{};
-        if (delay_ms >= 0) {
-            if (delay_ms == 0) delay_ms = 1;  // an all-zero it_value would disarm
-            spec.it_value.tv_sec = delay_ms / 1000;
-            spec.it_value.tv_nsec = (delay_ms % 1000) * 1'000'000;
+        int flags = 0;
+        if (at_ms >= 0) {
+            int64_t when = at_ms;
+            if (timer_on_boot_clock_) {
+                flags = TFD_TIMER_ABSTIME;
+            } else {
+                when = std::max<int64_t>(0, at_ms - boot_now_ms());  // a kernel without boot-clock timers
+            }
+            if (when == 0) when = 1;  // an all-zero it_value would disarm
+            spec.it_value.tv_sec = when / 1000;
+            spec.it_value.tv_nsec = (when % 1000) * 1'000'000;
         }
-        ::timerfd_settime(timer_, 0, &spec, nullptr);
+        ::timerfd_settime(timer_, flags, &spec, nullptr);
     }
 
     Wakeup wait() override {
@@ -118,7 +127,9 @@ private:
         return grew;
     }
 
-    int inotify_ = -1, timer_, signals_;
+    int inotify_ = -1, timer_;
+    bool timer_on_boot_clock_;
+    int signals_;
     std::map<pid_t, int> processes_;
     bool polling_ = false;
     int growth_wd_ = -1;
@@ -136,6 +147,7 @@ Result<std::unique_ptr<WatchEvents>> WatchEvents::create(const std::string &what
     ::signal(SIGPIPE, SIG_IGN);
     int signals = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     int timer = ::timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+    bool on_boot_clock = timer >= 0;
     if (timer < 0) timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (signals < 0 || timer < 0) {
         int err = errno;
@@ -143,7 +155,7 @@ Result<std::unique_ptr<WatchEvents>> WatchEvents::create(const std::string &what
             if (fd >= 0) ::close(fd);
         return fail_errno(SHAREDSERVER_ERROR, "cannot watch", what, err);
     }
-    return std::unique_ptr<WatchEvents>(new LinuxWatchEvents(timer, signals));
+    return std::unique_ptr<WatchEvents>(new LinuxWatchEvents(timer, on_boot_clock, signals));
 }
 
 }  // namespace sharedserver

@@ -196,6 +196,7 @@ TEST_CASE("the last unuse starts the grace period and a later use rescues the se
     if (!fx.has_watcher()) return;
     auto started = fx.use("web", me());
     int64_t before = unix_now_ms();
+    int64_t boot_before = boot_now_ms();
     auto refcount = fx.life().unuse("web", ::getpid());
     REQUIRE(refcount.has_value());
     CHECK(*refcount == 0);
@@ -204,6 +205,9 @@ TEST_CASE("the last unuse starts the grace period and a later use rescues the se
     ServerRecord r = fx.record("web");
     CHECK(r.grace_deadline_ms >= before + 60'000);
     CHECK(r.grace_deadline_ms <= unix_now_ms() + 60'000);
+    // What the watcher acts on: the same deadline on CLOCK_BOOTTIME.
+    CHECK(r.grace_deadline_boot_ms >= boot_before + 60'000);
+    CHECK(r.grace_deadline_boot_ms <= boot_now_ms() + 60'000);
     CHECK(process_alive(started.server));
 
     auto rescued = fx.use("web", me());
@@ -211,6 +215,7 @@ TEST_CASE("the last unuse starts the grace period and a later use rescues the se
     CHECK(rescued.server == started.server);
     CHECK(rescued.refcount == 1);
     CHECK(fx.record("web").grace_deadline_ms == 0);
+    CHECK(fx.record("web").grace_deadline_boot_ms == 0);
     CHECK(fx.state("web") == SHAREDSERVER_ACTIVE);
     auto kinds = fx.event_kinds("web");
     CHECK(contains(kinds, "grace-entered"));
