@@ -113,9 +113,10 @@ Result<std::optional<std::string>> read_small_file(const std::string &path, std:
 
 Status write_file_atomically(const std::string &path, const std::string &content) {
     std::string temp = path + temp_suffix();
+    // Errors name the file the caller asked for: the temp name is ours.
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot create", temp, errno);
-    Status written = write_all(fd, content, temp);
+    if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot write", path, errno);
+    Status written = write_all(fd, content, path);
     ::close(fd);
     if (!written) {
         ::unlink(temp.c_str());

@@ -137,7 +137,9 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
         ::close(null_fd);
         ::close(report[0]);
         ::close(report[1]);
-        return fail_errno(SHAREDSERVER_ESPAWN, "fork failed", "", err);
+        Error error = fail_errno(SHAREDSERVER_ESPAWN, "cannot fork the server", "", err).error();
+        if (err == EAGAIN) error.message += " (too many processes for this user? see `ulimit -u`)";
+        return std::unexpected(error);
     }
     if (pid == 0) {
         // Only async-signal-safe calls from here on.

@@ -174,6 +174,16 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
 
 // Spawns the server and writes both records before the lock is released.
 // `port`: the one a restarted server keeps; 0 lets the spec decide.
+// The records of a server just launched cannot be written (a full disk): its
+// watcher stops it, and the caller learns why only once it is gone, so a
+// failed `use` leaves nothing running.
+std::unexpected<Error> abandon_launch(SpawnedServer &spawned, const std::string &name, Error why) {
+    spawned.handshake.abandon();
+    (void)wait_for_exit(spawned.watcher, default_stop_timeout_ms + 3000);
+    why.message = "cannot start " + quote(name) + ": " + why.message;
+    return std::unexpected(why);
+}
+
 Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
                                   const ServerSpec &spec, const ClientMap &clients, int port) {
     if (port == 0 && spec.port == SHAREDSERVER_PORT_AUTO) {
@@ -202,10 +212,10 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record.port = port;
     record.ready_at_ms = spec.ready.kind == SHAREDSERVER_PROBE_NONE ? record.started_at_ms : 0;
     if (clients.empty()) start_grace(record);
-    if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
+    if (auto saved = save_server_record(files, record); !saved) return abandon_launch(*spawned, files.name, saved.error());
     if (auto saved = save_clients(files, clients); !saved) {
-        (void)remove_file(files.server());  // the watcher then stops the server it launched
-        return std::unexpected(saved.error());
+        (void)remove_file(files.server());
+        return abandon_launch(*spawned, files.name, saved.error());
     }
     json started = {{"pid", record.server.pid},
                     {"watcher_pid", record.watcher.pid},
@@ -213,7 +223,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
                     {"log_file", spec.log_file}};
     if (port > 0) started["port"] = port;
     record_event(files, "started", started);
-    spawned->handshake.close();
+    spawned->handshake.claim();
     return record;
 }
 

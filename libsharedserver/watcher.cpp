@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include "name_lock.hpp"
 #include "names.hpp"
 #include "records.hpp"
+#include "spawn.hpp"
 #include "termination.hpp"
 #include "watch_events.hpp"
 
@@ -54,19 +56,27 @@ std::string read_request_line() {
     return line;
 }
 
-// Blocks until the client closes the handshake (records written, or the
-// client died), then points fd 0 at /dev/null.
-void wait_for_handshake() {
+enum class ClientWord { claimed, abandoned, vanished };
+
+// Blocks until the client closes the handshake (spawn.hpp), then points fd 0
+// at /dev/null. Its last word says whether the records name our server.
+ClientWord wait_for_handshake() {
+    std::string said;
     char buf[256];
     while (true) {
         ssize_t n = ::read(0, buf, sizeof buf);
-        if (n == 0 || (n < 0 && errno != EINTR)) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (said.size() < 64) said.append(buf, static_cast<std::size_t>(n));
     }
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd >= 0) {
         ::dup2(null_fd, 0);
         ::close(null_fd);
     }
+    if (said == std::string(handshake_claimed) + "\n") return ClientWord::claimed;
+    if (said == std::string(handshake_abandoned) + "\n") return ClientWord::abandoned;
+    return ClientWord::vanished;
 }
 
 // Deadlines the watcher sleeps towards, in CLOCK_BOOTTIME milliseconds; -1: none.
@@ -509,6 +519,14 @@ int Watcher::run() {
     return 0;
 }
 
+// A server we launched that no record will ever name must not outlive us.
+void stop_unclaimed(const ProcessId &server) {
+    terminate_server(server, server.pid, default_stop_timeout_ms, true);
+    int status;
+    while (::waitpid(server.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
 // After the handshake, under the lock: is the record ours? If the client
 // died before writing it, the server we launched must not outlive us.
 bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child) {
@@ -516,9 +534,7 @@ bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool i
     auto record = load_server_record(files);
     if (record && *record && (*record)->server == server) return true;
     if (is_child) {
-        terminate_server(server, server.pid, default_stop_timeout_ms, true);
-        int status;
-        ::waitpid(server.pid, &status, 0);
+        stop_unclaimed(server);
         if (lock && !file_exists(files.server())) lock->remove_file();
     }
     return false;
@@ -543,7 +559,10 @@ int run_watcher(const WatcherOptions &options) {
     // launcher that exits here, so no zombie is left in it).
     pid_t child = ::fork();
     if (child < 0) {
-        report({{"ok", false}, {"message", "cannot fork the watcher"}, {"errno", errno}});
+        int err = errno;
+        std::string why = std::string("cannot fork the watcher: ") + std::strerror(err);
+        if (err == EAGAIN) why += " (too many processes for this user? see `ulimit -u`)";
+        report({{"ok", false}, {"message", why}, {"errno", err}});
         return 1;
     }
     if (child > 0) ::_exit(0);
@@ -602,7 +621,13 @@ int run_watcher(const WatcherOptions &options) {
             {"watcher_pid", ::getpid()},
             {"watcher_start", me ? me->start : 0},
             {"wake_signal", true}});
-    wait_for_handshake();
+    ClientWord word = wait_for_handshake();
+    if (word == ClientWord::abandoned) {
+        // The client could not write the records, and waits for us to stop
+        // what we launched before it says so and lets go of the lock.
+        if (!options.adopt) stop_unclaimed(server);
+        return 0;
+    }
     if (!claimed_by_record(files, server, !options.adopt)) return 0;
     return Watcher(options, server, !options.adopt, started_log).run();
 }
