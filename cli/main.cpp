@@ -400,9 +400,12 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (logs->parsed()) {
-            std::cout << ctx.log_tail(name, log_lines) << std::flush;
-            if (!follow) return 0;
-            return cli::follow_log(ctx.log_path(name));
+            if (!follow) {
+                std::cout << ctx.log_tail(name, log_lines) << std::flush;
+                return 0;
+            }
+            (void)ctx.log_tail(name, 0);  // fails for a name that never ran
+            return cli::follow_log(ctx.log_path(name), log_lines);
         }
         if (port->parsed()) {
             auto i = ctx.info(name);

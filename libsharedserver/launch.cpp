@@ -98,7 +98,7 @@ Result<std::string> resolve_command(const std::string &command,
 
 }  // namespace
 
-Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
+Result<ProcessId> launch_server(const ServerSpec &spec, int output) {
     struct stat wd {};
     if (::stat(spec.working_dir.c_str(), &wd) != 0)
         return fail_errno(SHAREDSERVER_ESPAWN, "working directory", spec.working_dir, errno);
@@ -109,16 +109,10 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
     auto path = resolve_command(spec.argv.front(), env, spec.working_dir);
     if (!path) return std::unexpected(path.error());
 
-    // The default log lives in the state dir and is never followed through a
-    // symlink; a log file the user named may be one.
-    int no_follow = log_in_state_dir ? O_NOFOLLOW : 0;
-    int log_fd = ::open(spec.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | no_follow, 0600);
-    if (log_fd < 0) return fail_errno(SHAREDSERVER_ESPAWN, "log file", spec.log_file, errno);
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     int report[2];
     if (null_fd < 0 || ::pipe2(report, O_CLOEXEC) != 0) {
         int err = errno;
-        ::close(log_fd);
         if (null_fd >= 0) ::close(null_fd);
         return fail_errno(SHAREDSERVER_ESPAWN, "cannot open /dev/null or a pipe", "", err);
     }
@@ -133,7 +127,6 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
     pid_t pid = ::fork();
     if (pid < 0) {
         int err = errno;
-        ::close(log_fd);
         ::close(null_fd);
         ::close(report[0]);
         ::close(report[1]);
@@ -150,7 +143,7 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
         ::setpgid(0, 0);
         // The failure pipe moves to fd 3 so everything above it can be closed.
         int failure_fd = ::fcntl(report[1], F_DUPFD_CLOEXEC, 3);
-        if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) child_fail(failure_fd, 0, errno);
+        if (::dup2(null_fd, 0) < 0 || ::dup2(output, 1) < 0 || ::dup2(output, 2) < 0) child_fail(failure_fd, 0, errno);
         if (failure_fd != 3) {
             if (::dup3(failure_fd, 3, O_CLOEXEC) < 0) child_fail(failure_fd, 0, errno);
             failure_fd = 3;
@@ -161,7 +154,6 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir) {
         child_fail(failure_fd, 0, errno);
     }
     ::close(report[1]);
-    ::close(log_fd);
     ::close(null_fd);
     ChildFailure failure{};
     ssize_t n;

@@ -1,6 +1,7 @@
 // Inside the watcher (single-threaded, so fork is safe): fork the server into
-// its own process group, stdin from /dev/null, stdout/stderr to the log, no
-// other descriptor, and report exactly why exec failed when it does.
+// its own process group, stdin from /dev/null, stdout/stderr to the log pump's
+// pipe (log_pump.hpp), no other descriptor, and report exactly why exec
+// failed when it does.
 #pragma once
 
 #include <string>
@@ -13,10 +14,8 @@
 namespace sharedserver {
 
 // Errors name the path and the reason ("/x: No such file or directory"); the
-// caller adds which server it was.
-// `log_in_state_dir`: the log is the default <state dir>/<name>.log, which
-// is never opened through a symlink.
-Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir);
+// caller adds which server it was. `output`: what stdout and stderr become.
+Result<ProcessId> launch_server(const ServerSpec &spec, int output);
 
 // The inherited environment with `additions` ("KEY=VALUE") applied: what the
 // server, and its readiness command, run with.

@@ -128,8 +128,9 @@ bool probe_http(const std::string &url, std::string &why) {
     return false;
 }
 
-bool probe_command(const std::string &line, const std::string &log_file, const std::vector<std::string> &env,
-                   std::string &why) {
+// Its output goes where the watcher's stdout and stderr go: the server's log
+// pump, so what a failing health check says is in the log too.
+bool probe_command(const std::string &line, const std::vector<std::string> &env, std::string &why) {
     std::vector<std::string> env_copy = env;
     std::vector<char *> envp;
     for (auto &e : env_copy) envp.push_back(e.data());
@@ -140,11 +141,8 @@ bool probe_command(const std::string &line, const std::string &log_file, const s
         return false;
     }
     if (pid == 0) {
-        int null_fd = ::open("/dev/null", O_RDWR);
-        int log_fd = ::open(log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+        int null_fd = ::open("/dev/null", O_RDONLY);
         ::dup2(null_fd, 0);
-        ::dup2(log_fd >= 0 ? log_fd : null_fd, 1);
-        ::dup2(log_fd >= 0 ? log_fd : null_fd, 2);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -188,7 +186,7 @@ ProbeRunner::Result ProbeRunner::attempt(std::string &why) {
         case SHAREDSERVER_PROBE_PORT: ready = probe_port(probe_.target, why); break;
         case SHAREDSERVER_PROBE_SOCKET: ready = probe_socket(probe_.target, why); break;
         case SHAREDSERVER_PROBE_HTTP: ready = probe_http(probe_.target, why); break;
-        case SHAREDSERVER_PROBE_COMMAND: ready = probe_command(probe_.target, log_file_, env_, why); break;
+        case SHAREDSERVER_PROBE_COMMAND: ready = probe_command(probe_.target, env_, why); break;
         case SHAREDSERVER_PROBE_LOG:
             ready = log_->attempt();
             if (!ready) why = "no line of the log matched /" + probe_.target + "/";

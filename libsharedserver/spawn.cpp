@@ -231,7 +231,8 @@ Result<SpawnedServer> spawn_server(const std::string &watcher_path, const Server
     json request = {{"command", spec.argv},
                     {"env", spec.env},
                     {"working_dir", spec.working_dir},
-                    {"log_file", spec.log_file}};
+                    {"log_file", spec.log_file},
+                    {"log_max_size", spec.log_max_size}};
     if (spec.ready.kind == SHAREDSERVER_PROBE_LOG) request["ready_log"] = spec.ready.target;
     return run_watcher(watcher_path, files, {"run"},
                        request.dump(-1, ' ', false, json::error_handler_t::replace));

@@ -1,8 +1,8 @@
 // What the watcher sleeps on: process exits, a wake-up signal from clients
-// that changed its records, one timer, termination signals, and the growth of
-// the log file. Linux uses pidfd + signalfd + timerfd (+ inotify for the log
-// only) under one poll() with no timeout, so an idle watcher makes no system
-// calls; where pidfd is missing it falls back to a 1 s poll.
+// that changed its records, one timer and termination signals. Linux uses
+// pidfd + signalfd + timerfd under one poll() with no timeout, so an idle
+// watcher makes no system calls; where pidfd is missing it falls back to a
+// 1 s poll. The log needs no watching: its pump keeps it under its cap.
 //
 // Records changes arrive as SIGUSR1 rather than through an inotify watch on
 // the state directory: such a watch wakes every watcher on every write of any
@@ -25,7 +25,6 @@ public:
         std::vector<pid_t> exited;    // watched processes that ended
         bool files_changed = false;   // a client changed the records (SIGUSR1)
         bool timer = false;
-        bool file_grew = false;       // the file given to watch_growth() was written to
         bool terminate = false;       // SIGTERM, SIGINT or SIGHUP
     };
 
@@ -40,9 +39,6 @@ public:
     virtual bool watch_process(pid_t pid) = 0;
     virtual void unwatch_process(pid_t pid) = 0;
     virtual bool watching(pid_t pid) const = 0;
-    // Wake when `path` is written to (one file at a time); "" stops it. False
-    // when that cannot be watched (no inotify instance left): look yourself.
-    virtual bool watch_growth(const std::string &path) = 0;
     // Fires once at `at_ms` of CLOCK_BOOTTIME (clock.hpp: a wall-clock jump
     // does not move it, a suspend counts toward it); < 0 disarms.
     virtual void arm_timer(int64_t at_ms) = 0;

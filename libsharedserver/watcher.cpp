@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 #include "events.hpp"
 #include "files.hpp"
 #include "launch.hpp"
-#include "log_tail.hpp"
+#include "log_pump.hpp"
 #include "ports.hpp"
 #include "probe_runner.hpp"
 #include "name_lock.hpp"
@@ -84,11 +85,10 @@ struct Schedule {
     int64_t grace = -1;
     int64_t probe = -1;
     int64_t restart = -1;
-    int64_t log_check = -1;
 
     int64_t next() const {
         int64_t best = -1;
-        for (int64_t t : {grace, probe, restart, log_check})
+        for (int64_t t : {grace, probe, restart})
             if (t >= 0 && (best < 0 || t < best)) best = t;
         return best;
     }
@@ -96,8 +96,13 @@ struct Schedule {
 
 class Watcher {
 public:
-    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, LogStart log_start)
-        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_start_(log_start) {}
+    // `pump`: the write end of the log pump's pipe (our stdout and stderr
+    // by now) and the pump's pid; none for an adopted server, whose pump we
+    // do not know.
+    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, LogStart log_start,
+            StartedLogPump pump)
+        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_start_(log_start),
+          pump_(pump.input), pump_pid_(pump.pid) {}
 
     int run();
 
@@ -118,13 +123,15 @@ private:
     void log_exit(int status, bool unexpected);
     void start_probe(const ServerRecord &record);
     void stop_and_forget(NameLock &lock, const char *reason);
-    void log_written();
-    void log_check_due();
+    Result<int> log_pump_for(const ServerSpec &spec);
+    void finish_log();
 
     ServerFiles files_;
     ProcessId server_;
     bool is_child_;
     LogStart log_start_;
+    int pump_;
+    pid_t pump_pid_;
     std::unique_ptr<WatchEvents> events_;
     ClientMap clients_;
     Schedule due_;
@@ -133,27 +140,60 @@ private:
     int64_t probe_deadline_ = 0;
     int64_t probe_interval_ = 0;
     bool server_running_ = true;  // false between an exit and its restart
-    std::string log_file_;
-    int64_t log_max_size_ = 0;
     bool done_ = false;
 };
 
-// The log was written to: rotate it past its cap, then look again at most
-// once a second, so a chatty server does not keep its watcher busy.
-void Watcher::log_written() {
-    events_->watch_growth("");
-    if (file_size(log_file_) > log_max_size_) {
-        auto rotated = rotate_log(log_file_);
-        if (rotated) record_event(files_, "log-rotated", {{"log_file", log_file_}, {"kept", log_file_ + ".1"}});
-    }
-    due_.log_check = boot_now_ms() + 1000;
+LogPumpOptions log_pump_options(const ServerFiles &files, const ServerSpec &spec) {
+    // The default log lives in the state dir and is never followed through a
+    // symlink; a log file the user named may be one.
+    return {spec.log_file, spec.log_max_size, spec.log_file == files.log()};
 }
 
-void Watcher::log_check_due() {
-    due_.log_check = -1;
-    // Without an inotify instance (past the user's limit), look every 10 s.
-    if (!events_->watch_growth(log_file_)) due_.log_check = boot_now_ms() + 10'000;
-    if (file_size(log_file_) > log_max_size_) log_written();
+// The pipe a relaunched server writes to: the pump of the last one while it
+// runs (its read end open), else a new pump on fd 1 and 2, ours too.
+Result<int> Watcher::log_pump_for(const ServerSpec &spec) {
+    if (pump_ >= 0) {
+        pollfd p{pump_, 0, 0};
+        if (::poll(&p, 1, 0) == 0) return pump_;  // POLLERR: the pump is gone
+    }
+    auto options = log_pump_options(files_, spec);
+    if (auto usable = check_log_file(options); !usable) return std::unexpected(usable.error());
+    auto started = start_log_pump(options);
+    if (!started) return std::unexpected(started.error());
+    ::dup2(started->input, 1);
+    ::dup2(started->input, 2);
+    ::close(started->input);
+    pump_ = 1;
+    pump_pid_ = started->pid;
+    return pump_;
+}
+
+// The server is gone for good: the pump writes what it still holds before
+// the exit is recorded, so whoever reads the exit and then the log's last
+// lines (the message of a failed start) finds the server's last words there.
+// Our ends closed, the pump sees the end of its input once no descendant of
+// the server holds one; it is not waited for longer than a second.
+void Watcher::finish_log() {
+    if (pump_ < 0) return;
+    int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+        ::dup2(null_fd, 1);
+        ::dup2(null_fd, 2);
+        ::close(null_fd);
+    }
+    pump_ = -1;
+    if (pump_pid_ > 0) {
+        int exited = open_process_handle(pump_pid_);
+        pollfd p{exited, POLLIN, 0};
+        if (exited >= 0) {
+            while (::poll(&p, 1, 1000) < 0 && errno == EINTR) {
+            }
+            ::close(exited);
+        }
+        int status;
+        (void)::waitpid(pump_pid_, &status, WNOHANG);
+    }
+    pump_pid_ = 0;
 }
 
 void Watcher::rearm() {
@@ -193,7 +233,9 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
     record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
     if (server_running_) {
         terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
-        log_exit(wait_status(), false);
+        int status = wait_status();
+        finish_log();
+        log_exit(status, false);
     }
     if (record && record_is_mine(*record)) {
         (void)save_clients(files_, {});
@@ -345,6 +387,13 @@ void Watcher::server_exited() {
     auto lock = NameLock::acquire(files_.lock());
     auto record = load_server_record(files_);
     bool mine = record && record_is_mine(*record);
+    bool failed = !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    // A server that never became ready fails its waiting clients instead:
+    // a crash at start is a configuration problem, not bad luck.
+    bool restarts = mine && !(*record)->stopping && (*record)->ready_at_ms != 0 &&
+                    ((*record)->spec.restart.mode == SHAREDSERVER_RESTART_ALWAYS ||
+                     ((*record)->spec.restart.mode == SHAREDSERVER_RESTART_ON_FAILURE && failed));
+    if (!restarts) finish_log();
     // A stop by a client removed the record first: then the exit was asked for.
     log_exit(status, mine && !(*record)->stopping);
     if (!mine) {
@@ -354,12 +403,7 @@ void Watcher::server_exited() {
     }
     ServerRecord r = **record;
     const RestartPolicy &policy = r.spec.restart;
-    bool failed = !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    // A server that never became ready fails its waiting clients instead:
-    // a crash at start is a configuration problem, not bad luck.
-    bool wanted = policy.mode == SHAREDSERVER_RESTART_ALWAYS ||
-                  (policy.mode == SHAREDSERVER_RESTART_ON_FAILURE && failed);
-    if (!wanted || r.ready_at_ms == 0 || r.stopping) {
+    if (!restarts) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
         if (lock) lock->remove_file();
@@ -369,6 +413,7 @@ void Watcher::server_exited() {
     int64_t now = boot_now_ms();
     std::erase_if(r.restarts_boot_ms, [&](int64_t t) { return t < now - policy.window_ms; });
     if (static_cast<int>(r.restarts_boot_ms.size()) >= policy.max_restarts) {
+        finish_log();
         record_event(files_, "gave-up", {{"pid", server_.pid},
                                          {"restarts", r.restarts_boot_ms.size()},
                                          {"window_ms", policy.window_ms}});
@@ -402,7 +447,8 @@ void Watcher::restart_due() {
     ServerRecord r = **record;
     ServerSpec launched = spec_for_port(r.spec, r.port);
     log_start_ = log_start(launched.log_file);
-    auto relaunched = launch_server(launched, launched.log_file == files_.log());
+    auto pump = log_pump_for(launched);
+    auto relaunched = pump ? launch_server(launched, *pump) : std::unexpected(pump.error());
     if (!relaunched) {
         record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         (void)save_clients(files_, {});
@@ -458,7 +504,9 @@ bool Watcher::record_taken_away() {
         // found it dead signalled nobody (found by the chaos run, seed 1).
         // Before the leader is reaped, as in server_exited().
         reap_group_stragglers(server_.pid);
-        log_exit(wait_status(), false);
+        int status = wait_status();
+        finish_log();
+        log_exit(status, false);
         server_running_ = false;
     }
     if (lock && !file_exists(files_.server())) lock->remove_file();
@@ -479,9 +527,6 @@ int Watcher::run() {
     }
     if (auto record = load_server_record(files_); record && record_is_mine(*record)) {
         if ((*record)->ready_at_ms == 0) start_probe(**record);
-        log_file_ = (*record)->spec.log_file;
-        log_max_size_ = (*record)->spec.log_max_size;
-        if (log_max_size_ > 0 && !log_file_.empty()) log_check_due();
     }
     sync_clients();
     while (!done_) {
@@ -509,12 +554,10 @@ int Watcher::run() {
             if (record_taken_away()) break;
             sync_clients();
         }
-        if (wakeup.file_grew) log_written();
         int64_t now = boot_now_ms();
         if (due_.probe >= 0 && now >= due_.probe) probe_due();
         if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
         if (!done_ && due_.grace >= 0 && now >= due_.grace) grace_timer_fired();
-        if (!done_ && due_.log_check >= 0 && now >= due_.log_check) log_check_due();
     }
     return 0;
 }
@@ -578,6 +621,7 @@ int run_watcher(const WatcherOptions &options) {
     ServerFiles files{options.state_dir, options.name};
     ProcessId server;
     LogStart started_log;
+    StartedLogPump pump;
     if (options.adopt) {
         server = {request.value("pid", 0), request.value("start", uint64_t{0})};
         started_log = log_start(request.value("log_file", files.log()));
@@ -591,6 +635,7 @@ int run_watcher(const WatcherOptions &options) {
         spec.env = request.value("env", std::vector<std::string>{});
         spec.working_dir = request.value("working_dir", std::string("/"));
         spec.log_file = request.value("log_file", files.log());
+        spec.log_max_size = request.value("log_max_size", int64_t{0});
         if (spec.argv.empty()) {
             report({{"ok", false}, {"message", "no command to start"}});
             return 1;
@@ -604,7 +649,12 @@ int run_watcher(const WatcherOptions &options) {
             }
         }
         started_log = log_start(spec.log_file);
-        auto launched = launch_server(spec, spec.log_file == files.log());
+        // The pump first: the server's first words must find their reader.
+        auto options = log_pump_options(files, spec);
+        auto usable = check_log_file(options);
+        auto started_pump = usable ? start_log_pump(options) : std::unexpected(usable.error());
+        if (started_pump) pump = *started_pump;
+        auto launched = started_pump ? launch_server(spec, pump.input) : std::unexpected(started_pump.error());
         if (!launched) {
             report({{"ok", false},
                     {"message", launched.error().message},
@@ -621,6 +671,15 @@ int run_watcher(const WatcherOptions &options) {
             {"watcher_pid", ::getpid()},
             {"watcher_start", me ? me->start : 0},
             {"wake_signal", true}});
+    if (pump.input >= 0) {
+        // Our stdout and stderr become the pump's too (report() is done with
+        // fd 1): a readiness command's output reaches the log, and the pump
+        // lives as long as we do, across the server's restarts.
+        ::dup2(pump.input, 1);
+        ::dup2(pump.input, 2);
+        ::close(pump.input);
+        pump.input = 1;
+    }
     ClientWord word = wait_for_handshake();
     if (word == ClientWord::abandoned) {
         // The client could not write the records, and waits for us to stop
@@ -629,7 +688,7 @@ int run_watcher(const WatcherOptions &options) {
         return 0;
     }
     if (!claimed_by_record(files, server, !options.adopt)) return 0;
-    return Watcher(options, server, !options.adopt, started_log).run();
+    return Watcher(options, server, !options.adopt, started_log, pump).run();
 }
 
 }  // namespace sharedserver

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <map>
 #include <poll.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -28,7 +27,7 @@ public:
     ~LinuxWatchEvents() override {
         for (auto &[pid, fd] : processes_)
             if (fd >= 0) ::close(fd);
-        for (int fd : {inotify_, timer_, signals_})
+        for (int fd : {timer_, signals_})
             if (fd >= 0) ::close(fd);
     }
 
@@ -52,16 +51,6 @@ public:
 
     bool watching(pid_t pid) const override { return processes_.count(pid) != 0; }
 
-    bool watch_growth(const std::string &path) override {
-        if (growth_wd_ >= 0) ::inotify_rm_watch(inotify_, growth_wd_);
-        growth_wd_ = -1;
-        if (path.empty()) return true;
-        // Made on first use: a server without a log cap costs no instance.
-        if (inotify_ < 0) inotify_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (inotify_ >= 0) growth_wd_ = ::inotify_add_watch(inotify_, path.c_str(), IN_MODIFY);
-        return growth_wd_ >= 0;
-    }
-
     void arm_timer(int64_t at_ms) override {
         itimerspec spec{};
         int flags = 0;
@@ -80,7 +69,7 @@ public:
     }
 
     Wakeup wait() override {
-        std::vector<pollfd> fds = {{signals_, POLLIN, 0}, {inotify_, POLLIN, 0}, {timer_, POLLIN, 0}};
+        std::vector<pollfd> fds = {{signals_, POLLIN, 0}, {timer_, POLLIN, 0}};
         std::vector<pid_t> pids;
         for (auto &[pid, fd] : processes_) {
             if (fd < 0) continue;
@@ -97,13 +86,12 @@ public:
                 else wakeup.terminate = true;
             }
         }
-        if (inotify_ >= 0 && (fds[1].revents & POLLIN)) wakeup.file_grew = drain_inotify();
-        if (fds[2].revents & POLLIN) {
+        if (fds[1].revents & POLLIN) {
             uint64_t expirations = 0;
             if (::read(timer_, &expirations, sizeof expirations) > 0) wakeup.timer = true;
         }
-        for (std::size_t i = 3; i < fds.size(); ++i)
-            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) wakeup.exited.push_back(pids[i - 3]);
+        for (std::size_t i = 2; i < fds.size(); ++i)
+            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) wakeup.exited.push_back(pids[i - 2]);
         if (polling_) {
             for (auto &[pid, fd] : processes_)
                 if (fd < 0 && !process_start_stamp(pid)) wakeup.exited.push_back(pid);
@@ -113,26 +101,11 @@ public:
     }
 
 private:
-    bool drain_inotify() {
-        bool grew = false;
-        alignas(inotify_event) char buf[4096];
-        ssize_t n;
-        while ((n = ::read(inotify_, buf, sizeof buf)) > 0) {
-            for (char *p = buf; p < buf + n;) {
-                auto *event = reinterpret_cast<inotify_event *>(p);
-                if (event->wd == growth_wd_ || (event->mask & IN_Q_OVERFLOW)) grew = true;
-                p += sizeof(inotify_event) + event->len;
-            }
-        }
-        return grew;
-    }
-
-    int inotify_ = -1, timer_;
+    int timer_;
     bool timer_on_boot_clock_;
     int signals_;
     std::map<pid_t, int> processes_;
     bool polling_ = false;
-    int growth_wd_ = -1;
 };
 
 }  // namespace
