@@ -75,7 +75,10 @@ bool probe_port(const std::string &port, std::string &why) {
     return true;
 }
 
-bool probe_socket(const std::string &path, std::string &why) {
+// A relative path is the server's: connected from its working directory,
+// entered for the connect only (the watcher is single-threaded, and stays in
+// / so it pins no mount). Joining the two could pass the 107-byte limit.
+bool probe_socket(const std::string &path, const std::string &working_dir, std::string &why) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
@@ -84,8 +87,16 @@ bool probe_socket(const std::string &path, std::string &why) {
         why = std::strerror(errno);
         return false;
     }
+    bool relative = !path.empty() && path.front() != '/';
+    if (relative && ::chdir(working_dir.c_str()) != 0) {
+        why = "socket " + path + ": cannot enter the working directory " + working_dir + ": " + std::strerror(errno);
+        ::close(fd);
+        return false;
+    }
     bool ok = ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
     if (!ok) why = "socket " + path + ": " + std::strerror(errno);
+    if (relative && ::chdir("/") != 0) {
+    }
     ::close(fd);
     return ok;
 }
@@ -128,9 +139,11 @@ bool probe_http(const std::string &url, std::string &why) {
     return false;
 }
 
-// Its output goes where the watcher's stdout and stderr go: the server's log
-// pump, so what a failing health check says is in the log too.
-bool probe_command(const std::string &line, const std::vector<std::string> &env, std::string &why) {
+// Run from the server's working directory, as the server's own shell line
+// would be. Its output goes where the watcher's stdout and stderr go: the
+// server's log pump, so what a failing health check says is in the log too.
+bool probe_command(const std::string &line, const std::vector<std::string> &env, const std::string &working_dir,
+                   std::string &why) {
     std::vector<std::string> env_copy = env;
     std::vector<char *> envp;
     for (auto &e : env_copy) envp.push_back(e.data());
@@ -147,6 +160,7 @@ bool probe_command(const std::string &line, const std::vector<std::string> &env,
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::setpgid(0, 0);
+        if (::chdir(working_dir.c_str()) != 0) ::_exit(126);
         ::execle("/bin/sh", "sh", "-c", line.c_str(), static_cast<char *>(nullptr), envp.data());
         ::_exit(127);
     }
@@ -172,8 +186,10 @@ bool probe_command(const std::string &line, const std::vector<std::string> &env,
 
 }  // namespace
 
-ProbeRunner::ProbeRunner(ReadyProbe probe, std::string log_file, LogStart log_start, std::vector<std::string> env)
-    : probe_(std::move(probe)), log_file_(std::move(log_file)), env_(std::move(env)) {
+ProbeRunner::ProbeRunner(ReadyProbe probe, std::string log_file, LogStart log_start, std::vector<std::string> env,
+                         std::string working_dir)
+    : probe_(std::move(probe)), log_file_(std::move(log_file)), env_(std::move(env)),
+      working_dir_(std::move(working_dir)) {
     if (probe_.kind == SHAREDSERVER_PROBE_LOG) log_ = std::make_unique<LogProbe>(probe_.target, log_file_, log_start);
 }
 
@@ -184,9 +200,9 @@ ProbeRunner::Result ProbeRunner::attempt(std::string &why) {
     switch (probe_.kind) {
         case SHAREDSERVER_PROBE_NONE: ready = true; break;
         case SHAREDSERVER_PROBE_PORT: ready = probe_port(probe_.target, why); break;
-        case SHAREDSERVER_PROBE_SOCKET: ready = probe_socket(probe_.target, why); break;
+        case SHAREDSERVER_PROBE_SOCKET: ready = probe_socket(probe_.target, working_dir_, why); break;
         case SHAREDSERVER_PROBE_HTTP: ready = probe_http(probe_.target, why); break;
-        case SHAREDSERVER_PROBE_COMMAND: ready = probe_command(probe_.target, env_, why); break;
+        case SHAREDSERVER_PROBE_COMMAND: ready = probe_command(probe_.target, env_, working_dir_, why); break;
         case SHAREDSERVER_PROBE_LOG:
             ready = log_->attempt();
             if (!ready) why = "no line of the log matched /" + probe_.target + "/";

@@ -15,9 +15,11 @@ namespace sharedserver {
 class ProbeRunner {
 public:
     // `log_start`: where the log stood before this launch, so a log probe
-    // only matches what this server wrote. `env`: the server's environment,
-    // which a readiness command runs with too.
-    ProbeRunner(ReadyProbe probe, std::string log_file, LogStart log_start, std::vector<std::string> env);
+    // only matches what this server wrote. `env` and `working_dir`: the
+    // server's, which a readiness command runs with too, and from which a
+    // relative socket path or command is found.
+    ProbeRunner(ReadyProbe probe, std::string log_file, LogStart log_start, std::vector<std::string> env,
+                std::string working_dir);
     ~ProbeRunner();
 
     enum class Result { ready, not_yet };
@@ -28,6 +30,7 @@ private:
     ReadyProbe probe_;
     std::string log_file_;
     std::vector<std::string> env_;
+    std::string working_dir_;
     std::unique_ptr<LogProbe> log_;
 };
 

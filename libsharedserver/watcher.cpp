@@ -337,7 +337,8 @@ void Watcher::grace_timer_fired() {
 
 void Watcher::start_probe(const ServerRecord &record) {
     ServerSpec launched = spec_for_port(record.spec, record.port);
-    probe_.emplace(launched.ready, launched.log_file, log_start_, server_environment(launched.env));
+    probe_.emplace(launched.ready, launched.log_file, log_start_, server_environment(launched.env),
+                   launched.working_dir);
     probe_started_ = boot_now_ms();
     probe_deadline_ = probe_started_ + launched.ready.timeout_ms;
     probe_interval_ = std::max<int64_t>(1, launched.ready.interval_ms);

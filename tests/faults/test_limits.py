@@ -18,6 +18,7 @@ def assert_left_nothing(user):
 @pytest.mark.parametrize("nproc, fails_at", [
     (1, "cannot run"),                 # no room for the watcher's launcher
     (2, "cannot fork the watcher"),    # the launcher cannot detach the watcher
+    (3, "cannot fork the server"),     # the watcher and its log pump run, the server cannot
 ])
 def test_use_under_a_process_limit_fails_with_one_line_and_leaves_nothing(sandbox, limited_user, nproc, fails_at):
     client = sandbox.client()

@@ -27,7 +27,7 @@ ProbeRunner log_probe(const std::string &log, const std::string &pattern) {
     ReadyProbe probe;
     probe.kind = SHAREDSERVER_PROBE_LOG;
     probe.target = pattern;
-    return ProbeRunner(probe, log, log_start(log), {});
+    return ProbeRunner(probe, log, log_start(log), {}, "/");
 }
 
 bool ready(ProbeRunner &runner) {
