@@ -135,8 +135,9 @@ Status remove_file(const std::string &path) {
     return {};
 }
 
-Result<std::size_t> append_line(const std::string &path, const std::string &line, std::size_t refuse_above) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+Result<std::size_t> append_line(const std::string &path, const std::string &line, std::size_t refuse_above,
+                                bool create) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
     if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open", path, errno);
     struct stat st {};
     if (::fstat(fd, &st) != 0) st.st_size = 0;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,7 +26,16 @@ struct ChildFailure {
     int err;
 };
 
+rlimit client_nofile{};
+bool client_nofile_kept = false;
+
 }  // namespace
+
+void keep_limits_for_children() { client_nofile_kept = ::getrlimit(RLIMIT_NOFILE, &client_nofile) == 0; }
+
+void restore_limits_in_child() {
+    if (client_nofile_kept) (void)::setrlimit(RLIMIT_NOFILE, &client_nofile);
+}
 
 std::vector<std::string> server_environment(const std::vector<std::string> &additions) {
     std::map<std::string, std::string> env;
@@ -141,6 +151,7 @@ Result<ProcessId> launch_server(const ServerSpec &spec, int output) {
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
         ::setpgid(0, 0);
+        restore_limits_in_child();
         // The failure pipe moves to fd 3 so everything above it can be closed.
         int failure_fd = ::fcntl(report[1], F_DUPFD_CLOEXEC, 3);
         if (::dup2(null_fd, 0) < 0 || ::dup2(output, 1) < 0 || ::dup2(output, 2) < 0) child_fail(failure_fd, 0, errno);

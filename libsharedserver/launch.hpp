@@ -17,6 +17,13 @@ namespace sharedserver {
 // caller adds which server it was. `output`: what stdout and stderr become.
 Result<ProcessId> launch_server(const ServerSpec &spec, int output);
 
+// The watcher raises its own soft descriptor limit to its hard one (it may
+// watch many clients); what it starts (the server, a readiness command)
+// gets the limits the client had. Call once, before raising it.
+void keep_limits_for_children();
+// In a forked child, before exec (async-signal-safe).
+void restore_limits_in_child();
+
 // The inherited environment with `additions` ("KEY=VALUE") applied: what the
 // server, and its readiness command, run with.
 std::vector<std::string> server_environment(const std::vector<std::string> &additions);

@@ -32,8 +32,10 @@ LogWriter::~LogWriter() {
 
 bool LogWriter::open_log() {
     if (fd_ >= 0) return true;
-    int no_follow = options_.no_follow ? O_NOFOLLOW : 0;
-    fd_ = ::open(options_.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | no_follow, 0600);
+    int flags = O_WRONLY | O_APPEND | O_CLOEXEC | (options_.no_follow ? O_NOFOLLOW : 0);
+    fd_ = ::open(options_.log_file.c_str(), flags);
+    created_ = fd_ < 0 && errno == ENOENT;
+    if (created_) fd_ = ::open(options_.log_file.c_str(), flags | O_CREAT | O_EXCL, 0600);
     if (fd_ < 0) return false;
     struct stat st {};
     rotatable_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
@@ -56,6 +58,7 @@ void LogWriter::rotate() {
     ::close(fd_);
     fd_ = -1;
     size_ = 0;
+    created_ = false;
 }
 
 bool LogWriter::put(std::string_view data) {
@@ -64,6 +67,7 @@ bool LogWriter::put(std::string_view data) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             drop(data.size(), n < 0 ? errno : ENOSPC);
+            forget_if_empty();
             return false;
         }
         size_ += n;
@@ -71,6 +75,15 @@ bool LogWriter::put(std::string_view data) {
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     return true;
+}
+
+// A log we created and could not write a byte to (a full disk) is not left
+// behind empty: the next output makes it again.
+void LogWriter::forget_if_empty() {
+    if (!created_ || size_ != 0) return;
+    ::unlink(options_.log_file.c_str());
+    ::close(fd_);
+    fd_ = -1;
 }
 
 void LogWriter::drop(std::size_t bytes, int err) {

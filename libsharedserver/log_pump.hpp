@@ -48,11 +48,13 @@ private:
     void rotate();
     bool put(std::string_view data);
     void drop(std::size_t bytes, int err);
+    void forget_if_empty();
     bool write_drop_notice();
 
     LogPumpOptions options_;
     int fd_ = -1;
     bool rotatable_ = false;  // a regular file: a device or FIFO has no size to cap
+    bool created_ = false;    // by us, just now
     int64_t size_ = 0;
     bool at_line_start_ = true;
     uint64_t dropped_ = 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.hpp"
+#include "launch.hpp"
 
 namespace sharedserver {
 
@@ -160,6 +161,7 @@ bool probe_command(const std::string &line, const std::vector<std::string> &env,
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::setpgid(0, 0);
+        restore_limits_in_child();
         if (::chdir(working_dir.c_str()) != 0) ::_exit(126);
         ::execle("/bin/sh", "sh", "-c", line.c_str(), static_cast<char *>(nullptr), envp.data());
         ::_exit(127);

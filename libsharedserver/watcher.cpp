@@ -5,9 +5,14 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -82,17 +87,51 @@ ClientWord wait_for_handshake() {
 
 // Deadlines the watcher sleeps towards, in CLOCK_BOOTTIME milliseconds; -1: none.
 struct Schedule {
-    int64_t grace = -1;
+    int64_t grace = -1;    // while no live client is attached
     int64_t probe = -1;
     int64_t restart = -1;
+    int64_t retry = -1;    // work that failed for lack of a resource
 
     int64_t next() const {
         int64_t best = -1;
-        for (int64_t t : {grace, probe, restart})
+        for (int64_t t : {grace, probe, restart, retry})
             if (t >= 0 && (best < 0 || t < best)) best = t;
         return best;
     }
 };
+
+// Work that could not be done for lack of a resource (EMFILE, ENFILE, ENOMEM,
+// ENOSPC, EAGAIN, a read-only remount...) is tried again, 50 ms later, then
+// twice as long each time up to 5 s: never in a loop, never given up.
+class Backoff {
+public:
+    int64_t next_try() {
+        int64_t at = boot_now_ms() + delay_;
+        delay_ = std::min<int64_t>(delay_ * 2, 5000);
+        return at;
+    }
+    void reset() { delay_ = 50; }
+
+private:
+    int64_t delay_ = 50;
+};
+
+// Whether a step of the watcher's work got done, or must be tried again.
+enum class Step { done, retry };
+
+// A record that failed to load for want of a resource (not because it is
+// corrupt, which admin doctor repairs) is read again later.
+template <class T>
+bool unreadable(const Result<T> &loaded) {
+    return !loaded && loaded.error().code != SHAREDSERVER_ECORRUPT;
+}
+
+// The descriptors a watcher needs besides its process handles: 0-2, the
+// signalfd, the timerfd and the inotify instance; and a reserve for its
+// transactions (the lock, a record, a /proc file, a pidfd while stopping,
+// the pipes of a launch).
+constexpr std::size_t fixed_descriptors = 6;
+constexpr std::size_t transaction_descriptors = 6;
 
 class Watcher {
 public:
@@ -110,17 +149,25 @@ private:
     bool record_is_mine(const std::optional<ServerRecord> &record) const {
         return record && record->server == server_;
     }
-    void rearm();
-    void sync_clients();
-    void prune_dead_clients(const std::vector<pid_t> &dead);
-    void grace_timer_fired();
+    void open_events();
+    void take_wakeup(const WatchEvents::Wakeup &wakeup);
+    void work();
+    Step check_record();
+    Step sync_clients();
+    void client_exited(pid_t pid);
+    Step flush_departed();
+    void update_grace(const ServerRecord &record);
+    Step grace_expired();
     void probe_due();
+    Step write_ready();
+    Step probe_failed();
     void server_exited();
     void restart_due();
     void shutdown(const char *reason);
-    bool record_taken_away();
+    Step stop_orphaned_server();
     int wait_status();
-    void log_exit(int status, bool unexpected);
+    // `create_log`: false when the state dir may be being removed.
+    void log_exit(int status, bool unexpected, bool create_log = true);
     void start_probe(const ServerRecord &record);
     void stop_and_forget(NameLock &lock, const char *reason);
     Result<int> log_pump_for(const ServerSpec &spec);
@@ -133,8 +180,21 @@ private:
     int pump_;
     pid_t pump_pid_;
     std::unique_ptr<WatchEvents> events_;
+    // What the watcher knows, authoritative while the records cannot be
+    // written: the live clients it watches, and the clients it saw die that
+    // the clients record may still list.
     ClientMap clients_;
+    std::map<pid_t, uint64_t> departed_;
+    int64_t grace_period_ms_ = 0;
     Schedule due_;
+    Backoff backoff_;
+    bool must_sync_ = true;          // read the clients record (a client changed it)
+    bool must_check_record_ = true;  // is the server record still ours?
+    bool stop_requested_ = false;
+    bool server_gone_ = false;
+    bool ready_unwritten_ = false;   // the probe passed; the record does not say so yet
+    bool probe_gave_up_ = false;     // the probe timed out; the server is not stopped yet
+    std::string probe_why_;
     std::optional<ProbeRunner> probe_;
     int64_t probe_started_ = 0;
     int64_t probe_deadline_ = 0;
@@ -196,10 +256,6 @@ void Watcher::finish_log() {
     pump_pid_ = 0;
 }
 
-void Watcher::rearm() {
-    events_->arm_timer(due_.next());
-}
-
 int Watcher::wait_status() {
     if (!is_child_) return -1;
     int status = 0;
@@ -209,7 +265,7 @@ int Watcher::wait_status() {
     return status;
 }
 
-void Watcher::log_exit(int status, bool unexpected) {
+void Watcher::log_exit(int status, bool unexpected, bool create_log) {
     json fields = {{"pid", server_.pid}, {"unexpected", unexpected}};
     if (status >= 0 && WIFEXITED(status)) {
         fields["code"] = WEXITSTATUS(status);
@@ -219,7 +275,8 @@ void Watcher::log_exit(int status, bool unexpected) {
     } else {
         fields["code"] = nullptr;  // adopted: not our child, the status is unknowable
     }
-    record_event(files_, "exited", fields);
+    if (create_log) record_event(files_, "exited", fields);
+    else record_event_if_logged(files_, "exited", fields);
 }
 
 // Under `lock`: stop our server, record why, remove its records, and finish.
@@ -237,7 +294,8 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
         finish_log();
         log_exit(status, false);
     }
-    if (record && record_is_mine(*record)) {
+    // Removing needs no free space: a full disk cannot keep the records.
+    if (!record || record_is_mine(*record)) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
     }
@@ -245,94 +303,186 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
     done_ = true;
 }
 
-// Reads clients.json without the lock and watches exactly those processes.
-void Watcher::sync_clients() {
-    auto loaded = load_clients(files_);
-    if (!loaded) return;  // corrupt: admin doctor repairs it; keep what we had
-    std::vector<pid_t> dead;
-    for (auto it = clients_.begin(); it != clients_.end();) {
-        if (!loaded->count(it->first) || loaded->at(it->first).start != it->second.start) {
-            events_->unwatch_process(it->first);
-            it = clients_.erase(it);
-        } else {
-            ++it;
-        }
+// Is the server record still ours? Someone may have removed it (a user's
+// `rm`, a cleanup script, `rm -rf` of the state dir) or put another server's
+// in its place; then nobody else will ever stop our server, and the next
+// `use` would start a second one beside it. Runs on SIGUSR1 and when the
+// record's file changes; re-arms the watch on the file the path names now.
+Step Watcher::check_record() {
+    events_->watch_record(files_.server(), files_.dir);
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    if (!record || record_is_mine(*record)) {  // corrupt: left alone until doctor repairs it
+        if (record && *record) grace_period_ms_ = (**record).spec.grace_period_ms;
+        return Step::done;
     }
-    for (const auto &[pid, entry] : *loaded) {
-        if (clients_.count(pid)) continue;
-        // Watch first, then check the stamp: a pid recycled before we opened
-        // it is never mistaken for the client.
-        if (!events_->watch_process(pid) || !process_alive({pid, entry.start})) {
-            events_->unwatch_process(pid);
-            dead.push_back(pid);
+    return stop_orphaned_server();
+}
+
+// Our server has no record any more. Stopped under the lock when there is a
+// lock file; without one (the state dir removed) nobody can be in a
+// transaction on this name, and none is made: recreating files would break
+// the `rm -rf` that removed them.
+Step Watcher::stop_orphaned_server() {
+    std::optional<NameLock> lock;
+    auto acquired = NameLock::acquire_existing(files_.lock());
+    if (!acquired && acquired.error().sys_errno != ENOENT) return Step::retry;
+    if (acquired) {
+        lock.emplace(std::move(*acquired));
+        auto record = load_server_record(files_);
+        if (unreadable(record)) return Step::retry;
+        if (!record || record_is_mine(*record)) return Step::done;  // put back, or corrupt: doctor's
+    }
+    if (server_running_) {
+        // Alive: nobody stops it but us. Already dead (a client stopped it and
+        // removed the records): still ours to reap and to log.
+        if (process_liveness(server_) != Liveness::dead) {
+            record_event_if_logged(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
+            terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+        }
+        // A leader that died on its own leaves its group to us: a stop that
+        // found it dead signalled nobody (found by the chaos run, seed 1).
+        // Before the leader is reaped, as in server_exited().
+        reap_group_stragglers(server_.pid);
+        int status = wait_status();
+        finish_log();
+        log_exit(status, false, false);
+        server_running_ = false;
+    }
+    if (lock && !file_exists(files_.server())) lock->remove_file();
+    done_ = true;
+    return Step::done;
+}
+
+// Reads the clients record without the lock and watches exactly those
+// processes. A client found dead joins the departed, for flush_departed().
+Step Watcher::sync_clients() {
+    auto loaded = load_clients(files_);
+    if (unreadable(loaded)) return Step::retry;
+    if (!loaded) return Step::done;  // corrupt: admin doctor repairs it; keep what we had
+    auto listed = [&](pid_t pid, uint64_t start) {
+        auto it = loaded->find(pid);
+        return it != loaded->end() && it->second.start == start;
+    };
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        if (listed(it->first, it->second.start)) {
+            ++it;
             continue;
         }
-        clients_[pid] = entry;
+        events_->unwatch_process(it->first);
+        it = clients_.erase(it);
     }
-    if (!dead.empty()) {
-        prune_dead_clients(dead);
-        return;
+    std::erase_if(departed_, [&](const auto &d) { return !listed(d.first, d.second); });
+    for (const auto &[pid, entry] : *loaded) {
+        if (clients_.count(pid) || departed_.count(pid)) continue;
+        if (events_->watch_process({pid, entry.start})) clients_[pid] = entry;
+        else departed_[pid] = entry.start;
     }
-    due_.grace = -1;
-    if (clients_.empty()) {
-        auto record = load_server_record(files_);
-        if (record && record_is_mine(*record)) {
-            int64_t deadline = grace_deadline_boot(**record);
-            due_.grace = deadline > 0 ? deadline : boot_now_ms() + (*record)->spec.grace_period_ms;
-        }
+    if (!clients_.empty()) {
+        due_.grace = -1;
+        return Step::done;
     }
-    rearm();
-}
-
-void Watcher::prune_dead_clients(const std::vector<pid_t> &dead) {
-    for (pid_t pid : dead) {
-        events_->unwatch_process(pid);
-        clients_.erase(pid);
-    }
-    {
-        auto lock = NameLock::acquire(files_.lock());
-        if (!lock) return;
-        auto record = load_server_record(files_);
-        if (!record || !record_is_mine(*record)) return;
-        auto clients = load_clients(files_);
-        if (!clients) return;
-        bool changed = false;
-        for (auto it = clients->begin(); it != clients->end();) {
-            if (process_alive({it->first, it->second.start})) {
-                ++it;
-                continue;
-            }
-            record_event(files_, "client-died", {{"client", it->first}});
-            it = clients->erase(it);
-            changed = true;
-        }
-        if (changed) {
-            if (clients->empty()) {
-                ServerRecord updated = **record;
-                start_grace(updated);
-                (void)save_server_record(files_, updated);
-                record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
-            }
-            (void)save_clients(files_, *clients);
-        }
-    }
-    sync_clients();
-}
-
-void Watcher::grace_timer_fired() {
-    due_.grace = -1;
-    auto lock = NameLock::acquire(files_.lock());
-    if (!lock) return;
     auto record = load_server_record(files_);
-    if (!record || !record_is_mine(*record)) return;
+    if (unreadable(record)) return Step::retry;
+    if (record && record_is_mine(*record)) update_grace(**record);
+    return Step::done;
+}
+
+// No live client: when does the grace period end? The record says, unless
+// a death we saw is not in it yet: then the period began at that death.
+void Watcher::update_grace(const ServerRecord &record) {
+    grace_period_ms_ = record.spec.grace_period_ms;
+    int64_t written = grace_deadline_boot(record);
+    if (departed_.empty() && written > 0) due_.grace = written;
+    else if (due_.grace < 0) due_.grace = boot_now_ms() + grace_period_ms_;
+}
+
+void Watcher::client_exited(pid_t pid) {
+    auto it = clients_.find(pid);
+    if (it == clients_.end()) return;
+    events_->unwatch_process(pid);
+    departed_[pid] = it->second.start;
+    clients_.erase(it);
+    // The grace period starts now, from memory: writing it down may have
+    // to wait (a full disk), the period does not.
+    if (clients_.empty() && due_.grace < 0) due_.grace = boot_now_ms() + grace_period_ms_;
+}
+
+// Removes the departed clients from the clients record, under the lock;
+// the last one out writes the grace deadline first. Events follow the state
+// they describe, once each: a write that failed is retried, not repeated.
+Step Watcher::flush_departed() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    if (!record || !record_is_mine(*record)) {
+        must_check_record_ = true;
+        return Step::done;  // corrupt, or not ours: nothing of ours to write
+    }
     auto clients = load_clients(files_);
-    if (clients && !clients->empty()) return;  // rescued while the timer was in flight
+    if (unreadable(clients)) return Step::retry;
+    if (!clients) return Step::done;
+    std::vector<pid_t> removed;
+    for (auto it = clients->begin(); it != clients->end();) {
+        auto seen = departed_.find(it->first);
+        bool gone = seen != departed_.end() ? seen->second == it->second.start
+                                            : !clients_.count(it->first) &&
+                                                  process_liveness({it->first, it->second.start}) == Liveness::dead;
+        if (!gone) {
+            ++it;
+            continue;
+        }
+        removed.push_back(it->first);
+        it = clients->erase(it);
+    }
+    ServerRecord updated = **record;
+    if (!removed.empty() && clients->empty()) {
+        start_grace(updated, due_.grace >= 0 ? due_.grace : boot_now_ms() + updated.spec.grace_period_ms);
+        if (!save_server_record(files_, updated)) return Step::retry;
+    }
+    if (!removed.empty() && !save_clients(files_, *clients)) return Step::retry;
+    departed_.clear();
+    for (pid_t pid : removed) record_event(files_, "client-died", {{"client", pid}});
+    if (!removed.empty() && clients->empty())
+        record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
+    return Step::done;
+}
+
+// The grace deadline passed with no live client: stop the server, unless a
+// client attached meanwhile (its SIGUSR1 may still be on its way).
+Step Watcher::grace_expired() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    if (!record) {
+        due_.grace = -1;  // corrupt: doctor repairs it, and wakes us
+        return Step::done;
+    }
+    if (!record_is_mine(*record)) {
+        must_check_record_ = true;
+        return Step::done;
+    }
+    auto clients = load_clients(files_);
+    if (unreadable(clients)) return Step::retry;
+    if (clients) {
+        for (const auto &[pid, entry] : *clients) {
+            auto seen = departed_.find(pid);
+            if (seen != departed_.end() && seen->second == entry.start) continue;
+            if (process_liveness({pid, entry.start}) == Liveness::dead) continue;
+            must_sync_ = true;  // rescued while the timer was in flight
+            due_.grace = -1;
+            return Step::done;
+        }
+    }
     // A client that attached and left again since moved the deadline.
-    if (int64_t deadline = grace_deadline_boot(**record); deadline > boot_now_ms()) {
+    if (int64_t deadline = grace_deadline_boot(**record); departed_.empty() && deadline > boot_now_ms()) {
         due_.grace = deadline;
-        return;
+        return Step::done;
     }
     stop_and_forget(*lock, "grace period expired");
+    return Step::done;
 }
 
 void Watcher::start_probe(const ServerRecord &record) {
@@ -348,36 +498,54 @@ void Watcher::start_probe(const ServerRecord &record) {
 void Watcher::probe_due() {
     due_.probe = -1;
     if (!probe_) return;
-    std::string why;
-    if (probe_->attempt(why) == ProbeRunner::Result::ready) {
+    if (probe_->attempt(probe_why_) == ProbeRunner::Result::ready) {
         probe_.reset();
-        auto lock = NameLock::acquire(files_.lock());
-        auto record = load_server_record(files_);
-        if (!record || !record_is_mine(*record)) return;
-        ServerRecord ready = **record;
-        ready.ready_at_ms = unix_now_ms();
-        (void)save_server_record(files_, ready);
-        record_event(files_, "ready", {{"pid", server_.pid},
-                                       {"after_ms", boot_now_ms() - probe_started_},
-                                       {"probe", describe_probe(spec_for_port(ready.spec, ready.port).ready)}});
-        return;
-    }
-    if (boot_now_ms() < probe_deadline_) {
+        ready_unwritten_ = true;
+    } else if (boot_now_ms() < probe_deadline_) {
         due_.probe = boot_now_ms() + probe_interval_;
-        return;
+    } else {
+        probe_.reset();
+        probe_gave_up_ = true;
     }
+}
+
+Step Watcher::write_ready() {
     auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
     auto record = load_server_record(files_);
-    if (!lock || !record || !record_is_mine(*record)) return;
+    if (unreadable(record)) return Step::retry;
+    ready_unwritten_ = false;
+    if (!record || !record_is_mine(*record)) return Step::done;
+    ServerRecord ready = **record;
+    ready.ready_at_ms = unix_now_ms();
+    if (!save_server_record(files_, ready)) {
+        ready_unwritten_ = true;
+        return Step::retry;
+    }
+    record_event(files_, "ready", {{"pid", server_.pid},
+                                   {"after_ms", boot_now_ms() - probe_started_},
+                                   {"probe", describe_probe(spec_for_port(ready.spec, ready.port).ready)}});
+    return Step::done;
+}
+
+Step Watcher::probe_failed() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    probe_gave_up_ = false;
+    if (!record || !record_is_mine(*record)) return Step::done;
     ServerSpec launched = spec_for_port((*record)->spec, (*record)->port);
     record_event(files_, "probe-failed", {{"pid", server_.pid},
                                           {"probe", describe_probe(launched.ready)},
-                                          {"reason", why},
+                                          {"reason", probe_why_},
                                           {"timeout_ms", launched.ready.timeout_ms}});
     stop_and_forget(*lock, "the readiness probe failed");
+    return Step::done;
 }
 
 void Watcher::server_exited() {
+    server_gone_ = false;
     // Stragglers first, the leader reaped after: until then its zombie keeps
     // the group's id from being handed out again, so the group signal cannot
     // reach a new group that took the number (pid_max can be 32768).
@@ -469,7 +637,11 @@ void Watcher::restart_due() {
     r.ready_at_ms = r.spec.ready.kind == SHAREDSERVER_PROBE_NONE ? unix_now_ms() : 0;
     (void)save_server_record(files_, r);
     record_event(files_, "restarted", {{"old_pid", old.pid}, {"pid", server_.pid}, {"restarts", r.restarts_boot_ms.size()}});
-    if (!events_->watch_process(server_.pid)) return;  // died at once: the exit path handles it
+    must_check_record_ = true;  // the record is a new file: watch that one
+    if (!events_->watch_process(server_)) {
+        server_gone_ = true;  // died at once: the exit path handles it
+        return;
+    }
     if (r.ready_at_ms == 0) start_probe(r);
 }
 
@@ -483,84 +655,98 @@ void Watcher::shutdown(const char *reason) {
     stop_and_forget(*lock, reason);
 }
 
-// True (and the server stopped) when the record no longer names our server:
-// a stop, restart or kill replaced or removed it, or `admin doctor` removed a
-// corrupt one. A server without a record must not live on, or the next `use`
-// would start a second one beside it. A corrupt record is left alone until
-// doctor repairs it.
-bool Watcher::record_taken_away() {
-    auto record = load_server_record(files_);
-    if (!record || record_is_mine(*record)) return false;
-    auto lock = NameLock::acquire(files_.lock());
-    record = load_server_record(files_);
-    if (!record || record_is_mine(*record)) return false;
-    if (server_running_) {
-        // Alive: nobody stops it but us. Already dead (a client stopped it and
-        // removed the records): still ours to reap and to log.
-        if (process_alive(server_)) {
-            record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
-            terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
+// Until it has its signalfd and timer the watcher cannot supervise anything:
+// it tries again, with the same backoff as any other work, never giving up.
+void Watcher::open_events() {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    std::size_t descriptors = limit.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20
+                                                               : static_cast<std::size_t>(limit.rlim_cur);
+    std::size_t overhead = fixed_descriptors + transaction_descriptors;
+    std::size_t handles = descriptors > overhead ? descriptors - overhead : 0;
+    // Under a tiny limit the inotify instance is worth more as a spare
+    // descriptor: the record is then looked at on the timer.
+    bool record_watch = descriptors >= 2 * overhead;
+    while (true) {
+        auto events = WatchEvents::create("the watcher of " + quote(files_.name), handles, record_watch);
+        if (events) {
+            events_ = std::move(*events);
+            backoff_.reset();
+            return;
         }
-        // A leader that died on its own leaves its group to us: a stop that
-        // found it dead signalled nobody (found by the chaos run, seed 1).
-        // Before the leader is reaped, as in server_exited().
-        reap_group_stragglers(server_.pid);
-        int status = wait_status();
-        finish_log();
-        log_exit(status, false);
-        server_running_ = false;
+        int64_t wait = backoff_.next_try() - boot_now_ms();
+        ::usleep(static_cast<useconds_t>(std::max<int64_t>(1, wait)) * 1000);
     }
-    if (lock && !file_exists(files_.server())) lock->remove_file();
-    done_ = true;
-    return true;
+}
+
+void Watcher::take_wakeup(const WatchEvents::Wakeup &wakeup) {
+    if (wakeup.terminate) stop_requested_ = true;
+    for (pid_t pid : wakeup.exited) {
+        if (server_running_ && pid == server_.pid) server_gone_ = true;
+        else if (pid != server_.pid) client_exited(pid);
+    }
+    if (wakeup.files_changed) must_sync_ = must_check_record_ = true;
+    if (wakeup.record_changed) must_check_record_ = true;
+}
+
+// Everything due, in order; what fails for lack of a resource is kept for
+// the retry timer, and what needs no resource (the grace timer, in memory)
+// goes on meanwhile.
+void Watcher::work() {
+    if (stop_requested_) {
+        shutdown("the watcher was asked to stop");
+        return;
+    }
+    if (server_gone_) {
+        server_exited();
+        if (done_) return;
+    }
+    bool retry = false;
+    auto attempt = [&](bool &pending, auto step) {
+        if (!pending || done_) return;
+        pending = false;
+        if ((this->*step)() == Step::retry) {
+            pending = true;
+            retry = true;
+        }
+    };
+    if (must_sync_ || must_check_record_) {
+        // The client woke us before writing, holding the lock: once it lets
+        // go, what it wrote is all there to read.
+        if (!NameLock::wait_for_holder(files_.lock())) retry = true;
+        else attempt(must_check_record_, &Watcher::check_record);
+    }
+    if (!retry) attempt(must_sync_, &Watcher::sync_clients);
+    bool departed = !departed_.empty();
+    attempt(departed, &Watcher::flush_departed);
+    int64_t now = boot_now_ms();
+    if (!done_ && due_.probe >= 0 && now >= due_.probe) probe_due();
+    attempt(ready_unwritten_, &Watcher::write_ready);
+    attempt(probe_gave_up_, &Watcher::probe_failed);
+    if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
+    bool grace_over = clients_.empty() && due_.grace >= 0 && now >= due_.grace;
+    attempt(grace_over, &Watcher::grace_expired);
+    if (retry) {
+        due_.retry = backoff_.next_try();
+    } else {
+        due_.retry = -1;
+        backoff_.reset();
+    }
 }
 
 int Watcher::run() {
-    auto events = WatchEvents::create("the watcher of " + quote(files_.name));
-    if (!events) {
-        record_event(files_, "watcher-failed", {{"error", events.error().message}});
-        return 1;
-    }
-    events_ = std::move(*events);
-    if (!events_->watch_process(server_.pid)) {
-        server_exited();
-        if (done_) return 0;
-    }
+    open_events();
+    if (!events_->watch_process(server_)) server_gone_ = true;
     if (auto record = load_server_record(files_); record && record_is_mine(*record)) {
+        grace_period_ms_ = (**record).spec.grace_period_ms;
         if ((*record)->ready_at_ms == 0) start_probe(**record);
     }
-    sync_clients();
-    while (!done_) {
-        rearm();
-        WatchEvents::Wakeup wakeup = events_->wait();
-        if (wakeup.terminate) {
-            shutdown("the watcher was asked to stop");
-            break;
-        }
-        std::vector<pid_t> dead_clients;
-        bool server_gone = false;
-        for (pid_t pid : wakeup.exited) {
-            if (server_running_ && pid == server_.pid) server_gone = true;
-            else if (pid != server_.pid) dead_clients.push_back(pid);
-        }
-        if (server_gone) {
-            server_exited();
-            if (done_) break;
-        }
-        if (!dead_clients.empty()) prune_dead_clients(dead_clients);
-        if (wakeup.files_changed) {
-            // The client woke us before writing, holding the lock: once it
-            // lets go, what it wrote is all there to read.
-            NameLock::wait_for_holder(files_.lock());
-            if (record_taken_away()) break;
-            sync_clients();
-        }
-        int64_t now = boot_now_ms();
-        if (due_.probe >= 0 && now >= due_.probe) probe_due();
-        if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
-        if (!done_ && due_.grace >= 0 && now >= due_.grace) grace_timer_fired();
+    while (true) {
+        work();
+        if (done_) return 0;
+        events_->arm_timer(due_.next());
+        take_wakeup(events_->wait());
     }
-    return 0;
 }
 
 // A server we launched that no record will ever name must not outlive us.
@@ -599,6 +785,14 @@ int run_watcher(const WatcherOptions &options) {
     ::sigprocmask(SIG_BLOCK, &wake, nullptr);
     // Inherit nothing from the client but the three standard descriptors.
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    // A shell's `ulimit -n 8` must not leave us unable to open a record: we
+    // take all the descriptors the hard limit allows (and budget them, see
+    // open_events()); what we start gets the client's limit back.
+    keep_limits_for_children();
+    if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        (void)::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     // Detach: a new session, and not the client's child (the client reaps the
     // launcher that exits here, so no zombie is left in it).
     pid_t child = ::fork();

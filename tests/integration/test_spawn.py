@@ -65,7 +65,7 @@ def test_stdin_is_dev_null_output_goes_to_the_log_and_nothing_else_is_inherited(
     assert report["stdout"].startswith("pipe:") and report["stderr"] == report["stdout"]
     # 0, 1, 2, and the one listdir() itself opened.
     assert len(report["fds"]) == 4 and report["fds"][:3] == [0, 1, 2], report["fds"]
-    assert wait_until(lambda: "and from stderr" in log.read_text())
+    assert wait_until(lambda: log.exists() and "and from stderr" in log.read_text())
     assert "hello from the server" in log.read_text()
 
 
