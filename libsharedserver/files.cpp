@@ -146,6 +146,15 @@ Result<std::size_t> append_line(const std::string &path, const std::string &line
         return static_cast<std::size_t>(st.st_size);
     }
     Status written = write_all(fd, line + "\n", path);
+    if (!written) {
+        // A full disk takes the part of the line that fits in the file's
+        // last page: cut it off again, or the next line would be glued to
+        // it and both lost. Only when nobody appended meanwhile.
+        struct stat after {};
+        if (::fstat(fd, &after) == 0 && after.st_size > st.st_size &&
+            after.st_size - st.st_size < static_cast<off_t>(line.size() + 1))
+            (void)::ftruncate(fd, st.st_size);
+    }
     ::close(fd);
     if (!written) return std::unexpected(written.error());
     return static_cast<std::size_t>(st.st_size) + line.size() + 1;
