@@ -15,6 +15,10 @@ Result<NameLock> NameLock::acquire_existing(const std::string &lock_path) { retu
 Result<NameLock> NameLock::lock_file(const std::string &lock_path, int create) {
     while (true) {
         int fd = ::open(lock_path.c_str(), O_RDWR | create | O_CLOEXEC | O_NOFOLLOW, 0600);
+        // A state dir remounted read-only: flock() needs no write access,
+        // and a watcher must still be able to stop its server at the end of
+        // its grace period (no transaction can write anything meanwhile).
+        if (fd < 0 && errno == EROFS) fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open lock file", lock_path, errno);
         int rc;
         do rc = ::flock(fd, LOCK_EX);

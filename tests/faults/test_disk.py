@@ -11,6 +11,7 @@ sees the error: its log pump drops that output and says so later."""
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -136,3 +137,23 @@ def test_a_server_writing_to_a_full_disk_runs_on_and_its_log_says_what_was_dropp
     assert words[1].isdigit() and int(words[1]) > 0, notice
     assert notice == f"[sharedserver: {words[1]} bytes of output dropped: No space left on device]"
     assert wait_until(lambda: log.read_text().splitlines()[-1].startswith("line "))
+
+
+def test_a_state_dir_remounted_read_only_still_sees_the_grace_period_end(box, tiny_tmpfs, tmp_path):
+    client = box.client()
+    # The log elsewhere: a file open for writing would make the remount fail.
+    box.run("use", "--pid", client.pid, "--grace-period", "1s", "--log-file", tmp_path / "web.log", "web", "--",
+            "sleep", "1000")
+    record = box.record("web")
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_tmpfs)], check=True)
+    try:
+        os.kill(client.pid, signal.SIGKILL)
+        died = time.monotonic()
+        assert wait_until(lambda: not pid_alive(record["pid"]), timeout=10.0), "the grace period never ended"
+        assert time.monotonic() - died <= 4.0
+        # The records cannot be removed: they read as stale, so as stopped.
+        assert box.run("list").stdout == "no servers are running\n"
+        result = box.run("unuse", "--pid", client.pid, "web", check=False)
+        assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(tiny_tmpfs)], check=True)
