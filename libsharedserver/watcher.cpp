@@ -92,10 +92,14 @@ struct Schedule {
     int64_t restart = -1;
     int64_t retry = -1;    // work that failed for lack of a resource
 
-    int64_t next() const {
+    // What was due already and is still here waits for the retry: it
+    // failed for lack of a resource, and must not spin until it has one.
+    int64_t next(int64_t now) const {
         int64_t best = -1;
-        for (int64_t t : {grace, probe, restart, retry})
+        for (int64_t t : {grace, probe, restart, retry}) {
+            if (t >= 0 && t <= now && retry >= 0) t = retry;
             if (t >= 0 && (best < 0 || t < best)) best = t;
+        }
         return best;
     }
 };
@@ -744,7 +748,7 @@ int Watcher::run() {
     while (true) {
         work();
         if (done_) return 0;
-        events_->arm_timer(due_.next());
+        events_->arm_timer(due_.next(boot_now_ms()));
         take_wakeup(events_->wait());
     }
 }
