@@ -37,6 +37,8 @@ def start(sandbox, name="web", command=STUBBORN):
     sandbox.run("use", "--pid", client.pid, name, "--", *command)
     record = sandbox.record(name)
     assert wait_until(lambda: watches_record(record["watcher_pid"], sandbox.dir / f"{name}.server.json"))
+    # The shell has set its trap once it has become `sleep`.
+    assert wait_until(lambda: open(f"/proc/{record['pid']}/comm").read().strip() == "sleep")
     return record
 
 
