@@ -762,11 +762,14 @@ void stop_unclaimed(const ProcessId &server) {
 }
 
 // After the handshake, under the lock: is the record ours? If the client
-// died before writing it, the server we launched must not outlive us.
+// died before writing it, the server we launched must not outlive us. A
+// record that names our server but another watcher is an adoption whose
+// client died before it wrote us in: that server has its watcher, or gets
+// one from the next command; two would both answer for it.
 bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child) {
     auto lock = NameLock::acquire(files.lock());
     auto record = load_server_record(files);
-    if (record && *record && (*record)->server == server) return true;
+    if (record && *record && (*record)->server == server) return (*record)->watcher.pid == ::getpid();
     if (is_child) {
         stop_unclaimed(server);
         if (lock && !file_exists(files.server())) lock->remove_file();
