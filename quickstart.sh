@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 packages=(
   g++ meson ninja-build pkg-config ccache
-  nlohmann-json3-dev libcli11-dev doctest-dev
+  nlohmann-json3-dev libcli11-dev doctest-dev libre2-dev
   python3 python3-dev python3-venv pybind11-dev python3-pybind11 python3-pytest python3-mesonpy mypy
   neovim python3-pynvim luajit libluajit-5.1-dev
   python3-jsonschema procps strace

@@ -57,7 +57,7 @@ void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
     probes->add_option("--ready-socket", args.ready_socket, "Ready when a connect to this Unix socket succeeds");
     probes->add_option("--ready-http", args.ready_http, "Ready when GET of this http:// URL answers 2xx or 3xx ({port} allowed)");
     probes->add_option("--ready-cmd", args.ready_cmd, "Ready when this shell line (sh -c) exits 0");
-    probes->add_option("--ready-log", args.ready_log, "Ready when a new line of the server's output matches this ECMAScript regex");
+    probes->add_option("--ready-log", args.ready_log, "Ready when a new line of the server's output matches this RE2 regex");
     probes->require_option(0, 1);
     cmd->add_option("--ready-timeout", args.ready_timeout, "Give up (and stop the server) when not ready within this (default 30s)");
     cmd->add_option("--ready-interval", args.ready_interval, "Time between probe attempts (default: 10ms for ports and logs, 20ms for HTTP, 200ms for commands)");
@@ -400,9 +400,12 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (logs->parsed()) {
-            std::cout << ctx.log_tail(name, log_lines) << std::flush;
-            if (!follow) return 0;
-            return cli::follow_log(ctx.log_path(name));
+            if (!follow) {
+                std::cout << ctx.log_tail(name, log_lines) << std::flush;
+                return 0;
+            }
+            (void)ctx.log_tail(name, 0);  // fails for a name that never ran
+            return cli::follow_log(ctx.log_path(name), log_lines);
         }
         if (port->parsed()) {
             auto i = ctx.info(name);

@@ -33,15 +33,28 @@ std::vector<json> parse_lines(const std::string &text) {
 
 }  // namespace
 
-void record_event(const ServerFiles &files, const std::string &kind, json fields) {
+namespace {
+
+void append_event(const ServerFiles &files, const std::string &kind, json fields, bool create) {
     json event = {{"at", unix_now_ms()}, {"event", kind}};
     if (fields.is_object())
         for (auto &[key, value] : fields.items()) event[key] = value;
     const std::string path = files.events();
     // A log that trimming could not bring under the cap (larger than we ever
     // read) is not made larger still.
-    auto size = append_line(path, event.dump(-1, ' ', false, json::error_handler_t::replace), 4 * max_event_log_size);
+    auto size = append_line(path, event.dump(-1, ' ', false, json::error_handler_t::replace), 4 * max_event_log_size,
+                            create);
     if (size && *size > max_event_log_size) trim_to_newest_half(path);
+}
+
+}  // namespace
+
+void record_event(const ServerFiles &files, const std::string &kind, json fields) {
+    append_event(files, kind, std::move(fields), true);
+}
+
+void record_event_if_logged(const ServerFiles &files, const std::string &kind, json fields) {
+    append_event(files, kind, std::move(fields), false);
 }
 
 Result<std::string> read_events(const ServerFiles &files) {

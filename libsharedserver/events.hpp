@@ -19,6 +19,9 @@ inline constexpr std::size_t max_event_log_size = 256 * 1024;
 // Appends {"at": <unix ms>, "event": kind, ...fields}. Failures are ignored:
 // the event log is a diagnostic, never a reason to fail a transaction.
 void record_event(const ServerFiles &files, const std::string &kind, nlohmann::json fields = {});
+// The same, into an event log that exists only: for a watcher whose state
+// dir may be in the middle of an `rm -rf`, which a new file would break.
+void record_event_if_logged(const ServerFiles &files, const std::string &kind, nlohmann::json fields = {});
 
 Result<std::string> read_events(const ServerFiles &files);
 

@@ -113,9 +113,10 @@ Result<std::optional<std::string>> read_small_file(const std::string &path, std:
 
 Status write_file_atomically(const std::string &path, const std::string &content) {
     std::string temp = path + temp_suffix();
+    // Errors name the file the caller asked for: the temp name is ours.
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot create", temp, errno);
-    Status written = write_all(fd, content, temp);
+    if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot write", path, errno);
+    Status written = write_all(fd, content, path);
     ::close(fd);
     if (!written) {
         ::unlink(temp.c_str());
@@ -134,8 +135,9 @@ Status remove_file(const std::string &path) {
     return {};
 }
 
-Result<std::size_t> append_line(const std::string &path, const std::string &line, std::size_t refuse_above) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+Result<std::size_t> append_line(const std::string &path, const std::string &line, std::size_t refuse_above,
+                                bool create) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
     if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open", path, errno);
     struct stat st {};
     if (::fstat(fd, &st) != 0) st.st_size = 0;
@@ -144,6 +146,15 @@ Result<std::size_t> append_line(const std::string &path, const std::string &line
         return static_cast<std::size_t>(st.st_size);
     }
     Status written = write_all(fd, line + "\n", path);
+    if (!written) {
+        // A full disk takes the part of the line that fits in the file's
+        // last page: cut it off again, or the next line would be glued to
+        // it and both lost. Only when nobody appended meanwhile.
+        struct stat after {};
+        if (::fstat(fd, &after) == 0 && after.st_size > st.st_size &&
+            after.st_size - st.st_size < static_cast<off_t>(line.size() + 1))
+            (void)::ftruncate(fd, st.st_size);
+    }
     ::close(fd);
     if (!written) return std::unexpected(written.error());
     return static_cast<std::size_t>(st.st_size) + line.size() + 1;

@@ -27,8 +27,9 @@ Status remove_file(const std::string &path);
 // lines under PIPE_BUF never interleave). Returns the file's size after it
 // (approximate when others append at once). A file already larger than
 // `refuse_above` is left as it is, and its size returned.
+// `create`: false appends only to a file that exists.
 Result<std::size_t> append_line(const std::string &path, const std::string &line,
-                                std::size_t refuse_above = SIZE_MAX);
+                                std::size_t refuse_above = SIZE_MAX, bool create = true);
 
 bool file_exists(const std::string &path);
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,7 +26,16 @@ struct ChildFailure {
     int err;
 };
 
+rlimit client_nofile{};
+bool client_nofile_kept = false;
+
 }  // namespace
+
+void keep_limits_for_children() { client_nofile_kept = ::getrlimit(RLIMIT_NOFILE, &client_nofile) == 0; }
+
+void restore_limits_in_child() {
+    if (client_nofile_kept) (void)::setrlimit(RLIMIT_NOFILE, &client_nofile);
+}
 
 std::vector<std::string> server_environment(const std::vector<std::string> &additions) {
     std::map<std::string, std::string> env;
@@ -98,8 +108,7 @@ Result<std::string> resolve_command(const std::string &command,
 
 }  // namespace
 
-Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
-                                const std::vector<std::string> &identity) {
+Result<ProcessId> launch_server(const ServerSpec &spec, int output, const std::vector<std::string> &identity) {
     struct stat wd {};
     if (::stat(spec.working_dir.c_str(), &wd) != 0)
         return fail_errno(SHAREDSERVER_ESPAWN, "working directory", spec.working_dir, errno);
@@ -112,16 +121,10 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
     auto path = resolve_command(spec.argv.front(), env, spec.working_dir);
     if (!path) return std::unexpected(path.error());
 
-    // The default log lives in the state dir and is never followed through a
-    // symlink; a log file the user named may be one.
-    int no_follow = log_in_state_dir ? O_NOFOLLOW : 0;
-    int log_fd = ::open(spec.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | no_follow, 0600);
-    if (log_fd < 0) return fail_errno(SHAREDSERVER_ESPAWN, "log file", spec.log_file, errno);
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     int report[2];
     if (null_fd < 0 || ::pipe2(report, O_CLOEXEC) != 0) {
         int err = errno;
-        ::close(log_fd);
         if (null_fd >= 0) ::close(null_fd);
         return fail_errno(SHAREDSERVER_ESPAWN, "cannot open /dev/null or a pipe", "", err);
     }
@@ -136,11 +139,12 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
     pid_t pid = ::fork();
     if (pid < 0) {
         int err = errno;
-        ::close(log_fd);
         ::close(null_fd);
         ::close(report[0]);
         ::close(report[1]);
-        return fail_errno(SHAREDSERVER_ESPAWN, "fork failed", "", err);
+        Error error = fail_errno(SHAREDSERVER_ESPAWN, "cannot fork the server", "", err).error();
+        if (err == EAGAIN) error.message += " (too many processes for this user? see `ulimit -u`)";
+        return std::unexpected(error);
     }
     if (pid == 0) {
         // Only async-signal-safe calls from here on.
@@ -149,9 +153,10 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
         ::setpgid(0, 0);
+        restore_limits_in_child();
         // The failure pipe moves to fd 3 so everything above it can be closed.
         int failure_fd = ::fcntl(report[1], F_DUPFD_CLOEXEC, 3);
-        if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) child_fail(failure_fd, 0, errno);
+        if (::dup2(null_fd, 0) < 0 || ::dup2(output, 1) < 0 || ::dup2(output, 2) < 0) child_fail(failure_fd, 0, errno);
         if (failure_fd != 3) {
             if (::dup3(failure_fd, 3, O_CLOEXEC) < 0) child_fail(failure_fd, 0, errno);
             failure_fd = 3;
@@ -162,7 +167,6 @@ Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
         child_fail(failure_fd, 0, errno);
     }
     ::close(report[1]);
-    ::close(log_fd);
     ::close(null_fd);
     ChildFailure failure{};
     ssize_t n;

@@ -1,6 +1,7 @@
 // Inside the watcher (single-threaded, so fork is safe): fork the server into
-// its own process group, stdin from /dev/null, stdout/stderr to the log, no
-// other descriptor, and report exactly why exec failed when it does.
+// its own process group, stdin from /dev/null, stdout/stderr to the log pump's
+// pipe (log_pump.hpp), no other descriptor, and report exactly why exec
+// failed when it does.
 #pragma once
 
 #include <string>
@@ -13,12 +14,17 @@
 namespace sharedserver {
 
 // Errors name the path and the reason ("/x: No such file or directory"); the
-// caller adds which server it was.
-// `log_in_state_dir`: the log is the default <state dir>/<name>.log, which
-// is never opened through a symlink. `identity`: the variables that tell the
-// server who it is (identity_environment()); they win over the spec's env.
-Result<ProcessId> launch_server(const ServerSpec &spec, bool log_in_state_dir,
-                                const std::vector<std::string> &identity);
+// caller adds which server it was. `output`: what stdout and stderr become.
+// `identity`: the variables that tell the server who it is
+// (identity_environment()); they win over the spec's env.
+Result<ProcessId> launch_server(const ServerSpec &spec, int output, const std::vector<std::string> &identity);
+
+// The watcher raises its own soft descriptor limit to its hard one (it may
+// watch many clients); what it starts (the server, a readiness command)
+// gets the limits the client had. Call once, before raising it.
+void keep_limits_for_children();
+// In a forked child, before exec (async-signal-safe).
+void restore_limits_in_child();
 
 // The inherited environment with `additions` ("KEY=VALUE") applied: what the
 // server, and its readiness command, run with.

@@ -214,6 +214,16 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
 
 // Spawns the server and writes both records before the lock is released.
 // `port`: the one a restarted server keeps; 0 lets the spec decide.
+// The records of a server just launched cannot be written (a full disk): its
+// watcher stops it, and the caller learns why only once it is gone, so a
+// failed `use` leaves nothing running.
+std::unexpected<Error> abandon_launch(SpawnedServer &spawned, const std::string &name, Error why) {
+    spawned.handshake.abandon();
+    (void)wait_for_exit(spawned.watcher, default_stop_timeout_ms + 3000);
+    why.message = "cannot start " + quote(name) + ": " + why.message;
+    return std::unexpected(why);
+}
+
 Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
                                   const ServerSpec &spec, const ClientMap &clients, int port) {
     if (port == 0 && spec.port == SHAREDSERVER_PORT_AUTO) {
@@ -226,7 +236,8 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     auto spawned = spawn_server(watcher_path, files, spec_for_port(spec, port));
     if (!spawned) {
         Error error = spawned.error();
-        error.message = "cannot start " + quote(files.name) + ": " + error.message;
+        // A bad readiness pattern, found by the watcher, is the caller's input.
+        if (error.code != SHAREDSERVER_EINVALID) error.message = "cannot start " + quote(files.name) + ": " + error.message;
         return std::unexpected(error);
     }
     ServerRecord record;
@@ -241,11 +252,11 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     record.started_at_ms = unix_now_ms();
     record.port = port;
     record.ready_at_ms = spec.ready.kind == SHAREDSERVER_PROBE_NONE ? record.started_at_ms : 0;
-    if (clients.empty()) record.grace_deadline_ms = record.started_at_ms + spec.grace_period_ms;
-    if (auto saved = save_server_record(files, record); !saved) return std::unexpected(saved.error());
+    if (clients.empty()) start_grace(record);
+    if (auto saved = save_server_record(files, record); !saved) return abandon_launch(*spawned, files.name, saved.error());
     if (auto saved = save_clients(files, clients); !saved) {
-        (void)remove_file(files.server());  // the watcher then stops the server it launched
-        return std::unexpected(saved.error());
+        (void)remove_file(files.server());
+        return abandon_launch(*spawned, files.name, saved.error());
     }
     json started = {{"pid", record.server.pid},
                     {"watcher_pid", record.watcher.pid},
@@ -253,7 +264,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
                     {"log_file", spec.log_file}};
     if (port > 0) started["port"] = port;
     record_event(files, "started", started);
-    spawned->handshake.close();
+    spawned->handshake.claim();
     return record;
 }
 
@@ -395,7 +406,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
         return outcome;
     }
     if (in_grace) {
-        record.grace_deadline_ms = 0;
+        cancel_grace(record);
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
         record_event(f, "grace-cancelled", {{"client", request.client.pid}});
     }
@@ -441,7 +452,7 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
     if (clients->empty()) (void)watcher.signal(SIGUSR1);
     record_event(f, "detached", {{"client", client}});
     if (clients->empty()) {
-        record.grace_deadline_ms = unix_now_ms() + record.spec.grace_period_ms;
+        start_grace(record);
         // The deadline is written before clients.json disappears: the watcher
         // reads it when it sees the removal.
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
@@ -757,7 +768,7 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
         if (prune_dead_clients(*clients, f)) {
             if (clients->empty() && *live) {
                 ServerRecord updated = **live;
-                updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
+                start_grace(updated);
                 (void)save_server_record(f, updated);
             }
             (void)save_clients(f, *clients);

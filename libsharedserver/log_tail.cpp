@@ -1,9 +1,12 @@
 #include "log_tail.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <optional>
 
 #include "events.hpp"
 #include "records.hpp"
@@ -43,41 +46,40 @@ Result<std::string> tail_file(const std::string &path, std::size_t lines) {
     return out;
 }
 
-Status rotate_log(const std::string &path) {
-    int in = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (in < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open log file", path, errno);
-    std::string kept = path + ".1";
-    std::string temp = kept + ".tmp";
-    int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (out < 0) {
-        int err = errno;
-        ::close(in);
-        return fail_errno(SHAREDSERVER_ERROR, "cannot create", temp, err);
-    }
-    char buf[65536];
-    off_t offset = 0;
-    ssize_t n;
-    while ((n = ::pread(in, buf, sizeof buf, offset)) > 0) {
-        if (::write(out, buf, static_cast<std::size_t>(n)) != n) break;
-        offset += n;
-    }
-    ::close(out);
-    Status result;
-    if (::rename(temp.c_str(), kept.c_str()) != 0) result = fail_errno(SHAREDSERVER_ERROR, "cannot replace", kept, errno);
-    else if (::ftruncate(in, 0) != 0) result = fail_errno(SHAREDSERVER_ERROR, "cannot empty", path, errno);
-    ::close(in);
-    return result;
+Result<std::string> tail_log(const std::string &path, std::size_t lines) {
+    auto current = tail_file(path, lines);
+    if (!current && current.error().sys_errno != ENOENT) return current;
+    std::string text = current ? *current : std::string();
+    std::size_t got = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    if (got >= lines) return text;
+    // Rotated a moment ago, the log holds a few lines: the rest are at the
+    // end of the file the pump renamed.
+    auto older = tail_file(path + ".1", lines - got);
+    if (older) return *older + text;
+    if (!current) return current;
+    return text;
 }
 
-std::string server_log_path(const ServerFiles &files) {
-    std::string path;
-    if (auto record = load_server_record(files); record && *record) path = (*record)->spec.log_file;
-    if (path.empty()) path = last_log_file(files).value_or(files.log());
-    return path;
+namespace {
+
+// The log of the running server, else of the last one that started.
+std::optional<std::string> known_log_path(const ServerFiles &files) {
+    if (auto record = load_server_record(files); record && *record && !(*record)->spec.log_file.empty())
+        return (*record)->spec.log_file;
+    return last_log_file(files);
 }
+
+}  // namespace
+
+std::string server_log_path(const ServerFiles &files) { return known_log_path(files).value_or(files.log()); }
 
 Result<std::string> tail_server_log(const ServerFiles &files, std::size_t lines) {
-    return tail_file(server_log_path(files), lines);
+    auto known = known_log_path(files);
+    auto text = tail_log(known.value_or(files.log()), lines);
+    // The log is made by the server's first output: a server that has said
+    // nothing yet has an empty log, not a missing one.
+    if (!text && text.error().sys_errno == ENOENT && known) return std::string();
+    return text;
 }
 
 }  // namespace sharedserver

@@ -8,9 +8,17 @@
 
 namespace sharedserver {
 
-Result<NameLock> NameLock::acquire(const std::string &lock_path) {
+Result<NameLock> NameLock::acquire(const std::string &lock_path) { return lock_file(lock_path, O_CREAT); }
+
+Result<NameLock> NameLock::acquire_existing(const std::string &lock_path) { return lock_file(lock_path, 0); }
+
+Result<NameLock> NameLock::lock_file(const std::string &lock_path, int create) {
     while (true) {
-        int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int fd = ::open(lock_path.c_str(), O_RDWR | create | O_CLOEXEC | O_NOFOLLOW, 0600);
+        // A state dir remounted read-only: flock() needs no write access,
+        // and a watcher must still be able to stop its server at the end of
+        // its grace period (no transaction can write anything meanwhile).
+        if (fd < 0 && errno == EROFS) fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) return fail_errno(SHAREDSERVER_ERROR, "cannot open lock file", lock_path, errno);
         int rc;
         do rc = ::flock(fd, LOCK_EX);
@@ -30,12 +38,13 @@ Result<NameLock> NameLock::acquire(const std::string &lock_path) {
     }
 }
 
-void NameLock::wait_for_holder(const std::string &lock_path) {
+bool NameLock::wait_for_holder(const std::string &lock_path) {
     int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return;  // no lock file: its last holder removed it when done
+    if (fd < 0) return errno == ENOENT;  // no lock file: its last holder removed it when done
     while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
     }
     ::close(fd);
+    return true;
 }
 
 NameLock::NameLock(NameLock &&other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {

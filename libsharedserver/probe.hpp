@@ -1,14 +1,12 @@
-// Readiness probes: validated when a client asks (so a bad URL, regex or port
-// fails before anything starts) and run by the watcher, which is the one
-// process that lives as long as the server.
+// Readiness probes as clients see them: validated when a client asks (so a
+// bad URL or port fails before anything starts) and described for people.
+// The watcher runs them (probe_runner.hpp); a log pattern is compiled there,
+// by the engine that matches it, when the server is started.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <regex>
+#include <optional>
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "error.hpp"
 #include "records.hpp"
@@ -25,28 +23,12 @@ std::string describe_probe(const ReadyProbe &probe);
 
 int64_t default_probe_interval_ms(int kind);
 
-class ProbeRunner {
-public:
-    // `log_offset`: where the log file ended before this launch, so a log
-    // probe only matches what this server wrote. `env`: the server's
-    // environment, which a readiness command runs with too.
-    ProbeRunner(ReadyProbe probe, std::string log_file, int64_t log_offset, std::vector<std::string> env);
-
-    enum class Result { ready, not_yet };
-    // One attempt; `why` receives the latest reason it is not ready.
-    Result attempt(std::string &why);
-
-private:
-    // Feeds log text to the line matcher; true when a line matched.
-    bool match_lines(std::string_view chunk);
-
-    ReadyProbe probe_;
-    std::string log_file_;
-    int64_t log_offset_;
-    std::vector<std::string> env_;
-    std::string partial_line_;  // the current line so far, at most its first 2 KiB
-    std::unique_ptr<std::regex> pattern_;
+struct HttpUrl {
+    std::string host, port, path;
 };
+
+// http://host[:port][/path]; the port may still be "{port}".
+std::optional<HttpUrl> parse_http_url(const std::string &url);
 
 // The current size of a file (0 when missing).
 int64_t file_size(const std::string &path);

@@ -27,6 +27,12 @@ std::optional<ProcessId> identify_process(pid_t pid);
 // True when that exact process (same start stamp) is alive and not a zombie.
 bool process_alive(const ProcessId &id);
 
+// process_alive() for a caller that must not take "could not look" for
+// "dead": /proc unreadable for lack of a descriptor or memory (EMFILE,
+// ENFILE, ENOMEM) is `unknown`, never `dead`.
+enum class Liveness { alive, dead, unknown };
+Liveness process_liveness(const ProcessId &id);
+
 // True when the process belongs to the calling user: a record's server or
 // watcher that is not is never signalled (ownership.hpp proves the rest).
 // Never true for pid 1.

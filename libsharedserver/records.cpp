@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clock.hpp"
 #include "files.hpp"
 #include "names.hpp"
 
@@ -63,6 +64,7 @@ std::string to_json(const ServerRecord &r) {
         {"grace_period_ms", r.spec.grace_period_ms},
         {"stopping", r.stopping},
         {"grace_deadline_ms", r.grace_deadline_ms},
+        {"grace_deadline_boot_ms", r.grace_deadline_boot_ms},
         {"started_at_ms", r.started_at_ms},
         {"ready", {{"kind", r.spec.ready.kind}, {"target", r.spec.ready.target},
                    {"timeout_ms", r.spec.ready.timeout_ms}, {"interval_ms", r.spec.ready.interval_ms}}},
@@ -73,7 +75,7 @@ std::string to_json(const ServerRecord &r) {
         {"port", r.port},
         {"ready_at_ms", r.ready_at_ms},
         {"restarting", r.restarting},
-        {"restarts_ms", r.restarts_ms},
+        {"restarts_boot_ms", r.restarts_boot_ms},
     };
     return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -108,6 +110,7 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
         r.spec.grace_period_ms = value_or<int64_t>(in, "grace_period_ms", 0);
         r.stopping = value_or(in, "stopping", false);
         r.grace_deadline_ms = value_or<int64_t>(in, "grace_deadline_ms", 0);
+        r.grace_deadline_boot_ms = value_or<int64_t>(in, "grace_deadline_boot_ms", 0);
         r.started_at_ms = value_or<int64_t>(in, "started_at_ms", 0);
         if (auto ready = in.find("ready"); ready != in.end() && ready->is_object()) {
             r.spec.ready.kind = value_or(*ready, "kind", 0);
@@ -126,7 +129,7 @@ Result<ServerRecord> parse_server_record(const std::string &text, const std::str
         // Records from before readiness existed describe servers that were ready.
         r.ready_at_ms = value_or<int64_t>(in, "ready_at_ms", r.started_at_ms);
         r.restarting = value_or(in, "restarting", false);
-        r.restarts_ms = value_or<std::vector<int64_t>>(in, "restarts_ms", {});
+        r.restarts_boot_ms = value_or<std::vector<int64_t>>(in, "restarts_boot_ms", {});
         if (r.server.pid <= 0) return corrupt(path, "pid is not positive");
         return r;
     } catch (const std::exception &e) {
@@ -179,6 +182,24 @@ Status save_server_record(const ServerFiles &files, const ServerRecord &record) 
 Status save_clients(const ServerFiles &files, const ClientMap &clients) {
     if (clients.empty()) return remove_file(files.clients());
     return write_file_atomically(files.clients(), to_json(clients));
+}
+
+void start_grace(ServerRecord &record, int64_t boot_deadline_ms) {
+    record.grace_deadline_boot_ms = boot_deadline_ms;
+    record.grace_deadline_ms = unix_time_of_boot_ms(boot_deadline_ms);
+}
+
+void start_grace(ServerRecord &record) { start_grace(record, boot_now_ms() + record.spec.grace_period_ms); }
+
+void cancel_grace(ServerRecord &record) {
+    record.grace_deadline_ms = 0;
+    record.grace_deadline_boot_ms = 0;
+}
+
+int64_t grace_deadline_boot(const ServerRecord &record) {
+    if (record.grace_deadline_boot_ms > 0) return record.grace_deadline_boot_ms;
+    if (record.grace_deadline_ms <= 0) return 0;
+    return boot_now_ms() + (record.grace_deadline_ms - unix_now_ms());
 }
 
 bool server_alive(const ServerRecord &record) {

@@ -70,12 +70,16 @@ struct ServerRecord {
     std::string boot_id;
     ServerSpec spec;
     bool stopping = false;
-    int64_t grace_deadline_ms = 0;  // unix ms; set while no client is attached
+    // Set while no client is attached: the deadline on CLOCK_BOOTTIME, which
+    // the watcher acts on, and the wall-clock time it fell at when written,
+    // for display (clock.hpp). Set both with start_grace().
+    int64_t grace_deadline_ms = 0;
+    int64_t grace_deadline_boot_ms = 0;
     int64_t started_at_ms = 0;
     int port = 0;                   // the port this server was given (allocated or fixed)
     int64_t ready_at_ms = 0;        // 0 while the readiness probe has not passed
     bool restarting = false;        // the server exited and the watcher will start it again
-    std::vector<int64_t> restarts_ms;  // when the watcher restarted it, within the window
+    std::vector<int64_t> restarts_boot_ms;  // when the watcher restarted it, within the window (CLOCK_BOOTTIME)
 
     bool operator==(const ServerRecord &) const = default;
 };
@@ -103,6 +107,16 @@ Result<ClientMap> load_clients(const ServerFiles &files);
 Status save_server_record(const ServerFiles &files, const ServerRecord &record);
 // An empty map removes the file: that is how grace begins.
 Status save_clients(const ServerFiles &files, const ClientMap &clients);
+
+// The grace period of `record` ends at `boot_deadline_ms` (CLOCK_BOOTTIME).
+void start_grace(ServerRecord &record, int64_t boot_deadline_ms);
+// It ends a grace period after now.
+void start_grace(ServerRecord &record);
+void cancel_grace(ServerRecord &record);
+// The CLOCK_BOOTTIME deadline of its grace period; 0 when it has none. A
+// record written before boot deadlines existed gives its wall-clock one,
+// converted as of now.
+int64_t grace_deadline_boot(const ServerRecord &record);
 
 // The server process of this record is alive, in this boot.
 bool server_alive(const ServerRecord &record);

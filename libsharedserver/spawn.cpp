@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,20 +47,42 @@ std::string loaded_library_directory() {
     return directory_of(resolved);
 }
 
-struct Pipe {
-    int read = -1, write = -1;
-    ~Pipe() {
-        if (read >= 0) ::close(read);
-        if (write >= 0) ::close(write);
+// The channel to a new watcher: a socket pair, not pipes, because a write to
+// a socket can be told not to raise SIGPIPE (MSG_NOSIGNAL). A watcher that
+// could not start, or died early (a process limit), closed its end: a write
+// to a pipe then killed the host process, a CLI exiting 141 with no message
+// and its lock file left behind.
+struct Channel {
+    int ours = -1, theirs = -1;
+    ~Channel() {
+        if (ours >= 0) ::close(ours);
+        if (theirs >= 0) ::close(theirs);
     }
 };
 
-Status make_pipe(Pipe &p) {
+Status make_channel(Channel &c) {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno(SHAREDSERVER_ERROR, "cannot create a pipe", "", errno);
-    p.read = fds[0];
-    p.write = fds[1];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        return fail_errno(SHAREDSERVER_ESPAWN, "cannot create a socket pair to talk to the watcher", "", errno);
+    c.ours = fds[0];
+    c.theirs = fds[1];
     return {};
+}
+
+bool send_all(int fd, const std::string &text) {
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// What a process limit looks like to fork and posix_spawn.
+std::string limit_hint(int err) {
+    return err == EAGAIN ? " (too many processes for this user? see `ulimit -u`)" : "";
 }
 
 // Reads one line from fd within the deadline; "" on EOF or timeout.
@@ -89,9 +112,8 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
                         (watcher_path.empty() ? std::string() : " at " + quote(watcher_path)) +
                         ": reinstall sharedserver or set SHAREDSERVER_WATCHER to its path",
                     ENOENT, watcher_path);
-    Pipe control, report;
-    if (auto s = make_pipe(control); !s) return std::unexpected(s.error());
-    if (auto s = make_pipe(report); !s) return std::unexpected(s.error());
+    Channel channel;
+    if (auto s = make_channel(channel); !s) return std::unexpected(s.error());
 
     std::vector<std::string> args = {watcher_path};
     args.insert(args.end(), mode_args.begin(), mode_args.end());
@@ -111,8 +133,8 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, control.read, 0);
-    posix_spawn_file_actions_adddup2(&actions, report.write, 1);
+    posix_spawn_file_actions_adddup2(&actions, channel.theirs, 0);
+    posix_spawn_file_actions_adddup2(&actions, channel.theirs, 1);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -126,11 +148,13 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
     int rc = ::posix_spawn(&launcher, watcher_path.c_str(), &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
-    if (rc != 0) return fail_errno(SHAREDSERVER_ESPAWN, "cannot run", watcher_path, rc);
-    ::close(control.read);
-    control.read = -1;
-    ::close(report.write);
-    report.write = -1;
+    if (rc != 0) {
+        Error error = fail_errno(SHAREDSERVER_ESPAWN, "cannot run", watcher_path, rc).error();
+        error.message += limit_hint(rc);
+        return std::unexpected(error);
+    }
+    ::close(channel.theirs);
+    channel.theirs = -1;
 
     // The launcher forks the real watcher and exits at once; reap it so no
     // zombie is left in the host process.
@@ -138,11 +162,17 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
     while (::waitpid(launcher, &launcher_status, 0) < 0 && errno == EINTR) {
     }
 
-    std::string line = request + "\n";
-    if (::write(control.write, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-        return fail_errno(SHAREDSERVER_ESPAWN, "cannot talk to", watcher_path, errno ? errno : EPIPE);
-
-    std::string answer = read_report_line(report.read, monotonic_now_ms() + report_timeout_ms);
+    // A watcher that failed to start may have reported why before it
+    // closed its end: read the report even when the request found no reader.
+    bool sent = send_all(channel.ours, request + "\n");
+    std::string answer = read_report_line(channel.ours, monotonic_now_ms() + report_timeout_ms);
+    if (answer.empty() && !sent)
+        return fail(SHAREDSERVER_ESPAWN,
+                    "sharedserver-watcher " + quote(watcher_path) + " exited before it read its request (" +
+                        (WIFSIGNALED(launcher_status) ? "killed by signal " + std::to_string(WTERMSIG(launcher_status))
+                                                      : "exit code " + std::to_string(WEXITSTATUS(launcher_status))) +
+                        ")",
+                    EPIPE, watcher_path);
     json reply = json::parse(answer, nullptr, false);
     if (reply.is_discarded() || !reply.is_object())
         return fail(SHAREDSERVER_ESPAWN,
@@ -150,15 +180,15 @@ Result<SpawnedServer> run_watcher(const std::string &watcher_path, const ServerF
                         (answer.empty() ? std::string("no answer") : quote(answer)) + ")",
                     0, watcher_path);
     if (!reply.value("ok", false))
-        return fail(SHAREDSERVER_ESPAWN, reply.value("message", "the command could not be started"),
+        return fail(reply.value("invalid", false) ? SHAREDSERVER_EINVALID : SHAREDSERVER_ESPAWN, reply.value("message", "the command could not be started"),
                     reply.value("errno", 0), reply.value("path", ""));
     SpawnedServer spawned;
     spawned.server = {reply.value("pid", 0), reply.value("start", uint64_t{0})};
     spawned.watcher = {reply.value("watcher_pid", 0), reply.value("watcher_start", uint64_t{0})};
     spawned.watcher_wakes_on_signal = reply.value("wake_signal", false);
     spawned.instance = reply.value("instance", std::string());
-    spawned.handshake = Handshake(control.write);
-    control.write = -1;
+    spawned.handshake = Handshake(channel.ours);
+    channel.ours = -1;
     return spawned;
 }
 
@@ -177,6 +207,15 @@ void Handshake::close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
 }
+
+void Handshake::say(const char *word) {
+    if (fd_ >= 0) (void)send_all(fd_, std::string(word) + "\n");
+    close();
+}
+
+void Handshake::claim() { say(handshake_claimed); }
+
+void Handshake::abandon() { say(handshake_abandoned); }
 
 std::string find_watcher_executable() {
     if (const char *env = std::getenv("SHAREDSERVER_WATCHER"); env && *env) return env;
@@ -203,7 +242,9 @@ Result<SpawnedServer> spawn_server(const std::string &watcher_path, const Server
     json request = {{"command", spec.argv},
                     {"env", spec.env},
                     {"working_dir", spec.working_dir},
-                    {"log_file", spec.log_file}};
+                    {"log_file", spec.log_file},
+                    {"log_max_size", spec.log_max_size}};
+    if (spec.ready.kind == SHAREDSERVER_PROBE_LOG) request["ready_log"] = spec.ready.target;
     return run_watcher(watcher_path, files, {"run"},
                        request.dump(-1, ' ', false, json::error_handler_t::replace));
 }

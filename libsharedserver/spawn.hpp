@@ -18,8 +18,12 @@ namespace sharedserver {
 // The executable to spawn, in the order of DESIGN §6. "" when none exists.
 std::string find_watcher_executable();
 
-// The write end of the control pipe: closing it tells the watcher that the
-// records are written and it may start supervising.
+// The words a client ends the handshake with (one line, then it closes).
+inline constexpr const char *handshake_claimed = "claimed";
+inline constexpr const char *handshake_abandoned = "abandoned";
+
+// The client's end of the channel to a watcher it started, after the report.
+// The watcher waits on it before it supervises anything.
 class Handshake {
 public:
     Handshake() = default;
@@ -27,9 +31,19 @@ public:
     Handshake(Handshake &&other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
     Handshake &operator=(Handshake &&other) noexcept;
     ~Handshake() { close(); }
+
+    // The records name the server: the watcher starts supervising it (once
+    // it has the lock, and seen them).
+    void claim();
+    // They never will: the watcher stops the server it launched and exits,
+    // touching no record and not the lock, which the caller holds.
+    void abandon();
+    // No word, as when the client dies: the watcher waits for the lock and
+    // supervises the server if the records name it, else stops it.
     void close();
 
 private:
+    void say(const char *word);
     int fd_ = -1;
 };
 

@@ -118,7 +118,7 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
     info.started_at_ms = r.started_at_ms;
     info.port = r.port;
     info.ready_at_ms = r.ready_at_ms;
-    info.restarts = r.restarts_ms.size();
+    info.restarts = r.restarts_boot_ms.size();
     return info;
 }
 

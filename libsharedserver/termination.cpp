@@ -5,6 +5,7 @@
 #include <csignal>
 #include <poll.h>
 #include <set>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "clock.hpp"
@@ -15,6 +16,11 @@ namespace {
 
 constexpr int64_t kill_timeout_ms = 2000;
 constexpr int64_t recheck_ms = 10;  // how often the process table is read again while waiting
+
+bool descriptors_to_spare() {
+    rlimit limit{};
+    return ::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= 64;
+}
 
 // Sleeps up to `ms`, waking early when `fd` (a pidfd of the leader) says it exited.
 void pause(int fd, int64_t ms) {
@@ -81,7 +87,12 @@ Stopped terminate_server(const ServerIdentity &server, int64_t timeout_ms, bool 
     }
     int64_t deadline = monotonic_now_ms() + std::max<int64_t>(0, timeout_ms);
     if (members.leader_alive()) {
-        int leader_fd = open_process_handle(server.leader.pid);
+        // A pidfd wakes the wait the moment the leader exits, instead of at
+        // the next re-read of the table (10 ms). Under a tiny descriptor
+        // limit (a watcher started from `ulimit -n 8` holds its lock and
+        // has two to spare) it would leave none to read the table or prove
+        // a member with: then the re-reads alone tell.
+        int leader_fd = descriptors_to_spare() ? open_process_handle(server.leader.pid) : -1;
         members.signal(SIGTERM);
         while (members.leader_alive() && monotonic_now_ms() < deadline) {
             pause(leader_fd, deadline - monotonic_now_ms());

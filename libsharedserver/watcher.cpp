@@ -2,11 +2,18 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -15,13 +22,14 @@
 #include "events.hpp"
 #include "files.hpp"
 #include "launch.hpp"
-#include "log_tail.hpp"
+#include "log_pump.hpp"
 #include "ports.hpp"
-#include "probe.hpp"
+#include "probe_runner.hpp"
 #include "name_lock.hpp"
 #include "names.hpp"
 #include "ownership.hpp"
 #include "records.hpp"
+#include "spawn.hpp"
 #include "termination.hpp"
 #include "watch_events.hpp"
 
@@ -56,32 +64,44 @@ std::string read_request_line() {
     return line;
 }
 
-// Blocks until the client closes the handshake (records written, or the
-// client died), then points fd 0 at /dev/null.
-void wait_for_handshake() {
+enum class ClientWord { claimed, abandoned, vanished };
+
+// Blocks until the client closes the handshake (spawn.hpp), then points fd 0
+// at /dev/null. Its last word says whether the records name our server.
+ClientWord wait_for_handshake() {
+    std::string said;
     char buf[256];
     while (true) {
         ssize_t n = ::read(0, buf, sizeof buf);
-        if (n == 0 || (n < 0 && errno != EINTR)) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (said.size() < 64) said.append(buf, static_cast<std::size_t>(n));
     }
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd >= 0) {
         ::dup2(null_fd, 0);
         ::close(null_fd);
     }
+    if (said == std::string(handshake_claimed) + "\n") return ClientWord::claimed;
+    if (said == std::string(handshake_abandoned) + "\n") return ClientWord::abandoned;
+    return ClientWord::vanished;
 }
 
-// Deadlines the watcher sleeps towards, in monotonic milliseconds; -1: none.
+// Deadlines the watcher sleeps towards, in CLOCK_BOOTTIME milliseconds; -1: none.
 struct Schedule {
-    int64_t grace = -1;
+    int64_t grace = -1;    // while no live client is attached
     int64_t probe = -1;
     int64_t restart = -1;
-    int64_t log_check = -1;
+    int64_t retry = -1;    // work that failed for lack of a resource
 
-    int64_t next() const {
+    // What was due already and is still here waits for the retry: it
+    // failed for lack of a resource, and must not spin until it has one.
+    int64_t next(int64_t now) const {
         int64_t best = -1;
-        for (int64_t t : {grace, probe, restart, log_check})
+        for (int64_t t : {grace, probe, restart, retry}) {
+            if (t >= 0 && t <= now && retry >= 0) t = retry;
             if (t >= 0 && (best < 0 || t < best)) best = t;
+        }
         return best;
     }
 };
@@ -94,29 +114,67 @@ ServerIdentity identity_of(const ProcessId &server, const std::string &instance)
 }
 
 // The watcher is a child subreaper: what the server's tree orphans becomes
-// its child, and its zombie is the watcher's to reap. `keep` (the server,
-// while it is our child) is reaped only where its exit status is read. The
-// readiness command is waited for by the probe itself, which runs to its
-// end before this can run.
-void reap_orphans(pid_t keep) {
+// its child, and its zombie is the watcher's to reap. The children in `keep`
+// (the server while it is our child, and the log pump) are reaped only where
+// their exit is waited for. The readiness command is waited for by the probe
+// itself, which runs to its end before this can run.
+void reap_orphans(std::initializer_list<pid_t> keep) {
+    auto kept = [&](pid_t pid) { return std::find(keep.begin(), keep.end(), pid) != keep.end(); };
     while (true) {
         siginfo_t info{};
         if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
-        if (info.si_pid == keep) break;  // first in line: find the others in the table
+        if (kept(info.si_pid)) break;  // first in line: find the others in the table
         ::waitpid(info.si_pid, nullptr, WNOHANG);
     }
     auto table = list_processes();
     if (!table) return;  // the next SIGCHLD tries again
     for (const auto &entry : *table)
-        if (entry.zombie && entry.parent == ::getpid() && entry.id.pid != keep)
+        if (entry.zombie && entry.parent == ::getpid() && !kept(entry.id.pid))
             ::waitpid(entry.id.pid, nullptr, WNOHANG);
 }
 
+// Work that could not be done for lack of a resource (EMFILE, ENFILE, ENOMEM,
+// ENOSPC, EAGAIN, a read-only remount...) is tried again, 50 ms later, then
+// twice as long each time up to 5 s: never in a loop, never given up.
+class Backoff {
+public:
+    int64_t next_try() {
+        int64_t at = boot_now_ms() + delay_;
+        delay_ = std::min<int64_t>(delay_ * 2, 5000);
+        return at;
+    }
+    void reset() { delay_ = 50; }
+
+private:
+    int64_t delay_ = 50;
+};
+
+// Whether a step of the watcher's work got done, or must be tried again.
+enum class Step { done, retry };
+
+// A record that failed to load for want of a resource (not because it is
+// corrupt, which admin doctor repairs) is read again later.
+template <class T>
+bool unreadable(const Result<T> &loaded) {
+    return !loaded && loaded.error().code != SHAREDSERVER_ECORRUPT;
+}
+
+// The descriptors a watcher needs besides its process handles: 0-2, the
+// signalfd, the timerfd and the inotify instance; and a reserve for its
+// transactions (the lock, a record, a /proc file, a pidfd while stopping,
+// the pipes of a launch).
+constexpr std::size_t fixed_descriptors = 6;
+constexpr std::size_t transaction_descriptors = 6;
+
 class Watcher {
 public:
-    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, int64_t log_offset, std::string instance)
-        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_offset_(log_offset),
-          instance_(std::move(instance)) {}
+    // `pump`: the write end of the log pump's pipe (our stdout and stderr
+    // by now) and the pump's pid; none for an adopted server, whose pump we
+    // do not know. `instance`: the launch's token (ownership.hpp).
+    Watcher(const WatcherOptions &options, ProcessId server, bool is_child, LogStart log_start,
+            StartedLogPump pump, std::string instance)
+        : files_{options.state_dir, options.name}, server_(server), is_child_(is_child), log_start_(log_start),
+          pump_(pump.input), pump_pid_(pump.pid), instance_(std::move(instance)) {}
 
     int run();
 
@@ -124,62 +182,114 @@ private:
     bool record_is_mine(const std::optional<ServerRecord> &record) const {
         return record && record->server == server_;
     }
-    void rearm();
-    void sync_clients();
-    void prune_dead_clients(const std::vector<pid_t> &dead);
-    void grace_timer_fired();
+    void open_events();
+    void take_wakeup(const WatchEvents::Wakeup &wakeup);
+    void work();
+    Step check_record();
+    Step sync_clients();
+    void client_exited(pid_t pid);
+    Step flush_departed();
+    void update_grace(const ServerRecord &record);
+    Step grace_expired();
     void probe_due();
+    Step write_ready();
+    Step probe_failed();
     void server_exited();
     void restart_due();
     void shutdown(const char *reason);
-    bool record_taken_away();
+    Step stop_orphaned_server();
     int wait_status();
-    void log_exit(int status, bool unexpected, const Stopped &stopped);
+    // `create_log`: false when the state dir may be being removed.
+    void log_exit(int status, bool unexpected, const Stopped &stopped, bool create_log = true);
     ServerIdentity identity() const { return identity_of(server_, instance_); }
+    void reap_children() { reap_orphans({is_child_ ? server_.pid : 0, pump_pid_}); }
     void start_probe(const ServerRecord &record);
     void stop_and_forget(NameLock &lock, const char *reason);
-    void log_written();
-    void log_check_due();
+    Result<int> log_pump_for(const ServerSpec &spec);
+    void finish_log();
 
     ServerFiles files_;
     ProcessId server_;
     bool is_child_;
-    int64_t log_offset_;
+    LogStart log_start_;
+    int pump_;
+    pid_t pump_pid_;
     std::string instance_;
     std::unique_ptr<WatchEvents> events_;
+    // What the watcher knows, authoritative while the records cannot be
+    // written: the live clients it watches, and the clients it saw die that
+    // the clients record may still list.
     ClientMap clients_;
+    std::map<pid_t, uint64_t> departed_;
+    int64_t grace_period_ms_ = 0;
     Schedule due_;
+    Backoff backoff_;
+    bool must_sync_ = true;          // read the clients record (a client changed it)
+    bool must_check_record_ = true;  // is the server record still ours?
+    bool stop_requested_ = false;
+    bool server_gone_ = false;
+    bool ready_unwritten_ = false;   // the probe passed; the record does not say so yet
+    bool probe_gave_up_ = false;     // the probe timed out; the server is not stopped yet
+    std::string probe_why_;
     std::optional<ProbeRunner> probe_;
     int64_t probe_started_ = 0;
     int64_t probe_deadline_ = 0;
     int64_t probe_interval_ = 0;
     bool server_running_ = true;  // false between an exit and its restart
-    std::string log_file_;
-    int64_t log_max_size_ = 0;
     bool done_ = false;
 };
 
-// The log was written to: rotate it past its cap, then look again at most
-// once a second, so a chatty server does not keep its watcher busy.
-void Watcher::log_written() {
-    events_->watch_growth("");
-    if (file_size(log_file_) > log_max_size_) {
-        auto rotated = rotate_log(log_file_);
-        if (rotated) record_event(files_, "log-rotated", {{"log_file", log_file_}, {"kept", log_file_ + ".1"}});
+LogPumpOptions log_pump_options(const ServerFiles &files, const ServerSpec &spec) {
+    // The default log lives in the state dir and is never followed through a
+    // symlink; a log file the user named may be one.
+    return {spec.log_file, spec.log_max_size, spec.log_file == files.log()};
+}
+
+// The pipe a relaunched server writes to: the pump of the last one while it
+// runs (its read end open), else a new pump on fd 1 and 2, ours too.
+Result<int> Watcher::log_pump_for(const ServerSpec &spec) {
+    if (pump_ >= 0) {
+        pollfd p{pump_, 0, 0};
+        if (::poll(&p, 1, 0) == 0) return pump_;  // POLLERR: the pump is gone
     }
-    due_.log_check = monotonic_now_ms() + 1000;
+    auto options = log_pump_options(files_, spec);
+    if (auto usable = check_log_file(options); !usable) return std::unexpected(usable.error());
+    auto started = start_log_pump(options);
+    if (!started) return std::unexpected(started.error());
+    ::dup2(started->input, 1);
+    ::dup2(started->input, 2);
+    ::close(started->input);
+    pump_ = 1;
+    pump_pid_ = started->pid;
+    return pump_;
 }
 
-void Watcher::log_check_due() {
-    due_.log_check = -1;
-    // Without an inotify instance (past the user's limit), look every 10 s.
-    if (!events_->watch_growth(log_file_)) due_.log_check = monotonic_now_ms() + 10'000;
-    if (file_size(log_file_) > log_max_size_) log_written();
-}
-
-void Watcher::rearm() {
-    int64_t next = due_.next();
-    events_->arm_timer(next < 0 ? -1 : std::max<int64_t>(0, next - monotonic_now_ms()));
+// The server is gone for good: the pump writes what it still holds before
+// the exit is recorded, so whoever reads the exit and then the log's last
+// lines (the message of a failed start) finds the server's last words there.
+// Our ends closed, the pump sees the end of its input once no descendant of
+// the server holds one; it is not waited for longer than a second.
+void Watcher::finish_log() {
+    if (pump_ < 0) return;
+    int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+        ::dup2(null_fd, 1);
+        ::dup2(null_fd, 2);
+        ::close(null_fd);
+    }
+    pump_ = -1;
+    if (pump_pid_ > 0) {
+        int exited = open_process_handle(pump_pid_);
+        pollfd p{exited, POLLIN, 0};
+        if (exited >= 0) {
+            while (::poll(&p, 1, 1000) < 0 && errno == EINTR) {
+            }
+            ::close(exited);
+        }
+        int status;
+        (void)::waitpid(pump_pid_, &status, WNOHANG);
+    }
+    pump_pid_ = 0;
 }
 
 int Watcher::wait_status() {
@@ -191,7 +301,7 @@ int Watcher::wait_status() {
     return status;
 }
 
-void Watcher::log_exit(int status, bool unexpected, const Stopped &stopped) {
+void Watcher::log_exit(int status, bool unexpected, const Stopped &stopped, bool create_log) {
     json fields = {{"pid", server_.pid}, {"unexpected", unexpected}, {"leftovers", stopped.leftovers}};
     if (stopped.unreachable > 0) fields["unreachable"] = stopped.unreachable;
     if (status >= 0 && WIFEXITED(status)) {
@@ -202,7 +312,8 @@ void Watcher::log_exit(int status, bool unexpected, const Stopped &stopped) {
     } else {
         fields["code"] = nullptr;  // adopted: not our child, the status is unknowable
     }
-    record_event(files_, "exited", fields);
+    if (create_log) record_event(files_, "exited", fields);
+    else record_event_if_logged(files_, "exited", fields);
 }
 
 // Under `lock`: stop our server, record why, remove its records, and finish.
@@ -216,9 +327,12 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
     record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
     if (server_running_) {
         Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
-        log_exit(wait_status(), false, stopped);
+        int status = wait_status();
+        finish_log();
+        log_exit(status, false, stopped);
     }
-    if (record && record_is_mine(*record)) {
+    // Removing needs no free space: a full disk cannot keep the records.
+    if (!record || record_is_mine(*record)) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
     }
@@ -226,101 +340,191 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
     done_ = true;
 }
 
-// Reads clients.json without the lock and watches exactly those processes.
-void Watcher::sync_clients() {
-    auto loaded = load_clients(files_);
-    if (!loaded) return;  // corrupt: admin doctor repairs it; keep what we had
-    std::vector<pid_t> dead;
-    for (auto it = clients_.begin(); it != clients_.end();) {
-        if (!loaded->count(it->first) || loaded->at(it->first).start != it->second.start) {
-            events_->unwatch_process(it->first);
-            it = clients_.erase(it);
-        } else {
-            ++it;
-        }
+// Is the server record still ours? Someone may have removed it (a user's
+// `rm`, a cleanup script, `rm -rf` of the state dir) or put another server's
+// in its place; then nobody else will ever stop our server, and the next
+// `use` would start a second one beside it. Runs on SIGUSR1 and when the
+// record's file changes; re-arms the watch on the file the path names now.
+Step Watcher::check_record() {
+    events_->watch_record(files_.server(), files_.dir);
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    if (!record || record_is_mine(*record)) {  // corrupt: left alone until doctor repairs it
+        if (record && *record) grace_period_ms_ = (**record).spec.grace_period_ms;
+        return Step::done;
     }
-    for (const auto &[pid, entry] : *loaded) {
-        if (clients_.count(pid)) continue;
-        // Watch first, then check the stamp: a pid recycled before we opened
-        // it is never mistaken for the client.
-        if (!events_->watch_process(pid) || !process_alive({pid, entry.start})) {
-            events_->unwatch_process(pid);
-            dead.push_back(pid);
+    return stop_orphaned_server();
+}
+
+// Our server has no record any more. Stopped under the lock when there is a
+// lock file; without one (the state dir removed) nobody can be in a
+// transaction on this name, and none is made: recreating files would break
+// the `rm -rf` that removed them.
+Step Watcher::stop_orphaned_server() {
+    std::optional<NameLock> lock;
+    auto acquired = NameLock::acquire_existing(files_.lock());
+    if (!acquired && acquired.error().sys_errno != ENOENT) return Step::retry;
+    if (acquired) {
+        lock.emplace(std::move(*acquired));
+        auto record = load_server_record(files_);
+        if (unreadable(record)) return Step::retry;
+        if (!record || record_is_mine(*record)) return Step::done;  // put back, or corrupt: doctor's
+    }
+    if (server_running_) {
+        // Alive: nobody stops it but us. Already dead (a client stopped it and
+        // removed the records): still ours to reap and to log.
+        if (process_liveness(server_) != Liveness::dead)
+            record_event_if_logged(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
+        // A leader that died on its own leaves the rest of the server to us:
+        // a stop that found it dead signalled nobody (found by the chaos run,
+        // seed 1). Before the leader is reaped, as in server_exited().
+        Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
+        int status = wait_status();
+        finish_log();
+        log_exit(status, false, stopped, false);
+        server_running_ = false;
+    }
+    if (lock && !file_exists(files_.server())) lock->remove_file();
+    done_ = true;
+    return Step::done;
+}
+
+// Reads the clients record without the lock and watches exactly those
+// processes. A client found dead joins the departed, for flush_departed().
+Step Watcher::sync_clients() {
+    auto loaded = load_clients(files_);
+    if (unreadable(loaded)) return Step::retry;
+    if (!loaded) return Step::done;  // corrupt: admin doctor repairs it; keep what we had
+    auto listed = [&](pid_t pid, uint64_t start) {
+        auto it = loaded->find(pid);
+        return it != loaded->end() && it->second.start == start;
+    };
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        if (listed(it->first, it->second.start)) {
+            ++it;
             continue;
         }
-        clients_[pid] = entry;
+        events_->unwatch_process(it->first);
+        it = clients_.erase(it);
     }
-    if (!dead.empty()) {
-        prune_dead_clients(dead);
-        return;
+    std::erase_if(departed_, [&](const auto &d) { return !listed(d.first, d.second); });
+    for (const auto &[pid, entry] : *loaded) {
+        if (clients_.count(pid) || departed_.count(pid)) continue;
+        if (events_->watch_process({pid, entry.start})) clients_[pid] = entry;
+        else departed_[pid] = entry.start;
     }
-    due_.grace = -1;
-    if (clients_.empty()) {
-        auto record = load_server_record(files_);
-        if (record && record_is_mine(*record)) {
-            int64_t deadline = (*record)->grace_deadline_ms;
-            if (deadline <= 0) deadline = unix_now_ms() + (*record)->spec.grace_period_ms;
-            due_.grace = monotonic_now_ms() + std::max<int64_t>(0, deadline - unix_now_ms());
-        }
+    if (!clients_.empty()) {
+        due_.grace = -1;
+        return Step::done;
     }
-    rearm();
-}
-
-void Watcher::prune_dead_clients(const std::vector<pid_t> &dead) {
-    for (pid_t pid : dead) {
-        events_->unwatch_process(pid);
-        clients_.erase(pid);
-    }
-    {
-        auto lock = NameLock::acquire(files_.lock());
-        if (!lock) return;
-        auto record = load_server_record(files_);
-        if (!record || !record_is_mine(*record)) return;
-        auto clients = load_clients(files_);
-        if (!clients) return;
-        bool changed = false;
-        for (auto it = clients->begin(); it != clients->end();) {
-            if (process_alive({it->first, it->second.start})) {
-                ++it;
-                continue;
-            }
-            record_event(files_, "client-died", {{"client", it->first}});
-            it = clients->erase(it);
-            changed = true;
-        }
-        if (changed) {
-            if (clients->empty()) {
-                ServerRecord updated = **record;
-                updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
-                (void)save_server_record(files_, updated);
-                record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
-            }
-            (void)save_clients(files_, *clients);
-        }
-    }
-    sync_clients();
-}
-
-void Watcher::grace_timer_fired() {
-    due_.grace = -1;
-    auto lock = NameLock::acquire(files_.lock());
-    if (!lock) return;
     auto record = load_server_record(files_);
-    if (!record || !record_is_mine(*record)) return;
+    if (unreadable(record)) return Step::retry;
+    if (record && record_is_mine(*record)) update_grace(**record);
+    return Step::done;
+}
+
+// No live client: when does the grace period end? The record says, unless
+// a death we saw is not in it yet: then the period began at that death.
+void Watcher::update_grace(const ServerRecord &record) {
+    grace_period_ms_ = record.spec.grace_period_ms;
+    int64_t written = grace_deadline_boot(record);
+    if (departed_.empty() && written > 0) due_.grace = written;
+    else if (due_.grace < 0) due_.grace = boot_now_ms() + grace_period_ms_;
+}
+
+void Watcher::client_exited(pid_t pid) {
+    auto it = clients_.find(pid);
+    if (it == clients_.end()) return;
+    events_->unwatch_process(pid);
+    departed_[pid] = it->second.start;
+    clients_.erase(it);
+    // The grace period starts now, from memory: writing it down may have
+    // to wait (a full disk), the period does not.
+    if (clients_.empty() && due_.grace < 0) due_.grace = boot_now_ms() + grace_period_ms_;
+}
+
+// Removes the departed clients from the clients record, under the lock;
+// the last one out writes the grace deadline first. Events follow the state
+// they describe, once each: a write that failed is retried, not repeated.
+Step Watcher::flush_departed() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    if (!record || !record_is_mine(*record)) {
+        must_check_record_ = true;
+        return Step::done;  // corrupt, or not ours: nothing of ours to write
+    }
     auto clients = load_clients(files_);
-    if (clients && !clients->empty()) return;  // rescued while the timer was in flight
-    int64_t left = (*record)->grace_deadline_ms - unix_now_ms();
-    if ((*record)->grace_deadline_ms > 0 && left > 0) {
-        due_.grace = monotonic_now_ms() + left;
-        return;
+    if (unreadable(clients)) return Step::retry;
+    if (!clients) return Step::done;
+    std::vector<pid_t> removed;
+    for (auto it = clients->begin(); it != clients->end();) {
+        auto seen = departed_.find(it->first);
+        bool gone = seen != departed_.end() ? seen->second == it->second.start
+                                            : !clients_.count(it->first) &&
+                                                  process_liveness({it->first, it->second.start}) == Liveness::dead;
+        if (!gone) {
+            ++it;
+            continue;
+        }
+        removed.push_back(it->first);
+        it = clients->erase(it);
+    }
+    ServerRecord updated = **record;
+    if (!removed.empty() && clients->empty()) {
+        start_grace(updated, due_.grace >= 0 ? due_.grace : boot_now_ms() + updated.spec.grace_period_ms);
+        if (!save_server_record(files_, updated)) return Step::retry;
+    }
+    if (!removed.empty() && !save_clients(files_, *clients)) return Step::retry;
+    departed_.clear();
+    for (pid_t pid : removed) record_event(files_, "client-died", {{"client", pid}});
+    if (!removed.empty() && clients->empty())
+        record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
+    return Step::done;
+}
+
+// The grace deadline passed with no live client: stop the server, unless a
+// client attached meanwhile (its SIGUSR1 may still be on its way).
+Step Watcher::grace_expired() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    if (!record) {
+        due_.grace = -1;  // corrupt: doctor repairs it, and wakes us
+        return Step::done;
+    }
+    if (!record_is_mine(*record)) {
+        must_check_record_ = true;
+        return Step::done;
+    }
+    auto clients = load_clients(files_);
+    if (unreadable(clients)) return Step::retry;
+    if (clients) {
+        for (const auto &[pid, entry] : *clients) {
+            auto seen = departed_.find(pid);
+            if (seen != departed_.end() && seen->second == entry.start) continue;
+            if (process_liveness({pid, entry.start}) == Liveness::dead) continue;
+            must_sync_ = true;  // rescued while the timer was in flight
+            due_.grace = -1;
+            return Step::done;
+        }
+    }
+    // A client that attached and left again since moved the deadline.
+    if (int64_t deadline = grace_deadline_boot(**record); departed_.empty() && deadline > boot_now_ms()) {
+        due_.grace = deadline;
+        return Step::done;
     }
     stop_and_forget(*lock, "grace period expired");
+    return Step::done;
 }
 
 void Watcher::start_probe(const ServerRecord &record) {
     ServerSpec launched = spec_for_port(record.spec, record.port);
-    probe_.emplace(launched.ready, launched.log_file, log_offset_, server_environment(launched.env));
-    probe_started_ = monotonic_now_ms();
+    probe_.emplace(launched.ready, launched.log_file, log_start_, server_environment(launched.env),
+                   launched.working_dir);
+    probe_started_ = boot_now_ms();
     probe_deadline_ = probe_started_ + launched.ready.timeout_ms;
     probe_interval_ = std::max<int64_t>(1, launched.ready.interval_ms);
     due_.probe = probe_started_;
@@ -329,36 +533,54 @@ void Watcher::start_probe(const ServerRecord &record) {
 void Watcher::probe_due() {
     due_.probe = -1;
     if (!probe_) return;
-    std::string why;
-    if (probe_->attempt(why) == ProbeRunner::Result::ready) {
+    if (probe_->attempt(probe_why_) == ProbeRunner::Result::ready) {
         probe_.reset();
-        auto lock = NameLock::acquire(files_.lock());
-        auto record = load_server_record(files_);
-        if (!record || !record_is_mine(*record)) return;
-        ServerRecord ready = **record;
-        ready.ready_at_ms = unix_now_ms();
-        (void)save_server_record(files_, ready);
-        record_event(files_, "ready", {{"pid", server_.pid},
-                                       {"after_ms", monotonic_now_ms() - probe_started_},
-                                       {"probe", describe_probe(spec_for_port(ready.spec, ready.port).ready)}});
-        return;
+        ready_unwritten_ = true;
+    } else if (boot_now_ms() < probe_deadline_) {
+        due_.probe = boot_now_ms() + probe_interval_;
+    } else {
+        probe_.reset();
+        probe_gave_up_ = true;
     }
-    if (monotonic_now_ms() < probe_deadline_) {
-        due_.probe = monotonic_now_ms() + probe_interval_;
-        return;
-    }
+}
+
+Step Watcher::write_ready() {
     auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
     auto record = load_server_record(files_);
-    if (!lock || !record || !record_is_mine(*record)) return;
+    if (unreadable(record)) return Step::retry;
+    ready_unwritten_ = false;
+    if (!record || !record_is_mine(*record)) return Step::done;
+    ServerRecord ready = **record;
+    ready.ready_at_ms = unix_now_ms();
+    if (!save_server_record(files_, ready)) {
+        ready_unwritten_ = true;
+        return Step::retry;
+    }
+    record_event(files_, "ready", {{"pid", server_.pid},
+                                   {"after_ms", boot_now_ms() - probe_started_},
+                                   {"probe", describe_probe(spec_for_port(ready.spec, ready.port).ready)}});
+    return Step::done;
+}
+
+Step Watcher::probe_failed() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    probe_gave_up_ = false;
+    if (!record || !record_is_mine(*record)) return Step::done;
     ServerSpec launched = spec_for_port((*record)->spec, (*record)->port);
     record_event(files_, "probe-failed", {{"pid", server_.pid},
                                           {"probe", describe_probe(launched.ready)},
-                                          {"reason", why},
+                                          {"reason", probe_why_},
                                           {"timeout_ms", launched.ready.timeout_ms}});
     stop_and_forget(*lock, "the readiness probe failed");
+    return Step::done;
 }
 
 void Watcher::server_exited() {
+    server_gone_ = false;
     // What the leader left behind is stopped with it (a daemonized child, a
     // worker): each is proven ours, and the leader is reaped only after, as
     // its zombie is what proves its group still its own.
@@ -369,6 +591,13 @@ void Watcher::server_exited() {
     auto lock = NameLock::acquire(files_.lock());
     auto record = load_server_record(files_);
     bool mine = record && record_is_mine(*record);
+    bool failed = !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    // A server that never became ready fails its waiting clients instead:
+    // a crash at start is a configuration problem, not bad luck.
+    bool restarts = mine && !(*record)->stopping && (*record)->ready_at_ms != 0 &&
+                    ((*record)->spec.restart.mode == SHAREDSERVER_RESTART_ALWAYS ||
+                     ((*record)->spec.restart.mode == SHAREDSERVER_RESTART_ON_FAILURE && failed));
+    if (!restarts) finish_log();
     // A stop by a client removed the record first: then the exit was asked for.
     log_exit(status, mine && !(*record)->stopping, stopped);
     if (!mine) {
@@ -378,23 +607,19 @@ void Watcher::server_exited() {
     }
     ServerRecord r = **record;
     const RestartPolicy &policy = r.spec.restart;
-    bool failed = !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    // A server that never became ready fails its waiting clients instead:
-    // a crash at start is a configuration problem, not bad luck.
-    bool wanted = policy.mode == SHAREDSERVER_RESTART_ALWAYS ||
-                  (policy.mode == SHAREDSERVER_RESTART_ON_FAILURE && failed);
-    if (!wanted || r.ready_at_ms == 0 || r.stopping) {
+    if (!restarts) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
         if (lock) lock->remove_file();
         done_ = true;
         return;
     }
-    int64_t now = unix_now_ms();
-    std::erase_if(r.restarts_ms, [&](int64_t t) { return t < now - policy.window_ms; });
-    if (static_cast<int>(r.restarts_ms.size()) >= policy.max_restarts) {
+    int64_t now = boot_now_ms();
+    std::erase_if(r.restarts_boot_ms, [&](int64_t t) { return t < now - policy.window_ms; });
+    if (static_cast<int>(r.restarts_boot_ms.size()) >= policy.max_restarts) {
+        finish_log();
         record_event(files_, "gave-up", {{"pid", server_.pid},
-                                         {"restarts", r.restarts_ms.size()},
+                                         {"restarts", r.restarts_boot_ms.size()},
                                          {"window_ms", policy.window_ms}});
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
@@ -404,7 +629,7 @@ void Watcher::server_exited() {
     }
     // Exponential backoff: 100 ms, 200 ms, ... capped at 30 s.
     int64_t delay = 100;
-    for (std::size_t i = 0; i < r.restarts_ms.size() && delay < 30'000; ++i) delay *= 2;
+    for (std::size_t i = 0; i < r.restarts_boot_ms.size() && delay < 30'000; ++i) delay *= 2;
     delay = std::min<int64_t>(delay, 30'000);
     r.restarting = true;
     (void)save_server_record(files_, r);
@@ -412,7 +637,7 @@ void Watcher::server_exited() {
     if (status >= 0 && WIFEXITED(status)) fields["code"] = WEXITSTATUS(status);
     if (status >= 0 && WIFSIGNALED(status)) fields["signal"] = WTERMSIG(status);
     record_event(files_, "restarting", fields);
-    due_.restart = monotonic_now_ms() + delay;
+    due_.restart = boot_now_ms() + delay;
 }
 
 void Watcher::restart_due() {
@@ -425,10 +650,11 @@ void Watcher::restart_due() {
     }
     ServerRecord r = **record;
     ServerSpec launched = spec_for_port(r.spec, r.port);
-    log_offset_ = file_size(launched.log_file);
+    log_start_ = log_start(launched.log_file);
     std::string instance = new_instance_token();
-    auto relaunched = launch_server(launched, launched.log_file == files_.log(),
-                                    identity_environment(instance, files_.name, files_.dir));
+    auto pump = log_pump_for(launched);
+    auto relaunched = pump ? launch_server(launched, *pump, identity_environment(instance, files_.name, files_.dir))
+                           : std::unexpected(pump.error());
     if (!relaunched) {
         record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         (void)save_clients(files_, {});
@@ -446,11 +672,15 @@ void Watcher::restart_due() {
     r.instance = instance_;
     r.pgid = server_.pid;
     r.restarting = false;
-    r.restarts_ms.push_back(unix_now_ms());
+    r.restarts_boot_ms.push_back(boot_now_ms());
     r.ready_at_ms = r.spec.ready.kind == SHAREDSERVER_PROBE_NONE ? unix_now_ms() : 0;
     (void)save_server_record(files_, r);
-    record_event(files_, "restarted", {{"old_pid", old.pid}, {"pid", server_.pid}, {"restarts", r.restarts_ms.size()}});
-    if (!events_->watch_process(server_.pid)) return;  // died at once: the exit path handles it
+    record_event(files_, "restarted", {{"old_pid", old.pid}, {"pid", server_.pid}, {"restarts", r.restarts_boot_ms.size()}});
+    must_check_record_ = true;  // the record is a new file: watch that one
+    if (!events_->watch_process(server_)) {
+        server_gone_ = true;  // died at once: the exit path handles it
+        return;
+    }
     if (r.ready_at_ms == 0) start_probe(r);
 }
 
@@ -464,100 +694,122 @@ void Watcher::shutdown(const char *reason) {
     stop_and_forget(*lock, reason);
 }
 
-// True (and the server stopped) when the record no longer names our server:
-// a stop, restart or kill replaced or removed it, or `admin doctor` removed a
-// corrupt one. A server without a record must not live on, or the next `use`
-// would start a second one beside it. A corrupt record is left alone until
-// doctor repairs it.
-bool Watcher::record_taken_away() {
-    auto record = load_server_record(files_);
-    if (!record || record_is_mine(*record)) return false;
-    auto lock = NameLock::acquire(files_.lock());
-    record = load_server_record(files_);
-    if (!record || record_is_mine(*record)) return false;
-    if (server_running_) {
-        // Alive: nobody stops it but us. Already dead (a client stopped it and
-        // removed the records): still ours to reap and to log.
-        if (process_alive(server_))
-            record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", "its record was removed"}});
-        // A leader that died on its own leaves the rest of the server to us:
-        // a stop that found it dead signalled nobody (found by the chaos run,
-        // seed 1). Before the leader is reaped, as in server_exited().
-        Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
-        log_exit(wait_status(), false, stopped);
-        server_running_ = false;
+// Until it has its signalfd and timer the watcher cannot supervise anything:
+// it tries again, with the same backoff as any other work, never giving up.
+void Watcher::open_events() {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    std::size_t descriptors = limit.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20
+                                                               : static_cast<std::size_t>(limit.rlim_cur);
+    std::size_t overhead = fixed_descriptors + transaction_descriptors;
+    std::size_t handles = descriptors > overhead ? descriptors - overhead : 0;
+    // Under a tiny limit the inotify instance is worth more as a spare
+    // descriptor: the record is then looked at on the timer.
+    bool record_watch = descriptors >= 2 * overhead;
+    while (true) {
+        auto events = WatchEvents::create("the watcher of " + quote(files_.name), handles, record_watch);
+        if (events) {
+            events_ = std::move(*events);
+            backoff_.reset();
+            return;
+        }
+        int64_t wait = backoff_.next_try() - boot_now_ms();
+        ::usleep(static_cast<useconds_t>(std::max<int64_t>(1, wait)) * 1000);
     }
-    if (lock && !file_exists(files_.server())) lock->remove_file();
-    done_ = true;
-    return true;
+}
+
+void Watcher::take_wakeup(const WatchEvents::Wakeup &wakeup) {
+    if (wakeup.terminate) stop_requested_ = true;
+    if (wakeup.child_exited) reap_children();
+    for (pid_t pid : wakeup.exited) {
+        if (server_running_ && pid == server_.pid) server_gone_ = true;
+        else if (pid != server_.pid) client_exited(pid);
+    }
+    if (wakeup.files_changed) must_sync_ = must_check_record_ = true;
+    if (wakeup.record_changed) must_check_record_ = true;
+}
+
+// Everything due, in order; what fails for lack of a resource is kept for
+// the retry timer, and what needs no resource (the grace timer, in memory)
+// goes on meanwhile.
+void Watcher::work() {
+    if (stop_requested_) {
+        shutdown("the watcher was asked to stop");
+        return;
+    }
+    if (server_gone_) {
+        server_exited();
+        if (done_) return;
+    }
+    bool retry = false;
+    auto attempt = [&](bool &pending, auto step) {
+        if (!pending || done_) return;
+        pending = false;
+        if ((this->*step)() == Step::retry) {
+            pending = true;
+            retry = true;
+        }
+    };
+    if (must_sync_ || must_check_record_) {
+        // The client woke us before writing, holding the lock: once it lets
+        // go, what it wrote is all there to read.
+        if (!NameLock::wait_for_holder(files_.lock())) retry = true;
+        else attempt(must_check_record_, &Watcher::check_record);
+    }
+    if (!retry) attempt(must_sync_, &Watcher::sync_clients);
+    bool departed = !departed_.empty();
+    attempt(departed, &Watcher::flush_departed);
+    int64_t now = boot_now_ms();
+    if (!done_ && due_.probe >= 0 && now >= due_.probe) probe_due();
+    attempt(ready_unwritten_, &Watcher::write_ready);
+    attempt(probe_gave_up_, &Watcher::probe_failed);
+    if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
+    bool grace_over = clients_.empty() && due_.grace >= 0 && now >= due_.grace;
+    attempt(grace_over, &Watcher::grace_expired);
+    if (retry) {
+        due_.retry = backoff_.next_try();
+    } else {
+        due_.retry = -1;
+        backoff_.reset();
+    }
 }
 
 int Watcher::run() {
-    auto events = WatchEvents::create("the watcher of " + quote(files_.name));
-    if (!events) {
-        record_event(files_, "watcher-failed", {{"error", events.error().message}});
-        return 1;
-    }
-    events_ = std::move(*events);
+    open_events();
     // Orphans that died before SIGCHLD reached the signalfd left no signal.
-    reap_orphans(is_child_ ? server_.pid : 0);
-    if (!events_->watch_process(server_.pid)) {
-        server_exited();
-        if (done_) return 0;
-    }
+    reap_children();
+    if (!events_->watch_process(server_)) server_gone_ = true;
     if (auto record = load_server_record(files_); record && record_is_mine(*record)) {
+        grace_period_ms_ = (**record).spec.grace_period_ms;
         if ((*record)->ready_at_ms == 0) start_probe(**record);
-        log_file_ = (*record)->spec.log_file;
-        log_max_size_ = (*record)->spec.log_max_size;
-        if (log_max_size_ > 0 && !log_file_.empty()) log_check_due();
     }
-    sync_clients();
-    while (!done_) {
-        rearm();
-        WatchEvents::Wakeup wakeup = events_->wait();
-        if (wakeup.terminate) {
-            shutdown("the watcher was asked to stop");
-            break;
-        }
-        if (wakeup.child_exited) reap_orphans(is_child_ ? server_.pid : 0);
-        std::vector<pid_t> dead_clients;
-        bool server_gone = false;
-        for (pid_t pid : wakeup.exited) {
-            if (server_running_ && pid == server_.pid) server_gone = true;
-            else if (pid != server_.pid) dead_clients.push_back(pid);
-        }
-        if (server_gone) {
-            server_exited();
-            if (done_) break;
-        }
-        if (!dead_clients.empty()) prune_dead_clients(dead_clients);
-        if (wakeup.files_changed) {
-            // The client woke us before writing, holding the lock: once it
-            // lets go, what it wrote is all there to read.
-            NameLock::wait_for_holder(files_.lock());
-            if (record_taken_away()) break;
-            sync_clients();
-        }
-        if (wakeup.file_grew) log_written();
-        int64_t now = monotonic_now_ms();
-        if (due_.probe >= 0 && now >= due_.probe) probe_due();
-        if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
-        if (!done_ && due_.grace >= 0 && now >= due_.grace) grace_timer_fired();
-        if (!done_ && due_.log_check >= 0 && now >= due_.log_check) log_check_due();
+    while (true) {
+        work();
+        if (done_) return 0;
+        events_->arm_timer(due_.next(boot_now_ms()));
+        take_wakeup(events_->wait());
     }
-    return 0;
+}
+
+// A server we launched that no record will ever name must not outlive us.
+void stop_unclaimed(const ProcessId &server, const std::string &instance) {
+    terminate_server(identity_of(server, instance), default_stop_timeout_ms, true);
+    int status;
+    while (::waitpid(server.pid, &status, 0) < 0 && errno == EINTR) {
+    }
 }
 
 // After the handshake, under the lock: is the record ours? If the client
-// died before writing it, the server we launched must not outlive us.
+// died before writing it, the server we launched must not outlive us. A
+// record that names our server but another watcher is an adoption whose
+// client died before it wrote us in: that server has its watcher, or gets
+// one from the next command; two would both answer for it.
 bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child, const std::string &instance) {
     auto lock = NameLock::acquire(files.lock());
     auto record = load_server_record(files);
-    if (record && *record && (*record)->server == server) return true;
+    if (record && *record && (*record)->server == server) return (*record)->watcher.pid == ::getpid();
     if (is_child) {
-        terminate_server(identity_of(server, instance), default_stop_timeout_ms, true);
-        int status;
-        ::waitpid(server.pid, &status, 0);
+        stop_unclaimed(server, instance);
         if (lock && !file_exists(files.server())) lock->remove_file();
     }
     return false;
@@ -578,11 +830,22 @@ int run_watcher(const WatcherOptions &options) {
     ::sigprocmask(SIG_BLOCK, &wake, nullptr);
     // Inherit nothing from the client but the three standard descriptors.
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    // A shell's `ulimit -n 8` must not leave us unable to open a record: we
+    // take all the descriptors the hard limit allows (and budget them, see
+    // open_events()); what we start gets the client's limit back.
+    keep_limits_for_children();
+    if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        (void)::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     // Detach: a new session, and not the client's child (the client reaps the
     // launcher that exits here, so no zombie is left in it).
     pid_t child = ::fork();
     if (child < 0) {
-        report({{"ok", false}, {"message", "cannot fork the watcher"}, {"errno", errno}});
+        int err = errno;
+        std::string why = std::string("cannot fork the watcher: ") + std::strerror(err);
+        if (err == EAGAIN) why += " (too many processes for this user? see `ulimit -u`)";
+        report({{"ok", false}, {"message", why}, {"errno", err}});
         return 1;
     }
     if (child > 0) ::_exit(0);
@@ -600,12 +863,13 @@ int run_watcher(const WatcherOptions &options) {
     }
     ServerFiles files{options.state_dir, options.name};
     ProcessId server;
-    int64_t log_offset = 0;
+    LogStart started_log;
+    StartedLogPump pump;
     std::string instance;
     if (options.adopt) {
         server = {request.value("pid", 0), request.value("start", uint64_t{0})};
         instance = request.value("instance", std::string());
-        log_offset = file_size(request.value("log_file", files.log()));
+        started_log = log_start(request.value("log_file", files.log()));
         if (!process_alive(server)) {
             report({{"ok", false}, {"message", "the server to adopt is gone"}});
             return 1;
@@ -616,14 +880,28 @@ int run_watcher(const WatcherOptions &options) {
         spec.env = request.value("env", std::vector<std::string>{});
         spec.working_dir = request.value("working_dir", std::string("/"));
         spec.log_file = request.value("log_file", files.log());
+        spec.log_max_size = request.value("log_max_size", int64_t{0});
         if (spec.argv.empty()) {
             report({{"ok", false}, {"message", "no command to start"}});
             return 1;
         }
-        log_offset = file_size(spec.log_file);
+        // The readiness pattern is compiled by the engine that will match
+        // it, before anything starts: a bad one fails `use` at once.
+        if (auto pattern = request.find("ready_log"); pattern != request.end() && pattern->is_string()) {
+            if (auto valid = check_log_pattern(pattern->get<std::string>()); !valid) {
+                report({{"ok", false}, {"message", valid.error().message}, {"invalid", true}});
+                return 1;
+            }
+        }
+        started_log = log_start(spec.log_file);
+        // The pump first: the server's first words must find their reader.
+        auto options = log_pump_options(files, spec);
+        auto usable = check_log_file(options);
+        auto started_pump = usable ? start_log_pump(options) : std::unexpected(usable.error());
+        if (started_pump) pump = *started_pump;
         instance = new_instance_token();
-        auto launched = launch_server(spec, spec.log_file == files.log(),
-                                      identity_environment(instance, files.name, files.dir));
+        auto launched = started_pump ? launch_server(spec, pump.input, identity_environment(instance, files.name, files.dir))
+                                     : std::unexpected(started_pump.error());
         if (!launched) {
             report({{"ok", false},
                     {"message", launched.error().message},
@@ -641,9 +919,24 @@ int run_watcher(const WatcherOptions &options) {
             {"watcher_start", me ? me->start : 0},
             {"wake_signal", true},
             {"instance", instance}});
-    wait_for_handshake();
+    if (pump.input >= 0) {
+        // Our stdout and stderr become the pump's too (report() is done with
+        // fd 1): a readiness command's output reaches the log, and the pump
+        // lives as long as we do, across the server's restarts.
+        ::dup2(pump.input, 1);
+        ::dup2(pump.input, 2);
+        ::close(pump.input);
+        pump.input = 1;
+    }
+    ClientWord word = wait_for_handshake();
+    if (word == ClientWord::abandoned) {
+        // The client could not write the records, and waits for us to stop
+        // what we launched before it says so and lets go of the lock.
+        if (!options.adopt) stop_unclaimed(server, instance);
+        return 0;
+    }
     if (!claimed_by_record(files, server, !options.adopt, instance)) return 0;
-    return Watcher(options, server, !options.adopt, log_offset, std::move(instance)).run();
+    return Watcher(options, server, !options.adopt, started_log, pump, std::move(instance)).run();
 }
 
 }  // namespace sharedserver

@@ -75,7 +75,7 @@ typedef enum sharedserver_probe_kind {
     SHAREDSERVER_PROBE_SOCKET = 2,  /* a connect to the Unix socket <target> succeeds */
     SHAREDSERVER_PROBE_HTTP = 3,    /* GET <target> (http://host:port/path) answers 2xx or 3xx */
     SHAREDSERVER_PROBE_COMMAND = 4, /* `sh -c <target>` exits 0 */
-    SHAREDSERVER_PROBE_LOG = 5      /* a new line of the server's output matches the ECMAScript regex <target> */
+    SHAREDSERVER_PROBE_LOG = 5      /* a new line of the server's output matches the RE2 regex <target> */
 } sharedserver_probe_kind;
 
 /* Whether the watcher starts a server again when it exits on its own. */

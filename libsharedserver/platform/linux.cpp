@@ -53,6 +53,31 @@ std::optional<uint64_t> process_start_stamp(pid_t pid) {
     return static_cast<uint64_t>(start);
 }
 
+Liveness process_liveness(const ProcessId &id) {
+    if (id.pid <= 0) return Liveness::dead;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(id.pid));
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT || errno == ESRCH ? Liveness::dead : Liveness::unknown;
+    char buf[1024];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    int err = errno;
+    ::close(fd);
+    if (n < 0) return err == ESRCH ? Liveness::dead : Liveness::unknown;  // ESRCH: it died since the open
+    buf[n > 0 ? n : 0] = '\0';
+    // As in process_start_stamp(): fields after the last ')', the state
+    // (field 3) not a zombie, the start stamp (field 22) the same.
+    const char *p = std::strrchr(buf, ')');
+    if (!p || p[1] != ' ') return Liveness::dead;
+    p += 2;
+    if (*p == 'Z' || *p == 'X' || *p == 'x') return Liveness::dead;
+    for (int field = 3; field < 22 && p; ++field) {
+        p = std::strchr(p, ' ');
+        if (p) ++p;
+    }
+    return p && std::strtoull(p, nullptr, 10) == id.start ? Liveness::alive : Liveness::dead;
+}
+
 std::optional<ProcessId> identify_process(pid_t pid) {
     auto start = process_start_stamp(pid);
     if (!start) return std::nullopt;

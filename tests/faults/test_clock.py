@@ -1,7 +1,9 @@
-"""Promise 2 under a moving wall clock: grace periods are measured on
-CLOCK_BOOTTIME, so a jump of the wall clock (NTP, a user's `date -s`, a VM
-resumed) neither cuts a grace period short nor stretches it."""
+"""Promise 2 under a moving wall clock: grace periods, restart windows and
+readiness timeouts are measured on CLOCK_BOOTTIME, so a jump of the wall
+clock (NTP, a user's `date -s`, a VM resumed) neither cuts a grace period
+short nor stretches it, nor resets a restart window."""
 
+import threading
 import time
 
 from conftest import PYTHON, pid_alive, wait_until
@@ -45,3 +47,32 @@ def test_a_clock_jump_between_detach_and_the_watcher_waking_keeps_the_period(san
     time.sleep(2.0)
     assert pid_alive(pid), "a grace period that began after a clock jump ended early"
     sandbox.run("admin", "stop", "web")
+
+
+def test_a_wall_clock_running_ahead_does_not_reset_the_restart_window(sandbox, clockshift):
+    """Restarts are counted in their window on the boot clock: a wall clock
+    that keeps jumping forward (here 2 h every 50 ms) made every earlier
+    restart look outside the window, so a crashing server was restarted
+    forever instead of being given up."""
+    env = clockshift.env(sandbox.env)
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "--restart", "on-failure", "--max-restarts", "3",
+                "--restart-window", "1h", "crashy", "--", "sh", "-c", "sleep 0.2; exit 1", env=env)
+    stop = threading.Event()
+
+    def run_ahead():
+        hours = 0
+        while not stop.wait(0.05):
+            hours += 2
+            clockshift.jump(hours * 3600)
+
+    ticker = threading.Thread(target=run_ahead)
+    ticker.start()
+    try:
+        gave_up = wait_until(lambda: "gave-up" in [e["event"] for e in sandbox.events("crashy")], timeout=15.0)
+    finally:
+        stop.set()
+        ticker.join()
+    restarts = [e for e in sandbox.events("crashy") if e["event"] == "restarted"]
+    assert gave_up, f"a crashing server was still restarted after {len(restarts)} restarts in its 1 h window"
+    assert len(restarts) == 3

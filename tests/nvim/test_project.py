@@ -78,6 +78,24 @@ def test_server_logs_shows_the_tail_and_follows(ss):
     assert a.lua("return require('sharedserver.logs').watching()") == 0
 
 
+def test_server_logs_follows_the_log_across_its_rotations(ss):
+    # 100-byte lines, about 12 between two looks of the buffer, against a
+    # 2000-byte cap: the log is renamed to rot.log.1 every 20 lines.
+    log = ss.root / "rot.log"
+    script = "i=0; while [ $i -lt 150 ]; do i=$((i+1)); printf '%099d\\n' $i; sleep 0.02; done; exec sleep 1005"
+    a = ss.nvim(
+        "require('sharedserver').setup({ rot = { command = 'sh', args = { '-c', %r }, log_file = %r, log_max_size = 2000 } })\n"
+        % (script, str(log))
+    )
+    wait_for(lambda: log.exists(), what="the log")
+    a.api.command("ServerLogs rot")
+    last = "%099d" % 150
+    wait_for(lambda: last in a.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"), timeout=20,
+             what="the last line in the buffer")
+    numbers = [int(l) for l in a.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)") if l]
+    assert numbers == list(range(numbers[0], 151)), "lines were skipped or repeated at a rotation"
+
+
 def test_server_logs_completes_names_and_commands_false(ss):
     a = ss.nvim("require('sharedserver').setup({ web = { command = 'sleep', args = { '1006' }, lazy = true } })\n")
     assert a.lua("return vim.fn.getcompletion('ServerLogs w', 'cmdline')") == ["web"]

@@ -121,4 +121,30 @@ TEST_CASE("a running server's record names the log to read") {
     CHECK(*result == "record\n");
 }
 
+TEST_CASE("a log rotated a moment ago is completed from the end of log.1") {
+    TempDir dir;
+    testing::write_text(dir / "log.1", "a\nb\nc\nd\n");
+    testing::write_text(dir / "log", "e\nf\n");
+    auto result = tail_log(dir / "log", 4);
+    REQUIRE(result.has_value());
+    CHECK(*result == "c\nd\ne\nf\n");
+    CHECK(*tail_log(dir / "log", 2) == "e\nf\n");
+    CHECK(*tail_log(dir / "log", 10) == "a\nb\nc\nd\ne\nf\n");
+}
+
+TEST_CASE("a log rotated before its first line reads from log.1 alone") {
+    TempDir dir;
+    testing::write_text(dir / "log.1", "a\nb\n");
+    CHECK(*tail_log(dir / "log", 1) == "b\n");
+}
+
+TEST_CASE("a server that has not written anything yet has an empty log, not a missing one") {
+    TempDir dir;
+    ServerFiles files{dir.path(), "web"};
+    record_event(files, "started", {{"pid", 1}, {"log_file", files.log()}});
+    auto result = tail_server_log(files, 10);
+    REQUIRE(result.has_value());
+    CHECK(*result == "");
+}
+
 }

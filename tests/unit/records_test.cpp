@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "clock.hpp"
 #include "files.hpp"
 #include "records.hpp"
 #include "support.hpp"
@@ -25,6 +26,8 @@ ServerRecord sample_record() {
     r.spec.grace_period_ms = 90'000;
     r.stopping = true;
     r.grace_deadline_ms = 1'700'000'000'123;
+    r.grace_deadline_boot_ms = 86'400'123;
+    r.restarts_boot_ms = {86'000'000, 86'300'000};
     r.started_at_ms = 1'700'000'000'000;
     return r;
 }
@@ -43,6 +46,8 @@ void check_same(const ServerRecord &a, const ServerRecord &b) {
     CHECK(a.spec.grace_period_ms == b.spec.grace_period_ms);
     CHECK(a.stopping == b.stopping);
     CHECK(a.grace_deadline_ms == b.grace_deadline_ms);
+    CHECK(a.grace_deadline_boot_ms == b.grace_deadline_boot_ms);
+    CHECK(a.restarts_boot_ms == b.restarts_boot_ms);
     CHECK(a.started_at_ms == b.started_at_ms);
 }
 
@@ -270,6 +275,29 @@ TEST_CASE("a record with no watcher pid has no live watcher") {
     ServerRecord r;
     r.server = *identify_process(::getpid());
     CHECK_FALSE(watcher_alive(r));
+}
+
+TEST_CASE("a grace deadline is kept on the boot clock and shown on the wall clock") {
+    ServerRecord r;
+    r.spec.grace_period_ms = 30'000;
+    int64_t boot_before = boot_now_ms(), unix_before = unix_now_ms();
+    start_grace(r);
+    CHECK(r.grace_deadline_boot_ms >= boot_before + 30'000);
+    CHECK(r.grace_deadline_boot_ms <= boot_now_ms() + 30'000);
+    CHECK(r.grace_deadline_ms >= unix_before + 30'000 - 5);
+    CHECK(r.grace_deadline_ms <= unix_now_ms() + 30'000 + 5);
+    CHECK(grace_deadline_boot(r) == r.grace_deadline_boot_ms);
+    cancel_grace(r);
+    CHECK(r.grace_deadline_ms == 0);
+    CHECK(grace_deadline_boot(r) == 0);
+}
+
+TEST_CASE("a record written before boot deadlines existed gives its wall-clock deadline on the boot clock") {
+    ServerRecord r;
+    r.grace_deadline_ms = unix_now_ms() + 10'000;
+    int64_t deadline = grace_deadline_boot(r);
+    CHECK(deadline >= boot_now_ms() + 9'900);
+    CHECK(deadline <= boot_now_ms() + 10'000);
 }
 
 }

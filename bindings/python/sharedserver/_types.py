@@ -73,7 +73,7 @@ class Ready:
 
     @classmethod
     def log(cls, pattern: str) -> Ready:
-        """A new line of the server's output matches this ECMAScript regex."""
+        """A new line of the server's output matches this RE2 regex."""
         return cls(5, pattern)
 
 

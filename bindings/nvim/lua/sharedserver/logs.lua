@@ -14,6 +14,11 @@ local function fs_size(path)
   return st and st.size or nil
 end
 
+local function fs_inode(path)
+  local st = uv.fs_stat(path)
+  return st and st.ino or nil
+end
+
 local function read_range(path, offset, len)
   local fd = uv.fs_open(path, "r", 438)
   if not fd then
@@ -84,25 +89,37 @@ local function poll(buf, state)
   if not vim.api.nvim_buf_is_valid(buf) then
     return
   end
-  local size = fs_size(state.path)
-  if not size then
-    return
-  end
-  if size < state.offset then
-    -- rotated or truncated: start over at its beginning
+  local before = vim.api.nvim_buf_line_count(buf)
+  local ino = fs_inode(state.path)
+  if state.ino and ino ~= state.ino then
+    -- Renamed to <log>.1 by its pump at its cap: what that file got since
+    -- the last look is read first, then the new log from its beginning.
+    local rotated = state.path .. ".1"
+    local rotated_size = fs_size(rotated)
+    if fs_inode(rotated) == state.ino and rotated_size and rotated_size > state.offset then
+      local rest = read_range(rotated, state.offset, rotated_size - state.offset)
+      if rest then
+        append(buf, state, rest)
+      end
+    end
     state.offset = 0
   end
-  if size == state.offset then
-    return
+  state.ino = ino
+  local size = fs_size(state.path)
+  if size and size < state.offset then
+    -- truncated by someone: start over at its beginning
+    state.offset = 0
   end
-  local data = read_range(state.path, state.offset, size - state.offset)
-  if not data then
-    return
+  if size and size > state.offset then
+    local data = read_range(state.path, state.offset, size - state.offset)
+    if data then
+      state.offset = state.offset + #data
+      append(buf, state, data)
+    end
   end
-  state.offset = state.offset + #data
-  local before = vim.api.nvim_buf_line_count(buf)
-  append(buf, state, data)
-  follow(buf, before)
+  if vim.api.nvim_buf_line_count(buf) ~= before then
+    follow(buf, before)
+  end
 end
 
 --- Show `name`'s log. opts.lines: how many lines of it to show first (200).
@@ -157,7 +174,7 @@ function M.show(name, opts)
   vim.bo[buf].buftype = "nofile"
   vim.bo[buf].swapfile = false
   vim.bo[buf].filetype = "sharedserverlog"
-  local state = { path = path, offset = offset, partial = "", started = false }
+  local state = { path = path, offset = offset, ino = path and fs_inode(path), partial = "", started = false }
   append(buf, state, text)
   vim.bo[buf].modifiable = false
 
