@@ -62,19 +62,25 @@ void remove_records(const ServerFiles &files) {
     (void)remove_file(files.server());
 }
 
-// Drops clients whose process is gone; true when any was dropped.
-bool prune_dead_clients(ClientMap &clients, const ServerFiles &files) {
-    bool changed = false;
+// Drops clients whose process is gone and returns them. Their
+// `client-died` events wait until the caller has written the clients record
+// without them (record_client_deaths): an event is never visible before the
+// state it describes (DESIGN §4, events).
+std::vector<pid_t> prune_dead_clients(ClientMap &clients) {
+    std::vector<pid_t> dead;
     for (auto it = clients.begin(); it != clients.end();) {
         if (process_alive({it->first, it->second.start})) {
             ++it;
             continue;
         }
-        record_event(files, "client-died", {{"client", it->first}});
+        dead.push_back(it->first);
         it = clients.erase(it);
-        changed = true;
     }
-    return changed;
+    return dead;
+}
+
+void record_client_deaths(const ServerFiles &files, const std::vector<pid_t> &dead) {
+    for (pid_t pid : dead) record_event(files, "client-died", {{"client", pid}});
 }
 
 // Under the lock, for a record whose server is gone: what its group left
@@ -82,8 +88,8 @@ bool prune_dead_clients(ClientMap &clients, const ServerFiles &files) {
 // beside the next server.
 void forget_dead_server(const ServerFiles &files, const ServerRecord &record) {
     if (record.boot_id == boot_id() && !process_start_stamp(record.pgid)) reap_group_stragglers(record.pgid);
-    record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
     remove_records(files);
+    record_event(files, "repaired", {{"what", "removed the record of a server that is gone"}, {"pid", record.server.pid}});
 }
 
 Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
@@ -129,15 +135,15 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
     }
     if (record.stopping) {
         terminate_server(record.server, record.pgid, 0, true);
-        record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
         remove_records(files);
+        record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
         return std::optional<ServerRecord>{};
     }
     if (restarter_died) {
         // Finish it as restart() would have: the old process goes, the clients stay.
         auto clients = load_clients(files);
         ClientMap kept = clients ? *clients : ClientMap{};
-        prune_dead_clients(kept, files);
+        auto dead = prune_dead_clients(kept);
         if (terminate_server(record.server, record.pgid, default_stop_timeout_ms, true) != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(record.server.pid) + " of " +
                                                 quote(files.name) + " to finish its interrupted restart");
@@ -146,6 +152,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
             remove_records(files);
             return std::unexpected(restarted.error());
         }
+        record_client_deaths(files, dead);
         record_event(files, "repaired", {{"what", "finished an interrupted restart"},
                                          {"old_pid", record.server.pid},
                                          {"pid", restarted->server.pid}});
@@ -320,7 +327,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
                                                "); stop it first, or ask to restart it on a mismatch");
     auto clients = load_clients(f);
     if (!clients) return std::unexpected(clients.error());
-    prune_dead_clients(*clients, f);
+    auto dead = prune_dead_clients(*clients);
     bool in_grace = clients->empty();
     auto existing = clients->find(request.client.pid);
     bool joins = existing == clients->end() || existing->second.start != request.client.start;
@@ -344,6 +351,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
             lock->remove_file();
             return std::unexpected(started.error());
         }
+        record_client_deaths(f, dead);
         record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", started->server.pid}, {"reason", "definition changed"}});
         outcome.outcome = SHAREDSERVER_STARTED;
         outcome.server = started->server;
@@ -356,9 +364,11 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     if (in_grace) {
         record.grace_deadline_ms = 0;
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
-        record_event(f, "grace-cancelled", {{"client", request.client.pid}});
     }
+    // Grace ends when clients.json exists again: the events follow it.
     if (auto saved = save_clients(f, *clients); !saved) return std::unexpected(saved.error());
+    record_client_deaths(f, dead);
+    if (in_grace) record_event(f, "grace-cancelled", {{"client", request.client.pid}});
     record_event(f, "attached", {{"client", request.client.pid}});
     outcome.outcome = in_grace ? SHAREDSERVER_RESCUED : SHAREDSERVER_ATTACHED;
     outcome.server = record.server;
@@ -393,20 +403,21 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
                         (attached.empty() ? std::string(" (no client is attached)") : " (attached: " + attached + ")") +
                         "; pass the pid that ran `use` with --pid");
     }
-    prune_dead_clients(*clients, f);
+    auto dead = prune_dead_clients(*clients);
     // A client that leaves while others stay is none of the watcher's
     // business (it only ever watched it die); the last one starts the grace
     // period, which it must time.
     if (clients->empty()) (void)watcher.signal(SIGUSR1);
-    record_event(f, "detached", {{"client", client}});
     if (clients->empty()) {
         record.grace_deadline_ms = unix_now_ms() + record.spec.grace_period_ms;
         // The deadline is written before clients.json disappears: the watcher
         // reads it when it sees the removal.
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
-        record_event(f, "grace-entered", {{"deadline", record.grace_deadline_ms}});
     }
     if (auto saved = save_clients(f, *clients); !saved) return std::unexpected(saved.error());
+    record_event(f, "detached", {{"client", client}});
+    record_client_deaths(f, dead);
+    if (clients->empty()) record_event(f, "grace-entered", {{"deadline", record.grace_deadline_ms}});
     return clients->size();
 }
 
@@ -485,7 +496,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     ServerRecord old = **live;
     auto clients = load_clients(f);
     if (!clients) return std::unexpected(clients.error());
-    prune_dead_clients(*clients, f);
+    auto dead = prune_dead_clients(*clients);
     // Readers see "starting" (not "stopped") while the old process goes.
     old.restarting = true;
     old.ready_at_ms = 0;
@@ -499,6 +510,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
         lock->remove_file();
         return std::unexpected(record.error());
     }
+    record_client_deaths(f, dead);
     record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", record->server.pid}});
     return record->server;
 }
@@ -517,10 +529,10 @@ Status Lifecycle::kill(const std::string &name) {
             ::kill(record.pgid > 1 ? -record.pgid : record.server.pid, SIGKILL);
             wait_for_exit(record.server, 2000);
         }
-        record_event(f, "killed", {{"pid", record.server.pid}});
     }
     bool had_files = found || !loaded || file_exists(f.clients());
     remove_records(f);
+    if (found) record_event(f, "killed", {{"pid", (*loaded)->server.pid}});
     lock->remove_file();
     if (!had_files) return not_running(name);
     return {};
@@ -588,13 +600,14 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             report.push_back(name + ": removed a corrupt clients record; the server is now in its grace period");
             continue;
         }
-        if (prune_dead_clients(*clients, f)) {
+        if (auto dead = prune_dead_clients(*clients); !dead.empty()) {
             if (clients->empty() && *live) {
                 ServerRecord updated = **live;
                 updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
                 (void)save_server_record(f, updated);
             }
             (void)save_clients(f, *clients);
+            record_client_deaths(f, dead);
             report.push_back(name + ": removed clients that are no longer running");
         }
     }

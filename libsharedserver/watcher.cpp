@@ -182,14 +182,16 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
         (void)save_server_record(files_, stopping);
     }
     record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
+    int status = -1;
     if (server_running_) {
         terminate_server(server_, server_.pid, default_stop_timeout_ms, true);
-        log_exit(wait_status(), false);
+        status = wait_status();
     }
     if (record && record_is_mine(*record)) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
     }
+    if (server_running_) log_exit(status, false);  // after the records that named it are gone
     if (!file_exists(files_.server())) lock.remove_file();
     done_ = true;
 }
@@ -246,24 +248,25 @@ void Watcher::prune_dead_clients(const std::vector<pid_t> &dead) {
         if (!record || !record_is_mine(*record)) return;
         auto clients = load_clients(files_);
         if (!clients) return;
-        bool changed = false;
+        std::vector<pid_t> died;
         for (auto it = clients->begin(); it != clients->end();) {
             if (process_alive({it->first, it->second.start})) {
                 ++it;
                 continue;
             }
-            record_event(files_, "client-died", {{"client", it->first}});
+            died.push_back(it->first);
             it = clients->erase(it);
-            changed = true;
         }
-        if (changed) {
+        if (!died.empty()) {
+            // The records first, then the events that describe them.
+            ServerRecord updated = **record;
             if (clients->empty()) {
-                ServerRecord updated = **record;
                 updated.grace_deadline_ms = unix_now_ms() + updated.spec.grace_period_ms;
                 (void)save_server_record(files_, updated);
-                record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
             }
             (void)save_clients(files_, *clients);
+            for (pid_t pid : died) record_event(files_, "client-died", {{"client", pid}});
+            if (clients->empty()) record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
         }
     }
     sync_clients();
@@ -337,9 +340,11 @@ void Watcher::server_exited() {
     auto lock = NameLock::acquire(files_.lock());
     auto record = load_server_record(files_);
     bool mine = record && record_is_mine(*record);
-    // A stop by a client removed the record first: then the exit was asked for.
-    log_exit(status, mine && !(*record)->stopping);
+    // A stop by a client removed the record first: then the exit was asked
+    // for. The exit is logged once no record names the server as running.
+    bool unexpected = mine && !(*record)->stopping;
     if (!mine) {
+        log_exit(status, unexpected);
         if (lock && !file_exists(files_.server())) lock->remove_file();
         done_ = true;
         return;
@@ -354,6 +359,7 @@ void Watcher::server_exited() {
     if (!wanted || r.ready_at_ms == 0 || r.stopping) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
+        log_exit(status, unexpected);
         if (lock) lock->remove_file();
         done_ = true;
         return;
@@ -361,11 +367,12 @@ void Watcher::server_exited() {
     int64_t now = unix_now_ms();
     std::erase_if(r.restarts_ms, [&](int64_t t) { return t < now - policy.window_ms; });
     if (static_cast<int>(r.restarts_ms.size()) >= policy.max_restarts) {
+        (void)save_clients(files_, {});
+        (void)remove_file(files_.server());
+        log_exit(status, unexpected);
         record_event(files_, "gave-up", {{"pid", server_.pid},
                                          {"restarts", r.restarts_ms.size()},
                                          {"window_ms", policy.window_ms}});
-        (void)save_clients(files_, {});
-        (void)remove_file(files_.server());
         if (lock) lock->remove_file();
         done_ = true;
         return;
@@ -376,6 +383,7 @@ void Watcher::server_exited() {
     delay = std::min<int64_t>(delay, 30'000);
     r.restarting = true;
     (void)save_server_record(files_, r);
+    log_exit(status, unexpected);
     json fields = {{"pid", server_.pid}, {"delay_ms", delay}};
     if (status >= 0 && WIFEXITED(status)) fields["code"] = WEXITSTATUS(status);
     if (status >= 0 && WIFSIGNALED(status)) fields["signal"] = WTERMSIG(status);
@@ -396,9 +404,9 @@ void Watcher::restart_due() {
     log_offset_ = file_size(launched.log_file);
     auto relaunched = launch_server(launched, launched.log_file == files_.log());
     if (!relaunched) {
-        record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
+        record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         lock->remove_file();
         done_ = true;
         return;
