@@ -303,7 +303,7 @@ int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx,
         bool ready = outcome->ready;
         // Every caller of a starting server waits for the same probe.
         if (!ready && !o.no_wait) {
-            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, since);
+            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, {outcome->server.pid, since});
             if (!waited) return set_error(waited.error());
             ready = true;
         }
@@ -343,7 +343,7 @@ int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx, const char *
         auto record = ctx->lifecycle.start(name, spec_from(o));
         if (!record) return set_error(record.error());
         if (record->ready_at_ms == 0 && !o.no_wait) {
-            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, since);
+            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, {record->server.pid, since});
             if (!waited) return set_error(waited.error());
         }
         if (pid_out) *pid_out = record->server.pid;
@@ -360,7 +360,7 @@ int sharedserver_wait(sharedserver_context *ctx, const char *name, const shareds
         if (o.progress)
             progress = [&](int64_t elapsed, const std::string &line) { o.progress(elapsed, line.c_str(), o.payload); };
         // A failure older than this wait is history, not this server's answer.
-        auto waited = wait_until_ready(ctx->lifecycle.files(name), o.timeout_ms, unix_now_ms(), progress);
+        auto waited = wait_until_ready(ctx->lifecycle.files(name), o.timeout_ms, {0, unix_now_ms()}, progress);
         if (!waited) return set_error(waited.error());
         return ok();
     });

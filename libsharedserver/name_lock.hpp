@@ -2,6 +2,7 @@
 // transaction holds it from its first read to its last write.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "error.hpp"
@@ -17,6 +18,9 @@ public:
     // Returns once no transaction holds the lock (it may not exist at all).
     // Creates nothing: a reader uses it to see a transaction finished.
     static void wait_for_holder(const std::string &lock_path);
+    // The same, giving up after `timeout_ms`: false when the lock is still
+    // held then. For a waiter that must not block past its own deadline.
+    static bool wait_for_holder(const std::string &lock_path, int64_t timeout_ms);
 
     NameLock(NameLock &&other) noexcept;
     NameLock &operator=(NameLock &&other) noexcept;
