@@ -254,9 +254,10 @@ int sharedserver_context_open(sharedserver_context **out, const char *state_dir)
     return guard([&] {
         if (!out) return set_error(SHAREDSERVER_EINVALID, "the context output pointer is NULL");
         *out = nullptr;
-        std::string dir = state_dir && *state_dir ? state_dir : default_state_dir();
-        if (auto ready = ensure_private_directory(dir); !ready) return set_error(ready.error());
-        *out = new sharedserver_context{Lifecycle(dir, find_watcher_executable())};
+        auto dir = absolute_state_dir(state_dir && *state_dir ? state_dir : default_state_dir());
+        if (!dir) return set_error(dir.error());
+        if (auto ready = ensure_private_directory(*dir); !ready) return set_error(ready.error());
+        *out = new sharedserver_context{Lifecycle(*dir, find_watcher_executable())};
         return ok();
     });
 }

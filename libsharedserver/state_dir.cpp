@@ -1,7 +1,9 @@
 #include "state_dir.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +16,30 @@ std::string default_state_dir() {
     if (const char *runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime)
         return std::string(runtime) + "/sharedserver";
     return "/tmp/sharedserver-" + std::to_string(::geteuid());
+}
+
+Result<std::string> absolute_state_dir(const std::string &dir) {
+    if (dir.empty()) return fail(SHAREDSERVER_EINVALID, "the state directory path is empty");
+    std::string path = dir;
+    if (path.front() != '/') {
+        char cwd[PATH_MAX];
+        if (!::getcwd(cwd, sizeof cwd))
+            return fail(SHAREDSERVER_EINVALID,
+                        "state directory " + quote(dir) + " is relative and the current directory cannot be named (" +
+                            std::strerror(errno) + "): set SHAREDSERVER_LOCKDIR to an absolute path",
+                        errno, dir);
+        path = std::string(cwd) + "/" + path;
+    }
+    std::string out;
+    std::size_t begin = 0;
+    while (begin < path.size()) {
+        std::size_t end = path.find('/', begin);
+        if (end == std::string::npos) end = path.size();
+        std::string_view part(path.data() + begin, end - begin);
+        if (!part.empty() && part != ".") out += "/" + std::string(part);
+        begin = end + 1;
+    }
+    return out.empty() ? std::string("/") : out;
 }
 
 Status ensure_private_directory(const std::string &dir) {
