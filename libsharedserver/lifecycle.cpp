@@ -16,6 +16,7 @@
 #include "ports.hpp"
 #include "probe.hpp"
 #include "spawn.hpp"
+#include "spec_limits.hpp"
 #include "termination.hpp"
 
 namespace sharedserver {
@@ -267,6 +268,7 @@ Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files) {
     if (spec.restart.window_ms < 0) spec.restart.window_ms = 60'000;
     spec.working_dir = spec.working_dir.empty() ? current_directory() : absolute(spec.working_dir);
     spec.log_file = spec.log_file.empty() ? files.log() : absolute(spec.log_file);
+    if (auto within = check_spec_limits(spec, files.name); !within) return std::unexpected(within.error());
     return spec;
 }
 
@@ -286,6 +288,7 @@ std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked
 Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &request) {
     if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
     ServerFiles f = files(name);
+    if (auto metadata = check_metadata(request.metadata); !metadata) return std::unexpected(metadata.error());
     std::optional<ServerSpec> spec;
     if (request.spec) {
         auto normalized = normalize_spec(*request.spec, f);

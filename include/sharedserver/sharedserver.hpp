@@ -62,10 +62,21 @@ inline std::string take(sharedserver_buf &buf) {
 
 inline std::string str(const char *s) { return s ? std::string(s) : std::string(); }
 
-inline std::vector<const char *> pointers(const std::vector<std::string> &items) {
+// A C string ends at its first NUL: a std::string holding one would reach
+// the library cut short, and run something other than what was asked.
+inline void refuse_nul(const std::string &text, const std::string &what) {
+    if (text.find('\0') != std::string::npos)
+        throw Error(SHAREDSERVER_EINVALID, what + " contains a NUL byte, which no C string can carry", 0, "");
+}
+
+// `what` and the item's number name it in the error, counting from `first`.
+inline std::vector<const char *> pointers(const std::vector<std::string> &items, const char *what, std::size_t first) {
     std::vector<const char *> out;
     out.reserve(items.size());
-    for (const auto &item : items) out.push_back(item.c_str());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        refuse_nul(items[i], std::string(what) + " " + std::to_string(first + i));
+        out.push_back(items[i].c_str());
+    }
     return out;
 }
 
@@ -266,8 +277,8 @@ public:
     std::string watcher_path() const { return sharedserver_context_watcher_path(ctx_.get()); }
 
     UseResult use(const std::string &name, const UseOptions &options = {}) {
-        auto argv = detail::pointers(options.command);
-        auto env = detail::pointers(options.env);
+        auto argv = detail::pointers(options.command, "argument", 0);
+        auto env = detail::pointers(options.env, "env entry", 1);
         sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
         fill(o, options, argv, env);
         sharedserver_use_result r = SHAREDSERVER_USE_RESULT_INIT;
@@ -301,8 +312,8 @@ public:
     }
 
     int64_t start(const std::string &name, const UseOptions &options) {
-        auto argv = detail::pointers(options.command);
-        auto env = detail::pointers(options.env);
+        auto argv = detail::pointers(options.command, "argument", 0);
+        auto env = detail::pointers(options.env, "env entry", 1);
         sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
         fill(o, options, argv, env);
         int64_t pid = 0;
@@ -396,6 +407,10 @@ public:
 private:
     static void fill(sharedserver_use_options &o, const UseOptions &options, const std::vector<const char *> &argv,
                      const std::vector<const char *> &env) {
+        detail::refuse_nul(options.working_dir, "the working dir");
+        detail::refuse_nul(options.log_file, "the log file");
+        detail::refuse_nul(options.metadata, "the metadata");
+        detail::refuse_nul(options.ready_target, "the readiness target");
         o.argv = argv.empty() ? nullptr : argv.data();
         o.argc = argv.size();
         o.env = env.empty() ? nullptr : env.data();
