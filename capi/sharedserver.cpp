@@ -467,6 +467,7 @@ int64_t sharedserver_info_started_at(const sharedserver_info *i) { return i ? i-
 int sharedserver_info_port(const sharedserver_info *i) { return i ? i->info.port : 0; }
 int64_t sharedserver_info_ready_at(const sharedserver_info *i) { return i ? i->info.ready_at_ms : 0; }
 size_t sharedserver_info_restart_count(const sharedserver_info *i) { return i ? i->info.restarts : 0; }
+const char *sharedserver_info_error(const sharedserver_info *i) { return i ? i->info.error.c_str() : ""; }
 
 int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info) {
     return guard([&] {

@@ -22,6 +22,7 @@ enum class State {
     active = SHAREDSERVER_ACTIVE,
     grace = SHAREDSERVER_GRACE,
     stopping = SHAREDSERVER_STOPPING,
+    corrupt = SHAREDSERVER_CORRUPT,  // in lists only: the record cannot be read; Info::error says why
 };
 
 enum class Outcome {
@@ -123,6 +124,7 @@ struct Info {
     int port = 0;
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
+    std::string error;  // why the record cannot be read (State::corrupt); "" otherwise
     // The server as `sharedserver info --json` prints it. Filled by info(),
     // and by list() only when asked; list_json() gives a whole list as JSON.
     std::string json;
@@ -150,6 +152,7 @@ struct Info {
         info.port = sharedserver_info_port(h);
         info.ready_at_ms = sharedserver_info_ready_at(h);
         info.restarts = sharedserver_info_restart_count(h);
+        info.error = detail::str(sharedserver_info_error(h));
         if (with_json) {
             sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
             detail::check(sharedserver_info_json(&buf, h));
