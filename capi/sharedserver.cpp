@@ -326,7 +326,7 @@ int sharedserver_unuse(size_t *refcount_out, sharedserver_context *ctx, const ch
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
         if (client_pid < 0 || client_pid > INT_MAX)
-            return set_error(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(client_pid));
+            return set_error(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(client_pid) + ": not a process id");
         pid_t pid = client_pid == 0 ? ::getpid() : static_cast<pid_t>(client_pid);
         auto refcount = ctx->lifecycle.unuse(name, pid);
         if (!refcount) return set_error(refcount.error());
