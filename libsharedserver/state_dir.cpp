@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "names.hpp"
+#include "spec_limits.hpp"
 
 namespace sharedserver {
 
@@ -20,6 +21,11 @@ std::string default_state_dir() {
 
 Result<std::string> absolute_state_dir(const std::string &dir) {
     if (dir.empty()) return fail(SHAREDSERVER_EINVALID, "the state directory path is empty");
+    // Records name files in it (the default log) as JSON text.
+    if (invalid_utf8_at(dir) != std::string::npos)
+        return fail(SHAREDSERVER_EINVALID, "state directory " + quote(dir) +
+                                               " is not valid UTF-8, which records cannot name; set SHAREDSERVER_LOCKDIR to another directory",
+                    0, dir);
     std::string path = dir;
     if (path.front() != '/') {
         char cwd[PATH_MAX];

@@ -16,7 +16,8 @@ std::string default_state_dir();
 // name the same directory (a relative SHAREDSERVER_LOCKDIR once had the
 // watcher look for its record under `/` and stop the server it had just
 // started). `.` components and repeated or trailing slashes are dropped;
-// `..` is kept (a symlink before it makes dropping it wrong).
+// `..` is kept (a symlink before it makes dropping it wrong). A path that
+// is not UTF-8 is refused: records name files in it as JSON text.
 Result<std::string> absolute_state_dir(const std::string &dir);
 
 // Creates the directory 0700 when missing; refuses one that is not a real

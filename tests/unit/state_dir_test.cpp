@@ -182,6 +182,8 @@ TEST_CASE("a relative state directory is resolved against the current directory,
     CHECK(absolute_state_dir("/run//user/./1000/sharedserver/").value() == "/run/user/1000/sharedserver");
     CHECK(absolute_state_dir("/").value() == "/");
     CHECK(absolute_state_dir("").error().code == SHAREDSERVER_EINVALID);
+    CHECK(absolute_state_dir("/tmp/caf\xe9").error().message ==
+          "state directory \"/tmp/caf\xe9\" is not valid UTF-8, which records cannot name; set SHAREDSERVER_LOCKDIR to another directory");
 }
 
 TEST_CASE("server files are named after the server inside the state directory") {
