@@ -45,6 +45,17 @@ std::string env_name(const std::string &server) {
 
 int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Project> &project,
              const std::vector<std::string> &names, const std::vector<std::string> &command) {
+    // The signals to forward stay blocked until the child's pid is known: one
+    // that came while we attached or spawned was lost (the handler had no
+    // child yet), and `with` waited forever on a child nobody signalled.
+    sigset_t forwarded, before;
+    sigemptyset(&forwarded);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
+    ::sigprocmask(SIG_BLOCK, &forwarded, &before);
+    struct Unblock {
+        sigset_t mask;
+        ~Unblock() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+    } unblock{before};
     Held held{ctx, {}};
     std::vector<std::string> env;
     for (char **e = environ; e && *e; ++e) env.emplace_back(*e);
@@ -70,13 +81,19 @@ int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Proje
     sigemptyset(&action.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &action, nullptr);
 
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &before);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
+    int rc = ::posix_spawnp(&pid, argv[0], nullptr, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
     if (rc != 0) {
         std::cerr << "sharedserver: cannot run \"" << command.front() << "\": " << std::strerror(rc) << "\n";
         return 127;
     }
     child_pid = pid;
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);  // a signal that came meanwhile goes to the child now
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
