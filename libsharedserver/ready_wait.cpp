@@ -170,6 +170,9 @@ std::string describe_failure(const ServerFiles &files, const WaitTarget &target,
             reason = "exited while starting, and its watcher is gone too, so how it ended was not recorded";
         }
     }
+    // A stop's own event is enough: the exit its watcher records may come later.
+    if (reason.empty() && stopped)
+        reason = "was stopped while starting" + (stopped_because.empty() ? "" : " (" + stopped_because + ")");
     if (reason.empty()) return {};
     return with_log_tail(files, "server " + quote(files.name) + " " + reason);
 }
