@@ -204,9 +204,13 @@ def test_every_event_is_visible_only_after_the_state_it_describes(sandbox):
 
         # A watcher killed, then a client: the next use adopts the server and
         # drops the dead client itself.
-        os.kill(sandbox.record(NAME)["watcher_pid"], signal.SIGKILL)
+        watcher = sandbox.record(NAME)["watcher_pid"]
+        os.kill(watcher, signal.SIGKILL)
         c.kill()
         c.wait()
+        # SIGKILL takes effect when the watcher next runs: on a busy machine
+        # the next use could still find it alive, and not adopt.
+        assert wait_until(lambda: not pid_alive(watcher))
         m = gate.mark()
         sandbox.run("use", "--pid", d.pid, NAME)                 # adopted, client-died, attached
         gate.wait_for(m, "adopted", "client-died", "attached")
