@@ -95,7 +95,8 @@ std::string describe_exec_failure(const std::string &shown, const std::string &p
         if (err == EACCES && ::access(interpreter->c_str(), X_OK) == 0) return plain;
         return named + "cannot be run: " + std::strerror(err);
     }
-    if (err == ENOEXEC)
+    const bool elf = head.size() >= SELFMAG && std::memcmp(head.data(), ELFMAG, SELFMAG) == 0;
+    if (err == ENOEXEC && !elf)
         return escape_controls(shown) + ": not an executable format; a script needs a #! line (e.g. #!/bin/sh)";
     if (err == ENOENT && exists(path)) {
         if (auto loader = elf_loader(file, head); loader && !exists(*loader))

@@ -71,6 +71,8 @@ TEST_CASE("other failures keep the system's words") {
     std::string script = write(dir, "run.sh", "#!/bin/sh\n");
     CHECK(describe_exec_failure("run.sh", script, EACCES) == "run.sh: Permission denied");
     CHECK(describe_exec_failure("run.sh", script, E2BIG) == "run.sh: Argument list too long");
+    std::string broken = write(dir, "broken", "\x7f" "ELF-not-really");
+    CHECK(describe_exec_failure("broken", broken, ENOEXEC) == "broken: Exec format error");
 }
 
 }
