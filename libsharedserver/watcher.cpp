@@ -369,10 +369,11 @@ void Watcher::server_exited() {
     if (static_cast<int>(r.restarts_ms.size()) >= policy.max_restarts) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
-        log_exit(status, unexpected);
+        // `exited` last: clients (the Neovim plugin) read how it ended when they see it.
         record_event(files_, "gave-up", {{"pid", server_.pid},
                                          {"restarts", r.restarts_ms.size()},
                                          {"window_ms", policy.window_ms}});
+        log_exit(status, unexpected);
         if (lock) lock->remove_file();
         done_ = true;
         return;

@@ -223,6 +223,8 @@ def test_every_event_is_visible_only_after_the_state_it_describes(sandbox):
         sandbox.run("use", "--pid", d.pid, "--restart", "always", "--max-restarts", "1", NAME, "--",
                     "sh", "-c", "sleep 0.3; exit 1")
         gate.wait_for(m, "exited", "restarting", "restarted", "exited", "gave-up")
+        # `exited` ends a server's life: clients read how it ended when they see it.
+        assert gate.kinds()[m:][-2:] == ["gave-up", "exited"]
 
         # A probe that fails: probe-failed, stopping, exited.
         m = gate.mark()
