@@ -160,8 +160,8 @@ int Watcher::wait_status() {
     return status;
 }
 
-void Watcher::log_exit(int status, bool unexpected) {
-    json fields = {{"pid", server_.pid}, {"unexpected", unexpected}};
+void record_exit(const ServerFiles &files, pid_t pid, int status, bool unexpected) {
+    json fields = {{"pid", pid}, {"unexpected", unexpected}};
     if (status >= 0 && WIFEXITED(status)) {
         fields["code"] = WEXITSTATUS(status);
     } else if (status >= 0 && WIFSIGNALED(status)) {
@@ -170,8 +170,10 @@ void Watcher::log_exit(int status, bool unexpected) {
     } else {
         fields["code"] = nullptr;  // adopted: not our child, the status is unknowable
     }
-    record_event(files_, "exited", fields);
+    record_event(files, "exited", fields);
 }
+
+void Watcher::log_exit(int status, bool unexpected) { record_exit(files_, server_.pid, status, unexpected); }
 
 // Under `lock`: stop our server, record why, remove its records, and finish.
 void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
@@ -521,17 +523,25 @@ int Watcher::run() {
 }
 
 // After the handshake, under the lock: is the record ours? If the client
-// died before writing it, the server we launched must not outlive us.
+// died before writing it, the server we launched must not outlive us. If a
+// stop took the lock before us, the server it ended was recorded (started or
+// adopted) and its exit is ours to log: otherwise the name's last exit would
+// be an older server's.
 bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child) {
     auto lock = NameLock::acquire(files.lock());
     auto record = load_server_record(files);
     if (record && *record && (*record)->server == server) return true;
+    int status = -1;
     if (is_child) {
         terminate_server(server, server.pid, default_stop_timeout_ms, true);
-        int status;
-        ::waitpid(server.pid, &status, 0);
-        if (lock && !file_exists(files.server())) lock->remove_file();
+        while (::waitpid(server.pid, &status, 0) < 0 && errno == EINTR) {
+        }
     }
+    // An adopted server was recorded by definition; a launched one only if
+    // its client wrote the records before the stop.
+    if (!process_alive(server) && (!is_child || server_was_recorded(files, server.pid)))
+        record_exit(files, server.pid, status, false);
+    if (is_child && lock && !file_exists(files.server())) lock->remove_file();
     return false;
 }
 

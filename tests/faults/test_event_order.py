@@ -50,6 +50,7 @@ class EventGate:
         self.seen = []  # (event, records as they were while its writer waited, or None)
         self.readers = []  # (fd, path) of the FIFOs moved aside
         self.failure = None
+        self.paused = threading.Event()  # set: waiting writers are left waiting
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
@@ -99,7 +100,7 @@ class EventGate:
     def serve(self):
         try:
             while not self.done.is_set():
-                if not self.writer_waiting():
+                if self.paused.is_set() or not self.writer_waiting():
                     time.sleep(0.002)
                     continue
                 snapshot = self.records()
@@ -127,7 +128,24 @@ class EventGate:
             later = self.kinds()[since:]
             return all(later.count(k) >= list(kinds).count(k) for k in kinds)
         assert wait_until(arrived, timeout=timeout), \
-            f"waited for {kinds}; seen {self.kinds()[since:]} after {self.kinds()[:since]}"
+            f"waited for {kinds}; seen {self.kinds()[since:]} after {self.kinds()[:since]}; {self.diagnosis()}"
+
+    def diagnosis(self):
+        """The sandbox's processes and what they wait in, for a failure message."""
+        out = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if self.env_mark not in f.read().split(b"\0"):
+                        continue
+                with open(f"/proc/{entry}/wchan") as f:
+                    wchan = f.read()
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")[:80]
+            except OSError:
+                continue
+            out.append(f"{entry} {wchan} {cmdline}")
+        return f"gate failure: {self.failure!r}; processes: " + "; ".join(out)
 
     def close(self):
         self.done.set()
@@ -261,3 +279,44 @@ def test_every_event_is_visible_only_after_the_state_it_describes(sandbox):
     assert {event["event"] for event, _ in checked} >= expected, "some kinds slipped past the gate"
     wrong = [(event, why) for event, records in checked if (why := violation(event, records))]
     assert wrong == [], "events visible before their state:\n" + "\n".join(f"{e}: {why}" for e, why in wrong)
+
+
+def test_a_server_stopped_before_its_new_watcher_takes_it_over_still_has_its_exit_logged(sandbox):
+    gate = EventGate(sandbox)
+    try:
+        client, other = sandbox.client(), sandbox.client()
+        m = gate.mark()
+        sandbox.run("use", "--pid", client.pid, NAME, "--", "sleep", "1000")
+        gate.wait_for(m, "started", "attached")
+        old = sandbox.record(NAME)
+        os.kill(old["watcher_pid"], signal.SIGKILL)
+        assert wait_until(lambda: not pid_alive(old["watcher_pid"]))
+
+        # The next use adopts the server with a new watcher. Held at its
+        # "adopted" event, the new watcher is frozen before it can take the
+        # lock; a stop then wins the lock and ends the server first.
+        gate.paused.set()
+        adopting = subprocess.Popen([str(CLI), "use", "--pid", str(other.pid), NAME], env=sandbox.env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        sandbox.pids.append(adopting.pid)
+        assert wait_until(gate.writer_waiting, timeout=10)
+        watcher = sandbox.record(NAME)["watcher_pid"]
+        assert watcher != old["watcher_pid"]
+        os.kill(watcher, signal.SIGSTOP)
+        try:
+            m = gate.mark()
+            gate.paused.clear()
+            assert adopting.wait(timeout=15) == 0
+            sandbox.run("admin", "stop", NAME)
+            gate.wait_for(m, "adopted", "attached", "stopping")
+            assert not pid_alive(old["pid"])
+        finally:
+            os.kill(watcher, signal.SIGCONT)
+        # It finds the record gone: the exit it did not see is still its to log.
+        gate.wait_for(m, "exited")
+        exited = [event for event, _ in gate.seen[m:] if event["event"] == "exited"]
+        assert [(e["pid"], e["code"], e["unexpected"]) for e in exited] == [(old["pid"], None, False)]
+        assert wait_until(lambda: not pid_alive(watcher))
+    finally:
+        gate.close()
+    assert gate.failure is None, gate.failure
