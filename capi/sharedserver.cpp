@@ -254,9 +254,10 @@ int sharedserver_context_open(sharedserver_context **out, const char *state_dir)
     return guard([&] {
         if (!out) return set_error(SHAREDSERVER_EINVALID, "the context output pointer is NULL");
         *out = nullptr;
-        std::string dir = state_dir && *state_dir ? state_dir : default_state_dir();
-        if (auto ready = ensure_private_directory(dir); !ready) return set_error(ready.error());
-        *out = new sharedserver_context{Lifecycle(dir, find_watcher_executable())};
+        auto dir = absolute_state_dir(state_dir && *state_dir ? state_dir : default_state_dir());
+        if (!dir) return set_error(dir.error());
+        if (auto ready = ensure_private_directory(*dir); !ready) return set_error(ready.error());
+        *out = new sharedserver_context{Lifecycle(*dir, find_watcher_executable())};
         return ok();
     });
 }
@@ -303,7 +304,7 @@ int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx,
         bool ready = outcome->ready;
         // Every caller of a starting server waits for the same probe.
         if (!ready && !o.no_wait) {
-            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, since);
+            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, {outcome->server.pid, since});
             if (!waited) return set_error(waited.error());
             ready = true;
         }
@@ -325,7 +326,7 @@ int sharedserver_unuse(size_t *refcount_out, sharedserver_context *ctx, const ch
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
         if (client_pid < 0 || client_pid > INT_MAX)
-            return set_error(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(client_pid));
+            return set_error(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(client_pid) + ": not a process id");
         pid_t pid = client_pid == 0 ? ::getpid() : static_cast<pid_t>(client_pid);
         auto refcount = ctx->lifecycle.unuse(name, pid);
         if (!refcount) return set_error(refcount.error());
@@ -343,7 +344,7 @@ int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx, const char *
         auto record = ctx->lifecycle.start(name, spec_from(o));
         if (!record) return set_error(record.error());
         if (record->ready_at_ms == 0 && !o.no_wait) {
-            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, since);
+            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, {record->server.pid, since});
             if (!waited) return set_error(waited.error());
         }
         if (pid_out) *pid_out = record->server.pid;
@@ -360,7 +361,7 @@ int sharedserver_wait(sharedserver_context *ctx, const char *name, const shareds
         if (o.progress)
             progress = [&](int64_t elapsed, const std::string &line) { o.progress(elapsed, line.c_str(), o.payload); };
         // A failure older than this wait is history, not this server's answer.
-        auto waited = wait_until_ready(ctx->lifecycle.files(name), o.timeout_ms, unix_now_ms(), progress);
+        auto waited = wait_until_ready(ctx->lifecycle.files(name), o.timeout_ms, {0, unix_now_ms()}, progress);
         if (!waited) return set_error(waited.error());
         return ok();
     });
@@ -466,6 +467,7 @@ int64_t sharedserver_info_started_at(const sharedserver_info *i) { return i ? i-
 int sharedserver_info_port(const sharedserver_info *i) { return i ? i->info.port : 0; }
 int64_t sharedserver_info_ready_at(const sharedserver_info *i) { return i ? i->info.ready_at_ms : 0; }
 size_t sharedserver_info_restart_count(const sharedserver_info *i) { return i ? i->info.restarts : 0; }
+const char *sharedserver_info_error(const sharedserver_info *i) { return i ? i->info.error.c_str() : ""; }
 
 int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info) {
     return guard([&] {

@@ -2,6 +2,7 @@
 // public C++ wrapper. No lifecycle logic lives here.
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -26,7 +27,7 @@ constexpr int exit_check_error = 4;  // check uses 0-3 for states
 // Options shared by `use` and `admin start`.
 struct SpecArgs {
     std::string grace_period;
-    int64_t pid = 0;
+    std::string pid;
     std::string metadata;
     std::vector<std::string> env;
     std::string log_file;
@@ -37,7 +38,7 @@ struct SpecArgs {
     bool no_wait = false;
     std::string port;
     std::string restart = "no";
-    int max_restarts = -1;
+    std::string max_restarts;
     std::string restart_window;
     std::string on_mismatch = "warn";
     std::string log_max_size;
@@ -65,8 +66,7 @@ void add_spec_options(CLI::App *cmd, SpecArgs &args, bool with_pid) {
     cmd->add_option("--port", args.port, "`auto`: a free TCP port on 127.0.0.1 picked at first start, or a fixed N; {port} in the command and --env values is replaced by it, and the server gets SHAREDSERVER_PORT");
     cmd->add_option("--restart", args.restart, "Start the server again when it exits: no (default), on-failure or always")
         ->check(CLI::IsMember({"no", "on-failure", "always"}));
-    cmd->add_option("--max-restarts", args.max_restarts, "Give up after this many restarts within the window (default 5)")
-        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--max-restarts", args.max_restarts, "Give up after this many restarts within the window (default 5)");
     cmd->add_option("--restart-window", args.restart_window, "The window --max-restarts counts in (default 1m)");
     cmd->add_option("--on-mismatch", args.on_mismatch,
                     "When the running server was started with a different command, env or working dir: warn (default), error, or restart it with this definition")
@@ -90,6 +90,34 @@ int64_t size_option(const std::string &option, const std::string &text) {
         throw sharedserver::Error(SHAREDSERVER_EINVALID,
                                   option + ": invalid size \"" + text + "\": expected bytes or a number with K, M or G (e.g. 10M)", 0, "");
     return number * scale;
+}
+
+// A whole number within [min, max], or one line naming the option. (CLI11's
+// own range check spelled out the largest double: a 408-character line.)
+int64_t number_option(const std::string &option, const std::string &text, int64_t min, int64_t max,
+                      const std::string &expected) {
+    std::size_t used = 0;
+    long long number = 0;
+    bool too_large = false;
+    try {
+        number = std::stoll(text, &used);
+    } catch (const std::out_of_range &) {
+        too_large = text.find_first_not_of("0123456789") == std::string::npos;
+    } catch (const std::exception &) {
+        used = 0;
+    }
+    too_large = too_large || (used == text.size() && number > max);
+    if (too_large)
+        throw sharedserver::Error(SHAREDSERVER_EINVALID, option + ": \"" + text + "\" is too large: expected at most " +
+                                                             std::to_string(max), 0, "");
+    if (text.empty() || used != text.size() || number < min)
+        throw sharedserver::Error(SHAREDSERVER_EINVALID, option + ": invalid value \"" + text + "\": expected " + expected, 0, "");
+    return number;
+}
+
+// A client's pid: a positive number (0 and negatives mean something else to the library).
+int64_t pid_option(const std::string &text) {
+    return number_option("--pid", text, 1, std::numeric_limits<int32_t>::max(), "a process id (a positive whole number)");
 }
 
 // A duration option: the library's message, prefixed with the option's name.
@@ -148,7 +176,9 @@ sharedserver::UseOptions overlay(const CLI::App *cmd, const SpecArgs &args, shar
         options.restart_policy = args.restart == "always"       ? SHAREDSERVER_RESTART_ALWAYS
                                  : args.restart == "on-failure" ? SHAREDSERVER_RESTART_ON_FAILURE
                                                                 : SHAREDSERVER_RESTART_NO;
-    if (given("--max-restarts")) options.max_restarts = args.max_restarts;
+    if (given("--max-restarts"))
+        options.max_restarts = static_cast<int>(
+            number_option("--max-restarts", args.max_restarts, 0, std::numeric_limits<int>::max(), "a whole number, 0 or more"));
     if (given("--restart-window")) options.restart_window_ms = duration_option("--restart-window", args.restart_window);
     if (given("--on-mismatch"))
         options.on_mismatch = args.on_mismatch == "error"     ? SHAREDSERVER_MISMATCH_ERROR
@@ -213,7 +243,7 @@ int main(int argc, char **argv) {
     SpecArgs spec;
     bool json = false, names_only = false, force = false;
     std::string timeout, shell;
-    int64_t pid = 0;
+    std::string pid;
 
     auto *use = app.add_subcommand("use", "Attach to a server, starting it with the command after `--` if it is not running");
     use->add_option("name", name, "Server name")->required();
@@ -240,11 +270,11 @@ int main(int argc, char **argv) {
     wait->add_option("name", name, "Server name")->required();
     wait->add_option("--timeout", wait_timeout, "Give up after this long (default: the server's readiness timeout)");
 
-    std::size_t log_lines = 20;
+    std::string log_lines = "20";
     bool follow = false;
     auto *logs = app.add_subcommand("logs", "Show the last lines of a server's output (also after it stopped)");
     logs->add_option("name", name, "Server name")->required();
-    logs->add_option("-n,--lines", log_lines, "How many lines (default 20)")->check(CLI::NonNegativeNumber);
+    logs->add_option("-n,--lines", log_lines, "How many lines (default 20)");
     logs->add_flag("-f,--follow", follow, "Keep printing new output until interrupted (Ctrl-C)");
 
     auto *port = app.add_subcommand("port", "Print the server's port, for scripts: redis-cli -p \"$(sharedserver port redis)\"");
@@ -319,7 +349,7 @@ int main(int argc, char **argv) {
         }
         if (use->parsed()) {
             auto options = options_for(use, spec, name, command, config);
-            options.client_pid = caller_pid(spec.pid);
+            options.client_pid = caller_pid(use->count("--pid") ? pid_option(spec.pid) : 0);
             // On a terminal, show progress while waiting: attach without
             // waiting, then wait with a spinner. Off a terminal, one call.
             bool show_progress = !options.no_wait && cli::progress_enabled();
@@ -355,7 +385,8 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (unuse->parsed() || decref->parsed()) {
-            std::size_t left = ctx.unuse(name, unuse->parsed() ? caller_pid(pid) : pid);
+            int64_t client = unuse->count("--pid") || decref->count("--pid") ? pid_option(pid) : 0;
+            std::size_t left = ctx.unuse(name, unuse->parsed() ? caller_pid(client) : client);
             if (left > 0) {
                 std::cout << "detached from " << name << " (" << clients_phrase(left) << " left)\n";
             } else {
@@ -400,12 +431,14 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (logs->parsed()) {
+            auto lines = static_cast<std::size_t>(
+                number_option("--lines", log_lines, 0, std::numeric_limits<int32_t>::max(), "a number of lines, 0 or more"));
             if (!follow) {
-                std::cout << ctx.log_tail(name, log_lines) << std::flush;
+                std::cout << ctx.log_tail(name, lines) << std::flush;
                 return 0;
             }
             (void)ctx.log_tail(name, 0);  // fails for a name that never ran
-            return cli::follow_log(ctx.log_path(name), log_lines);
+            return cli::follow_log(ctx.log_path(name), lines);
         }
         if (port->parsed()) {
             auto i = ctx.info(name);
@@ -456,10 +489,10 @@ int main(int argc, char **argv) {
         }
         if (incref->parsed()) {
             sharedserver::UseOptions options;
-            options.client_pid = pid;
+            options.client_pid = pid_option(pid);
             options.metadata = spec.metadata;
             auto result = ctx.use(name, options);
-            std::cout << "attached pid " << pid << " to " << name << " (" << clients_phrase(result.refcount) << ")\n";
+            std::cout << "attached pid " << options.client_pid << " to " << name << " (" << clients_phrase(result.refcount) << ")\n";
             return 0;
         }
         if (debug->parsed()) {

@@ -16,6 +16,7 @@ namespace {
 
 constexpr const char *green = "\x1b[32m";
 constexpr const char *yellow = "\x1b[33m";
+constexpr const char *red = "\x1b[31m";
 constexpr const char *dim = "\x1b[2m";
 constexpr const char *bold = "\x1b[1m";
 
@@ -108,6 +109,7 @@ std::string state_label(sharedserver::State state) {
         case State::grace: return paint("⏳ grace", yellow);
         case State::starting: return paint("◐ starting", yellow);
         case State::stopping: return paint("◑ stopping", yellow);
+        case State::corrupt: return paint("✗ corrupt", red);
         default: return paint("○ stopped", dim);
     }
 }
@@ -178,7 +180,8 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
     for (const auto &h : header) rows[0].push_back(paint(h, bold));
     int64_t now = now_ms();
     for (const auto &s : servers) {
-        bool stopped = s.state == sharedserver::State::stopped;
+        // A record that cannot be read: its row says why instead of a command.
+        bool stopped = s.state == sharedserver::State::stopped || s.state == sharedserver::State::corrupt;
         std::string grace = stopped ? "-"
                             : s.state == sharedserver::State::grace
                                 ? human_span(s.grace_deadline_ms - now) + " left"
@@ -190,7 +193,7 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
                                         stopped ? "-" : std::to_string(s.refcount()),
                                         stopped ? "-" : human_span(now - s.started_at_ms),
                                         grace,
-                                        join_command(s.command)};
+                                        s.error.empty() ? join_command(s.command) : visible(s.error)};
         if (ports) row.insert(row.begin() + 3, s.port > 0 ? std::to_string(s.port) : "-");
         rows.push_back(std::move(row));
     }

@@ -61,6 +61,17 @@ std::string env_name(const std::string &server) {
 
 int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Project> &project,
              const std::vector<std::string> &names, const std::vector<std::string> &command) {
+    // The signals to forward stay blocked until the child's pid is known: one
+    // that came while we attached or spawned was lost (the handler had no
+    // child yet), and `with` waited forever on a child nobody signalled.
+    sigset_t forwarded, before;
+    sigemptyset(&forwarded);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
+    ::sigprocmask(SIG_BLOCK, &forwarded, &before);
+    struct Unblock {
+        sigset_t mask;
+        ~Unblock() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+    } unblock{before};
     Held held{ctx, {}};
     std::vector<std::string> env;
     for (char **e = environ; e && *e; ++e) env.emplace_back(*e);
@@ -99,6 +110,7 @@ int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Proje
         do n = ::read(go[0], &byte, 1);
         while (n < 0 && errno == EINTR);
         if (n != 1) ::_exit(127);  // `with` died before the command held its servers: it never runs
+        ::sigprocmask(SIG_SETMASK, &before, nullptr);
         ::execvpe(argv[0], argv.data(), envp.data());
         int err = errno;
         ssize_t ignored = ::write(failed[1], &err, sizeof err);
@@ -136,6 +148,7 @@ int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Proje
     ssize_t written = ::write(go[1], &byte, 1);
     (void)written;
     ::close(go[1]);
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);  // a signal that came meanwhile goes to the command now
     int exec_error = 0;
     ssize_t n;
     do n = ::read(failed[0], &exec_error, sizeof exec_error);

@@ -81,6 +81,18 @@ std::optional<ExitRecord> last_exit(const ServerFiles &files) {
     return found;
 }
 
+bool server_was_recorded(const ServerFiles &files, pid_t pid) {
+    auto text = read_events(files);
+    if (!text) return false;
+    for (const json &e : parse_lines(*text)) {
+        std::string kind = e.value("event", "");
+        if ((kind == "started" || kind == "restarted" || kind == "adopted") && e.contains("pid") &&
+            e["pid"].is_number_integer() && e["pid"].get<int64_t>() == pid)
+            return true;
+    }
+    return false;
+}
+
 std::optional<std::string> last_log_file(const ServerFiles &files) {
     auto text = read_events(files);
     if (!text) return std::nullopt;

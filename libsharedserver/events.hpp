@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,10 @@ struct ExitRecord {
 };
 
 std::optional<ExitRecord> last_exit(const ServerFiles &files);
+
+// Whether a "started", "restarted" or "adopted" event names `pid`: the
+// server was recorded under this name.
+bool server_was_recorded(const ServerFiles &files, pid_t pid);
 
 // The log file the newest server under this name wrote to (from its
 // "started" event), for reading logs after the server is gone.

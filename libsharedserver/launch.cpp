@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec_failure.hpp"
 #include "names.hpp"
 
 extern char **environ;
@@ -179,7 +180,8 @@ Result<ProcessId> launch_server(const ServerSpec &spec, int output, const std::v
         }
         if (failure.stage == 1)
             return fail_errno(SHAREDSERVER_ESPAWN, "working directory", spec.working_dir, failure.err);
-        return fail_errno(SHAREDSERVER_ESPAWN, "", spec.argv.front(), failure.err);
+        return fail(SHAREDSERVER_ESPAWN, describe_exec_failure(spec.argv.front(), *path, failure.err), failure.err,
+                    spec.argv.front());
     }
     auto start = process_start_stamp(pid);
     return ProcessId{pid, start.value_or(0)};

@@ -18,6 +18,7 @@
 #include "ports.hpp"
 #include "probe.hpp"
 #include "spawn.hpp"
+#include "spec_limits.hpp"
 #include "termination.hpp"
 
 namespace sharedserver {
@@ -64,19 +65,25 @@ void remove_records(const ServerFiles &files) {
     (void)remove_file(files.server());
 }
 
-// Drops clients whose process is gone; true when any was dropped.
-bool prune_dead_clients(ClientMap &clients, const ServerFiles &files) {
-    bool changed = false;
+// Drops clients whose process is gone and returns them. Their
+// `client-died` events wait until the caller has written the clients record
+// without them (record_client_deaths): an event is never visible before the
+// state it describes (DESIGN §4, events).
+std::vector<pid_t> prune_dead_clients(ClientMap &clients) {
+    std::vector<pid_t> dead;
     for (auto it = clients.begin(); it != clients.end();) {
         if (process_alive({it->first, it->second.start})) {
             ++it;
             continue;
         }
-        record_event(files, "client-died", {{"client", it->first}});
+        dead.push_back(it->first);
         it = clients.erase(it);
-        changed = true;
     }
-    return changed;
+    return dead;
+}
+
+void record_client_deaths(const ServerFiles &files, const std::vector<pid_t> &dead) {
+    for (pid_t pid : dead) record_event(files, "client-died", {{"client", pid}});
 }
 
 // What a record proves about its server's processes. Nothing, from another
@@ -121,8 +128,8 @@ std::string forget_dead_server(const ServerFiles &files, const ServerRecord &rec
                     std::to_string(record.pgid) + ", not proven yours";
         }
     }
-    record_event(files, "repaired", fields);
     remove_records(files);
+    record_event(files, "repaired", fields);
     return said;
 }
 
@@ -169,15 +176,15 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
     }
     if (record.stopping) {
         terminate_server(identity_of(record), 0, true);
-        record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
         remove_records(files);
+        record_event(files, "repaired", {{"what", "finished an interrupted stop"}, {"pid", record.server.pid}});
         return std::optional<ServerRecord>{};
     }
     if (restarter_died) {
         // Finish it as restart() would have: the old process goes, the clients stay.
         auto clients = load_clients(files);
         ClientMap kept = clients ? *clients : ClientMap{};
-        prune_dead_clients(kept, files);
+        auto dead = prune_dead_clients(kept);
         if (terminate_server(identity_of(record), default_stop_timeout_ms, true).outcome != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(record.server.pid) + " of " +
                                                 quote(files.name) + " to finish its interrupted restart");
@@ -186,6 +193,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
             remove_records(files);
             return std::unexpected(restarted.error());
         }
+        record_client_deaths(files, dead);
         record_event(files, "repaired", {{"what", "finished an interrupted restart"},
                                          {"old_pid", record.server.pid},
                                          {"pid", restarted->server.pid}});
@@ -312,6 +320,7 @@ Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files) {
     if (spec.restart.window_ms < 0) spec.restart.window_ms = 60'000;
     spec.working_dir = spec.working_dir.empty() ? current_directory() : absolute(spec.working_dir);
     spec.log_file = spec.log_file.empty() ? files.log() : absolute(spec.log_file);
+    if (auto within = check_spec_limits(spec, files.name); !within) return std::unexpected(within.error());
     return spec;
 }
 
@@ -331,6 +340,7 @@ std::string describe_mismatch(const ServerSpec &running, const ServerSpec &asked
 Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &request) {
     if (auto valid = validate_name(name); !valid) return std::unexpected(valid.error());
     ServerFiles f = files(name);
+    if (auto metadata = check_metadata(request.metadata); !metadata) return std::unexpected(metadata.error());
     std::optional<ServerSpec> spec;
     if (request.spec) {
         auto normalized = normalize_spec(*request.spec, f);
@@ -372,7 +382,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
                                                "); stop it first, or ask to restart it on a mismatch");
     auto clients = load_clients(f);
     if (!clients) return std::unexpected(clients.error());
-    prune_dead_clients(*clients, f);
+    auto dead = prune_dead_clients(*clients);
     bool in_grace = clients->empty();
     auto existing = clients->find(request.client.pid);
     bool joins = existing == clients->end() || existing->second.start != request.client.start;
@@ -396,6 +406,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
             lock->remove_file();
             return std::unexpected(started.error());
         }
+        record_client_deaths(f, dead);
         record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", started->server.pid}, {"reason", "definition changed"}});
         outcome.outcome = SHAREDSERVER_STARTED;
         outcome.server = started->server;
@@ -408,9 +419,11 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     if (in_grace) {
         cancel_grace(record);
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
-        record_event(f, "grace-cancelled", {{"client", request.client.pid}});
     }
+    // Grace ends when clients.json exists again: the events follow it.
     if (auto saved = save_clients(f, *clients); !saved) return std::unexpected(saved.error());
+    record_client_deaths(f, dead);
+    if (in_grace) record_event(f, "grace-cancelled", {{"client", request.client.pid}});
     record_event(f, "attached", {{"client", request.client.pid}});
     outcome.outcome = in_grace ? SHAREDSERVER_RESCUED : SHAREDSERVER_ATTACHED;
     outcome.server = record.server;
@@ -445,20 +458,21 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
                         (attached.empty() ? std::string(" (no client is attached)") : " (attached: " + attached + ")") +
                         "; pass the pid that ran `use` with --pid");
     }
-    prune_dead_clients(*clients, f);
+    auto dead = prune_dead_clients(*clients);
     // A client that leaves while others stay is none of the watcher's
     // business (it only ever watched it die); the last one starts the grace
     // period, which it must time.
     if (clients->empty()) (void)watcher.signal(SIGUSR1);
-    record_event(f, "detached", {{"client", client}});
     if (clients->empty()) {
         start_grace(record);
         // The deadline is written before clients.json disappears: the watcher
         // reads it when it sees the removal.
         if (auto saved = save_server_record(f, record); !saved) return std::unexpected(saved.error());
-        record_event(f, "grace-entered", {{"deadline", record.grace_deadline_ms}});
     }
     if (auto saved = save_clients(f, *clients); !saved) return std::unexpected(saved.error());
+    record_event(f, "detached", {{"client", client}});
+    record_client_deaths(f, dead);
+    if (clients->empty()) record_event(f, "grace-entered", {{"deadline", record.grace_deadline_ms}});
     return clients->size();
 }
 
@@ -544,7 +558,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     ServerRecord old = **live;
     auto clients = load_clients(f);
     if (!clients) return std::unexpected(clients.error());
-    prune_dead_clients(*clients, f);
+    auto dead = prune_dead_clients(*clients);
     // Readers see "starting" (not "stopped") while the old process goes.
     old.restarting = true;
     old.ready_at_ms = 0;
@@ -558,6 +572,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
         lock->remove_file();
         return std::unexpected(record.error());
     }
+    record_client_deaths(f, dead);
     record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", record->server.pid}});
     return record->server;
 }
@@ -688,11 +703,11 @@ Status Lifecycle::kill(const std::string &name) {
     }
     for (const auto &watcher : watchers) wait_for_exit(watcher, 2000);
     bool had_files = record || !loaded || file_exists(f.clients());
+    remove_records(f);
     if (had_files || killed > 0 || !watchers.empty())
         record_event(f, "killed", {{"pid", record ? json(record->server.pid) : json(nullptr)},
                                    {"processes", killed},
                                    {"watchers", watchers.size()}});
-    remove_records(f);
     lock->remove_file();
     if (!had_files && killed == 0 && watchers.empty()) return not_running(name);
     return {};
@@ -765,13 +780,14 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             report.push_back(name + ": removed a corrupt clients record; the server is now in its grace period");
             continue;
         }
-        if (prune_dead_clients(*clients, f)) {
+        if (auto dead = prune_dead_clients(*clients); !dead.empty()) {
             if (clients->empty() && *live) {
                 ServerRecord updated = **live;
                 start_grace(updated);
                 (void)save_server_record(f, updated);
             }
             (void)save_clients(f, *clients);
+            record_client_deaths(f, dead);
             report.push_back(name + ": removed clients that are no longer running");
         }
     }

@@ -1,5 +1,6 @@
 #include "name_lock.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -45,6 +46,25 @@ bool NameLock::wait_for_holder(const std::string &lock_path) {
     }
     ::close(fd);
     return true;
+}
+
+bool NameLock::wait_for_holder(const std::string &lock_path, int64_t timeout_ms) {
+    int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return true;
+    // flock has no timeout: try without blocking, a few times a millisecond
+    // at first, then every 10 ms.
+    bool free = false;
+    for (int64_t waited_us = 0, step_us = 200;; waited_us += step_us, step_us = std::min<int64_t>(step_us * 2, 10'000)) {
+        if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
+            free = true;
+            break;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) break;
+        if (waited_us >= timeout_ms * 1000) break;
+        ::usleep(static_cast<useconds_t>(step_us));
+    }
+    ::close(fd);
+    return free;
 }
 
 NameLock::NameLock(NameLock &&other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {

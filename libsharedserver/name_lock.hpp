@@ -2,6 +2,7 @@
 // transaction holds it from its first read to its last write.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "error.hpp"
@@ -22,6 +23,9 @@ public:
     // Creates nothing: a reader uses it to see a transaction finished.
     // False when it could not look (no descriptor left, say).
     static bool wait_for_holder(const std::string &lock_path);
+    // The same, giving up after `timeout_ms`: false when the lock is still
+    // held then. For a waiter that must not block past its own deadline.
+    static bool wait_for_holder(const std::string &lock_path, int64_t timeout_ms);
 
     NameLock(NameLock &&other) noexcept;
     NameLock &operator=(NameLock &&other) noexcept;

@@ -1,10 +1,13 @@
 #include "ready_wait.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <poll.h>
 #include <sstream>
 #include <sys/inotify.h>
 #include <unistd.h>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +15,7 @@
 #include "duration.hpp"
 #include "events.hpp"
 #include "log_tail.hpp"
+#include "name_lock.hpp"
 #include "names.hpp"
 #include "records.hpp"
 
@@ -23,6 +27,9 @@ namespace {
 
 constexpr int64_t progress_interval_ms = 100;
 constexpr int64_t watcher_slack_ms = 5000;
+// How long a waiter that saw the server gone lets the transaction in flight
+// (the watcher recording the exit) finish before it reads the event log.
+constexpr int64_t settle_timeout_ms = 10'000;
 constexpr std::size_t failure_log_lines = 20;
 
 class DirectoryChanges {
@@ -64,75 +71,149 @@ std::string newest_line(const ServerFiles &files) {
     return line;
 }
 
-}  // namespace
-
-std::string describe_failure(const ServerFiles &files, int64_t since_ms, int *code) {
-    auto text = read_events(files);
-    if (!text) return {};
-    std::istringstream lines(*text);
-    std::string reason;
-    *code = SHAREDSERVER_ESPAWN;
+std::vector<json> parse_events(const std::string &text) {
+    std::vector<json> events;
+    std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
         json e = json::parse(line, nullptr, false);
-        if (!e.is_object() || e.value("at", int64_t{0}) < since_ms) continue;
-        std::string kind = e.value("event", "");
-        if (kind == "probe-failed") {
-            reason = "did not become ready within " + format_duration(e.value("timeout_ms", int64_t{0})) + " (" +
-                     e.value("probe", "") + ": " + e.value("reason", "") + ")";
-            *code = SHAREDSERVER_ETIMEOUT;
-        } else if (kind == "exited" && reason.empty()) {
-            if (e.contains("signal") && e.value("signal", 0) != 0)
-                reason = "was killed by signal " + std::to_string(e.value("signal", 0)) + " while starting";
-            else if (e.contains("code") && e["code"].is_number())
-                reason = "exited with code " + std::to_string(e.value("code", 0)) + " while starting";
-            else
-                reason = "exited while starting";
-        } else if (kind == "gave-up") {
-            reason = "kept exiting and was given up after " + std::to_string(e.value("restarts", 0)) + " restarts";
-        }
+        if (e.is_object()) events.push_back(std::move(e));
     }
-    if (reason.empty()) return {};
-    std::string message = "server " + quote(files.name) + " " + reason;
+    return events;
+}
+
+pid_t pid_of(const json &event) {
+    auto it = event.find("pid");
+    return it != event.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
+}
+
+// The events that can tell how the server `target` names ended: those after
+// its "started" or "restarted" event when the log still has it, else those
+// recorded since the caller's attempt began.
+std::vector<json> events_of(const std::vector<json> &events, const WaitTarget &target) {
+    std::size_t first = events.size();
+    if (target.server > 0)
+        for (std::size_t i = events.size(); i-- > 0;) {
+            std::string kind = events[i].value("event", "");
+            if ((kind == "started" || kind == "restarted") && pid_of(events[i]) == target.server) {
+                first = i + 1;
+                break;
+            }
+        }
+    std::vector<json> out;
+    if (first < events.size()) {
+        for (std::size_t i = first; i < events.size(); ++i) {
+            pid_t pid = pid_of(events[i]);
+            if (pid == 0 || pid == target.server) out.push_back(events[i]);
+        }
+        return out;
+    }
+    for (const json &e : events)
+        if (e.value("at", int64_t{0}) >= target.since_ms) out.push_back(e);
+    return out;
+}
+
+std::string with_log_tail(const ServerFiles &files, std::string message) {
     if (auto tail = tail_server_log(files, failure_log_lines); tail && !tail->empty())
         message += "; the last lines of its log:\n" + *tail;
     while (!message.empty() && message.back() == '\n') message.pop_back();
     return message;
 }
 
-Status wait_until_ready(const ServerFiles &files, int64_t timeout_ms, int64_t since_ms,
+// The record is gone, or names a server that died with its watcher: let the
+// transaction in flight finish (a watcher records the exit under the lock,
+// after removing the record), then say what the event log knows.
+std::unexpected<Error> explain_end(const ServerFiles &files, const WaitTarget &target, bool watcher_gone) {
+    NameLock::wait_for_holder(files.lock(), settle_timeout_ms);
+    int code = SHAREDSERVER_ESPAWN;
+    std::string why = describe_failure(files, target, &code);
+    if (!why.empty()) return fail(code, why);
+    if (watcher_gone)
+        return fail(SHAREDSERVER_ESPAWN,
+                    with_log_tail(files, "server " + quote(files.name) + " (pid " + std::to_string(target.server) +
+                                             ") exited while starting, and its watcher is gone too, so how it "
+                                             "ended was not recorded"));
+    return fail(SHAREDSERVER_ENOTRUNNING, "server " + quote(files.name) + " is not running; start it with `sharedserver use " +
+                                              files.name + " -- <command>`");
+}
+
+}  // namespace
+
+std::string describe_failure(const ServerFiles &files, const WaitTarget &target, int *code) {
+    auto text = read_events(files);
+    if (!text) return {};
+    std::string reason, stopped_because;
+    bool stopped = false;
+    *code = SHAREDSERVER_ESPAWN;
+    for (const json &e : events_of(parse_events(*text), target)) {
+        std::string kind = e.value("event", "");
+        if (kind == "probe-failed" && reason.empty()) {
+            reason = "did not become ready within " + format_duration(e.value("timeout_ms", int64_t{0})) + " (" +
+                     e.value("probe", "") + ": " + e.value("reason", "") + ")";
+            *code = SHAREDSERVER_ETIMEOUT;
+        } else if (kind == "stopping") {
+            stopped = true;
+            stopped_because = e.value("reason", "");
+        } else if (kind == "killed" && reason.empty()) {
+            reason = "was killed by `sharedserver admin kill` while starting";
+        } else if (kind == "exited" && reason.empty()) {
+            if (stopped)
+                reason = "was stopped while starting" + (stopped_because.empty() ? "" : " (" + stopped_because + ")");
+            else if (e.contains("signal") && e["signal"].is_number_integer() && e.value("signal", 0) != 0)
+                reason = "was killed by signal " + std::to_string(e.value("signal", 0)) + " while starting";
+            else if (e.contains("code") && e["code"].is_number_integer())
+                reason = "exited with code " + std::to_string(e.value("code", 0)) + " while starting";
+            else
+                reason = "exited while starting";
+        } else if (kind == "gave-up" && reason.empty()) {
+            reason = "kept exiting and was given up after " + std::to_string(e.value("restarts", 0)) + " restarts";
+        } else if (kind == "repaired" && reason.empty() && pid_of(e) == target.server && target.server > 0) {
+            reason = "exited while starting, and its watcher is gone too, so how it ended was not recorded";
+        }
+    }
+    // A stop's own event is enough: the exit its watcher records may come later.
+    if (reason.empty() && stopped)
+        reason = "was stopped while starting" + (stopped_because.empty() ? "" : " (" + stopped_because + ")");
+    if (reason.empty()) return {};
+    return with_log_tail(files, "server " + quote(files.name) + " " + reason);
+}
+
+Status wait_until_ready(const ServerFiles &files, int64_t timeout_ms, const WaitTarget &asked,
                         const WaitProgress &progress) {
     DirectoryChanges changes(files.dir);
+    WaitTarget target = asked;
     const int64_t started = monotonic_now_ms();
-    int64_t deadline = -1;
+    int64_t deadline = timeout_ms >= 0 ? started + timeout_ms : -1;
     int64_t next_progress = started + progress_interval_ms;
     while (true) {
         auto loaded = load_server_record(files);
-        if (loaded && (!*loaded || !record_alive(**loaded))) {
-            int code = SHAREDSERVER_ESPAWN;
-            std::string why = describe_failure(files, since_ms, &code);
-            if (why.empty())
-                return fail(SHAREDSERVER_ENOTRUNNING, "server " + quote(files.name) + " is not running; start it with `sharedserver use " +
-                                                          files.name + " -- <command>`");
-            return fail(code, why);
-        }
-        if (loaded && loaded->has_value()) {
-            const ServerRecord &record = **loaded;
-            if (record.ready_at_ms > 0 && !record.restarting) return {};
-            if (deadline < 0)
-                deadline = started + (timeout_ms >= 0 ? timeout_ms : record.spec.ready.timeout_ms + watcher_slack_ms);
-        }
+        if (!loaded) return std::unexpected(loaded.error());  // corrupt: it can never become ready
+        if (!*loaded) return explain_end(files, target, false);
+        const ServerRecord &record = **loaded;
+        target.server = record.server.pid;
+        bool alive = record_alive(record);
+        if (alive && record.ready_at_ms > 0 && !record.restarting) return {};
+        // A dead server under a live watcher is being recorded (its exit, a
+        // restart): wait for the record to change. With the watcher gone too,
+        // nobody will.
+        if (!alive && !watcher_alive(record)) return explain_end(files, target, true);
+        if (deadline < 0) deadline = started + record.spec.ready.timeout_ms + watcher_slack_ms;
         int64_t now = monotonic_now_ms();
-        if (deadline >= 0 && now >= deadline)
+        if (now >= deadline) {
+            if (!alive)
+                return fail(SHAREDSERVER_ESPAWN,
+                            with_log_tail(files, "server " + quote(files.name) + " (pid " +
+                                                     std::to_string(record.server.pid) +
+                                                     ") exited while starting, and its watcher has not recorded how; "
+                                                     "see `sharedserver admin debug " + files.name + "`"));
             return fail(SHAREDSERVER_ETIMEOUT, "server " + quote(files.name) + " is still starting after " +
                                                    format_duration(now - started) +
                                                    "; wait longer with `sharedserver wait " + files.name + " --timeout 2m`");
+        }
         if (progress && now >= next_progress) {
             progress(now - started, newest_line(files));
             next_progress = now + progress_interval_ms;
         }
-        int64_t sleep = progress_interval_ms;
-        if (deadline >= 0) sleep = std::min(sleep, deadline - now);
-        changes.wait(sleep);
+        changes.wait(std::min(progress_interval_ms, deadline - now));
     }
 }
 

@@ -175,13 +175,28 @@ Result<ClientMap> load_clients(const ServerFiles &files) {
     return parse_clients(**text, files.clients());
 }
 
+namespace {
+
+// A record larger than any reader accepts is refused here, by its writer:
+// written, it would read as corrupt to everyone, the watcher included.
+Status save_record(const std::string &path, const std::string &text, const char *advice) {
+    if (text.size() > max_record_size)
+        return fail(SHAREDSERVER_EINVALID, "cannot write record " + quote(path) + ": it would take " +
+                                               std::to_string(text.size()) + " bytes, more than the " +
+                                               std::to_string(max_record_size) + " a record may take; " + advice,
+                    0, path);
+    return write_file_atomically(path, text);
+}
+
+}  // namespace
+
 Status save_server_record(const ServerFiles &files, const ServerRecord &record) {
-    return write_file_atomically(files.server(), to_json(record));
+    return save_record(files.server(), to_json(record), "shorten the server's definition");
 }
 
 Status save_clients(const ServerFiles &files, const ClientMap &clients) {
     if (clients.empty()) return remove_file(files.clients());
-    return write_file_atomically(files.clients(), to_json(clients));
+    return save_record(files.clients(), to_json(clients), "detach clients, or shorten their metadata");
 }
 
 void start_grace(ServerRecord &record, int64_t boot_deadline_ms) {

@@ -1,11 +1,14 @@
 #include "state_dir.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "names.hpp"
+#include "spec_limits.hpp"
 
 namespace sharedserver {
 
@@ -14,6 +17,35 @@ std::string default_state_dir() {
     if (const char *runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime)
         return std::string(runtime) + "/sharedserver";
     return "/tmp/sharedserver-" + std::to_string(::geteuid());
+}
+
+Result<std::string> absolute_state_dir(const std::string &dir) {
+    if (dir.empty()) return fail(SHAREDSERVER_EINVALID, "the state directory path is empty");
+    // Records name files in it (the default log) as JSON text.
+    if (invalid_utf8_at(dir) != std::string::npos)
+        return fail(SHAREDSERVER_EINVALID, "state directory " + quote(dir) +
+                                               " is not valid UTF-8, which records cannot name; set SHAREDSERVER_LOCKDIR to another directory",
+                    0, dir);
+    std::string path = dir;
+    if (path.front() != '/') {
+        char cwd[PATH_MAX];
+        if (!::getcwd(cwd, sizeof cwd))
+            return fail(SHAREDSERVER_EINVALID,
+                        "state directory " + quote(dir) + " is relative and the current directory cannot be named (" +
+                            std::strerror(errno) + "): set SHAREDSERVER_LOCKDIR to an absolute path",
+                        errno, dir);
+        path = std::string(cwd) + "/" + path;
+    }
+    std::string out;
+    std::size_t begin = 0;
+    while (begin < path.size()) {
+        std::size_t end = path.find('/', begin);
+        if (end == std::string::npos) end = path.size();
+        std::string_view part(path.data() + begin, end - begin);
+        if (!part.empty() && part != ".") out += "/" + std::string(part);
+        begin = end + 1;
+    }
+    return out.empty() ? std::string("/") : out;
 }
 
 Status ensure_private_directory(const std::string &dir) {

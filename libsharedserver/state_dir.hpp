@@ -11,6 +11,15 @@ namespace sharedserver {
 // $SHAREDSERVER_LOCKDIR, else $XDG_RUNTIME_DIR/sharedserver, else /tmp/sharedserver-<uid>.
 std::string default_state_dir();
 
+// `dir` as an absolute path, resolved against the current directory once,
+// when a context opens: the watcher runs from `/` and every process must
+// name the same directory (a relative SHAREDSERVER_LOCKDIR once had the
+// watcher look for its record under `/` and stop the server it had just
+// started). `.` components and repeated or trailing slashes are dropped;
+// `..` is kept (a symlink before it makes dropping it wrong). A path that
+// is not UTF-8 is refused: records name files in it as JSON text.
+Result<std::string> absolute_state_dir(const std::string &dir);
+
 // Creates the directory 0700 when missing; refuses one that is not a real
 // directory, is owned by another user, or is group/world-writable.
 Status ensure_private_directory(const std::string &dir);

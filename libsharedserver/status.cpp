@@ -30,7 +30,7 @@ int state_of(const ServerRecord &record, bool has_clients) {
 }
 
 json info_json(const ServerInfo &info) {
-    bool running = info.state != SHAREDSERVER_STOPPED;
+    bool running = info.state != SHAREDSERVER_STOPPED && info.state != SHAREDSERVER_CORRUPT;
     json clients = json::array();
     for (const auto &c : info.clients)
         clients.push_back({{"pid", c.pid}, {"attached_at", c.attached_at_ms / 1000}, {"metadata", c.metadata}});
@@ -55,6 +55,7 @@ json info_json(const ServerInfo &info) {
         {"ready_at", info.ready_at_ms > 0 ? json(info.ready_at_ms / 1000) : json(nullptr)},
         {"restart", or_null(restart_policy_name(info.spec.restart.mode))},
         {"restarts", info.restarts},
+        {"error", info.error.empty() ? json(nullptr) : json(info.error)},
     };
 }
 
@@ -95,6 +96,7 @@ const char *state_name(int state) {
         case SHAREDSERVER_ACTIVE: return "active";
         case SHAREDSERVER_GRACE: return "grace";
         case SHAREDSERVER_STOPPING: return "stopping";
+        case SHAREDSERVER_CORRUPT: return "corrupt";
         default: return "stopped";
     }
 }
@@ -136,8 +138,9 @@ std::vector<ServerInfo> list_servers(const std::string &state_dir) {
         const std::string_view suffix = server_suffix;
         while (dirent *entry = ::readdir(d)) {
             std::string_view file = entry->d_name;
-            if (file.size() > suffix.size() && file.ends_with(suffix))
-                names.emplace_back(file.substr(0, file.size() - suffix.size()));
+            if (file.size() <= suffix.size() || !file.ends_with(suffix)) continue;
+            std::string_view name = file.substr(0, file.size() - suffix.size());
+            if (validate_name(name)) names.emplace_back(name);  // we never write another name
         }
         ::closedir(d);
     }
@@ -149,7 +152,15 @@ std::vector<ServerInfo> list_servers(const std::string &state_dir) {
     auto read_from = [&](std::size_t first, std::size_t step) {
         for (std::size_t i = first; i < names.size(); i += step) {
             auto info = read_server_info({state_dir, names[i]});
-            if (info && info->state != SHAREDSERVER_STOPPED) read[i] = std::move(*info);
+            if (!info) {
+                ServerInfo unreadable;
+                unreadable.name = names[i];
+                unreadable.state = SHAREDSERVER_CORRUPT;
+                unreadable.error = info.error().message;
+                read[i] = std::move(unreadable);
+            } else if (info->state != SHAREDSERVER_STOPPED) {
+                read[i] = std::move(*info);
+            }
         }
     };
     constexpr std::size_t names_per_thread = 128;

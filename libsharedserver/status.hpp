@@ -28,9 +28,10 @@ struct ServerInfo {
     int port = 0;
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
+    std::string error;  // why the record cannot be read (state SHAREDSERVER_CORRUPT)
 };
 
-// "stopped", "starting", "active", "grace", "stopping".
+// "stopped", "starting", "active", "grace", "stopping", "corrupt".
 const char *state_name(int state);
 // "no", "on-failure", "always".
 const char *restart_policy_name(int mode);
@@ -41,7 +42,9 @@ Result<ServerInfo> read_server_info(const ServerFiles &files);
 // Only the state: no clients parse, no JSON of the clients file.
 Result<int> read_server_state(const ServerFiles &files);
 
-// Every live server in the directory, sorted by name; unreadable ones skipped.
+// Every live server in the directory, sorted by name. A name whose record
+// cannot be read is listed too, as SHAREDSERVER_CORRUPT with the reason:
+// a server may run under it, and a list must never hide one.
 std::vector<ServerInfo> list_servers(const std::string &state_dir);
 
 std::string info_to_json(const ServerInfo &info);

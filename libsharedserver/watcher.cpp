@@ -301,8 +301,11 @@ int Watcher::wait_status() {
     return status;
 }
 
-void Watcher::log_exit(int status, bool unexpected, const Stopped &stopped, bool create_log) {
-    json fields = {{"pid", server_.pid}, {"unexpected", unexpected}, {"leftovers", stopped.leftovers}};
+// The last event of a server's life: how it ended, and what it left that
+// was stopped with it. Written after the records that named it are gone.
+void record_exit(const ServerFiles &files, pid_t pid, int status, bool unexpected, const Stopped &stopped = {},
+                 bool create_log = true) {
+    json fields = {{"pid", pid}, {"unexpected", unexpected}, {"leftovers", stopped.leftovers}};
     if (stopped.unreachable > 0) fields["unreachable"] = stopped.unreachable;
     if (status >= 0 && WIFEXITED(status)) {
         fields["code"] = WEXITSTATUS(status);
@@ -312,8 +315,12 @@ void Watcher::log_exit(int status, bool unexpected, const Stopped &stopped, bool
     } else {
         fields["code"] = nullptr;  // adopted: not our child, the status is unknowable
     }
-    if (create_log) record_event(files_, "exited", fields);
-    else record_event_if_logged(files_, "exited", fields);
+    if (create_log) record_event(files, "exited", fields);
+    else record_event_if_logged(files, "exited", fields);
+}
+
+void Watcher::log_exit(int status, bool unexpected, const Stopped &stopped, bool create_log) {
+    record_exit(files_, server_.pid, status, unexpected, stopped, create_log);
 }
 
 // Under `lock`: stop our server, record why, remove its records, and finish.
@@ -325,17 +332,19 @@ void Watcher::stop_and_forget(NameLock &lock, const char *reason) {
         (void)save_server_record(files_, stopping);
     }
     record_event(files_, "stopping", {{"pid", server_.pid}, {"reason", reason}});
+    int status = -1;
+    Stopped stopped;
     if (server_running_) {
-        Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
-        int status = wait_status();
+        stopped = terminate_server(identity(), default_stop_timeout_ms, true);
+        status = wait_status();
         finish_log();
-        log_exit(status, false, stopped);
     }
     // Removing needs no free space: a full disk cannot keep the records.
     if (!record || record_is_mine(*record)) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
     }
+    if (server_running_) log_exit(status, false, stopped);  // after the records that named it are gone
     if (!file_exists(files_.server())) lock.remove_file();
     done_ = true;
 }
@@ -598,9 +607,11 @@ void Watcher::server_exited() {
                     ((*record)->spec.restart.mode == SHAREDSERVER_RESTART_ALWAYS ||
                      ((*record)->spec.restart.mode == SHAREDSERVER_RESTART_ON_FAILURE && failed));
     if (!restarts) finish_log();
-    // A stop by a client removed the record first: then the exit was asked for.
-    log_exit(status, mine && !(*record)->stopping, stopped);
+    // A stop by a client removed the record first: then the exit was asked
+    // for. The exit is logged once no record names the server as running.
+    bool unexpected = mine && !(*record)->stopping;
     if (!mine) {
+        log_exit(status, unexpected, stopped);
         if (lock && !file_exists(files_.server())) lock->remove_file();
         done_ = true;
         return;
@@ -610,6 +621,7 @@ void Watcher::server_exited() {
     if (!restarts) {
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
+        log_exit(status, unexpected, stopped);
         if (lock) lock->remove_file();
         done_ = true;
         return;
@@ -618,11 +630,13 @@ void Watcher::server_exited() {
     std::erase_if(r.restarts_boot_ms, [&](int64_t t) { return t < now - policy.window_ms; });
     if (static_cast<int>(r.restarts_boot_ms.size()) >= policy.max_restarts) {
         finish_log();
+        (void)save_clients(files_, {});
+        (void)remove_file(files_.server());
+        // `exited` last: clients (the Neovim plugin) read how it ended when they see it.
         record_event(files_, "gave-up", {{"pid", server_.pid},
                                          {"restarts", r.restarts_boot_ms.size()},
                                          {"window_ms", policy.window_ms}});
-        (void)save_clients(files_, {});
-        (void)remove_file(files_.server());
+        log_exit(status, unexpected, stopped);
         if (lock) lock->remove_file();
         done_ = true;
         return;
@@ -633,6 +647,7 @@ void Watcher::server_exited() {
     delay = std::min<int64_t>(delay, 30'000);
     r.restarting = true;
     (void)save_server_record(files_, r);
+    log_exit(status, unexpected, stopped);
     json fields = {{"pid", server_.pid}, {"delay_ms", delay}};
     if (status >= 0 && WIFEXITED(status)) fields["code"] = WEXITSTATUS(status);
     if (status >= 0 && WIFSIGNALED(status)) fields["signal"] = WTERMSIG(status);
@@ -656,9 +671,9 @@ void Watcher::restart_due() {
     auto relaunched = pump ? launch_server(launched, *pump, identity_environment(instance, files_.name, files_.dir))
                            : std::unexpected(pump.error());
     if (!relaunched) {
-        record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         (void)save_clients(files_, {});
         (void)remove_file(files_.server());
+        record_event(files_, "gave-up", {{"pid", server_.pid}, {"error", relaunched.error().message}});
         lock->remove_file();
         done_ = true;
         return;
@@ -792,26 +807,34 @@ int Watcher::run() {
 }
 
 // A server we launched that no record will ever name must not outlive us.
-void stop_unclaimed(const ProcessId &server, const std::string &instance) {
+// Returns its wait status.
+int stop_unclaimed(const ProcessId &server, const std::string &instance) {
     terminate_server(identity_of(server, instance), default_stop_timeout_ms, true);
-    int status;
+    int status = -1;
     while (::waitpid(server.pid, &status, 0) < 0 && errno == EINTR) {
     }
+    return status;
 }
 
 // After the handshake, under the lock: is the record ours? If the client
 // died before writing it, the server we launched must not outlive us. A
 // record that names our server but another watcher is an adoption whose
 // client died before it wrote us in: that server has its watcher, or gets
-// one from the next command; two would both answer for it.
+// one from the next command; two would both answer for it. If a stop took
+// the lock before us, the server it ended was recorded (started or adopted)
+// and its exit is ours to log: otherwise the name's last exit would be an
+// older server's.
 bool claimed_by_record(const ServerFiles &files, const ProcessId &server, bool is_child, const std::string &instance) {
     auto lock = NameLock::acquire(files.lock());
     auto record = load_server_record(files);
     if (record && *record && (*record)->server == server) return (*record)->watcher.pid == ::getpid();
-    if (is_child) {
-        stop_unclaimed(server, instance);
-        if (lock && !file_exists(files.server())) lock->remove_file();
-    }
+    int status = -1;
+    if (is_child) status = stop_unclaimed(server, instance);
+    // An adopted server was recorded by definition; a launched one only if
+    // its client wrote the records before the stop.
+    if (!process_alive(server) && (!is_child || server_was_recorded(files, server.pid)))
+        record_exit(files, server.pid, status, false);
+    if (is_child && lock && !file_exists(files.server())) lock->remove_file();
     return false;
 }
 

@@ -65,7 +65,10 @@ typedef enum sharedserver_state {
     SHAREDSERVER_STARTING = 1,
     SHAREDSERVER_ACTIVE = 2,
     SHAREDSERVER_GRACE = 3,
-    SHAREDSERVER_STOPPING = 4
+    SHAREDSERVER_STOPPING = 4,
+    /* Only in lists: the name has a record that cannot be read (a server may
+     * run under it); sharedserver_info_error() says why. admin doctor repairs it. */
+    SHAREDSERVER_CORRUPT = 5
 } sharedserver_state;
 
 /* How a started server proves it is ready (sharedserver_use_options.ready_kind). */
@@ -140,7 +143,7 @@ SHAREDSERVER_API int sharedserver_duration_parse(int64_t *out_ms, const char *te
 SHAREDSERVER_API int sharedserver_duration_format(sharedserver_buf *out, int64_t ms);
 /* 0 when `name` is a valid server name, else SHAREDSERVER_EINVALID. */
 SHAREDSERVER_API int sharedserver_name_validate(const char *name);
-/* "stopped", "starting", "active", "grace", "stopping"; never NULL. */
+/* "stopped", "starting", "active", "grace", "stopping", "corrupt"; never NULL. */
 SHAREDSERVER_API const char *sharedserver_state_name(int state);
 
 /* ---- context ----------------------------------------------------------- */
@@ -331,12 +334,17 @@ SHAREDSERVER_API int sharedserver_info_port(const sharedserver_info *info);
 SHAREDSERVER_API int64_t sharedserver_info_ready_at(const sharedserver_info *info);
 /* How often the watcher restarted it within the restart window. */
 SHAREDSERVER_API size_t sharedserver_info_restart_count(const sharedserver_info *info);
+/* Why the record cannot be read, for a SHAREDSERVER_CORRUPT entry of a list;
+ * "" otherwise. Borrowed from info. */
+SHAREDSERVER_API const char *sharedserver_info_error(const sharedserver_info *info);
 /* The info as one JSON object (the `info --json` format). */
 SHAREDSERVER_API int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info);
 
 typedef struct sharedserver_list sharedserver_list;
 
-/* Every live server in the state directory, sorted by name. */
+/* Every live server in the state directory, sorted by name, and every name
+ * whose record cannot be read, as a SHAREDSERVER_CORRUPT entry: a server
+ * may run under it, so it is never left out. */
 SHAREDSERVER_API int sharedserver_list_get(sharedserver_list **out, sharedserver_context *ctx);
 SHAREDSERVER_API void sharedserver_list_free(sharedserver_list *list);
 SHAREDSERVER_API size_t sharedserver_list_count(const sharedserver_list *list);

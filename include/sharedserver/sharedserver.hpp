@@ -22,6 +22,7 @@ enum class State {
     active = SHAREDSERVER_ACTIVE,
     grace = SHAREDSERVER_GRACE,
     stopping = SHAREDSERVER_STOPPING,
+    corrupt = SHAREDSERVER_CORRUPT,  // in lists only: the record cannot be read; Info::error says why
 };
 
 enum class Outcome {
@@ -62,10 +63,21 @@ inline std::string take(sharedserver_buf &buf) {
 
 inline std::string str(const char *s) { return s ? std::string(s) : std::string(); }
 
-inline std::vector<const char *> pointers(const std::vector<std::string> &items) {
+// A C string ends at its first NUL: a std::string holding one would reach
+// the library cut short, and run something other than what was asked.
+inline void refuse_nul(const std::string &text, const std::string &what) {
+    if (text.find('\0') != std::string::npos)
+        throw Error(SHAREDSERVER_EINVALID, what + " contains a NUL byte, which no C string can carry", 0, "");
+}
+
+// `what` and the item's number name it in the error, counting from `first`.
+inline std::vector<const char *> pointers(const std::vector<std::string> &items, const char *what, std::size_t first) {
     std::vector<const char *> out;
     out.reserve(items.size());
-    for (const auto &item : items) out.push_back(item.c_str());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        refuse_nul(items[i], std::string(what) + " " + std::to_string(first + i));
+        out.push_back(items[i].c_str());
+    }
     return out;
 }
 
@@ -112,6 +124,7 @@ struct Info {
     int port = 0;
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
+    std::string error;  // why the record cannot be read (State::corrupt); "" otherwise
     // The server as `sharedserver info --json` prints it. Filled by info(),
     // and by list() only when asked; list_json() gives a whole list as JSON.
     std::string json;
@@ -139,6 +152,7 @@ struct Info {
         info.port = sharedserver_info_port(h);
         info.ready_at_ms = sharedserver_info_ready_at(h);
         info.restarts = sharedserver_info_restart_count(h);
+        info.error = detail::str(sharedserver_info_error(h));
         if (with_json) {
             sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
             detail::check(sharedserver_info_json(&buf, h));
@@ -266,8 +280,8 @@ public:
     std::string watcher_path() const { return sharedserver_context_watcher_path(ctx_.get()); }
 
     UseResult use(const std::string &name, const UseOptions &options = {}) {
-        auto argv = detail::pointers(options.command);
-        auto env = detail::pointers(options.env);
+        auto argv = detail::pointers(options.command, "argument", 0);
+        auto env = detail::pointers(options.env, "env entry", 1);
         sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
         fill(o, options, argv, env);
         sharedserver_use_result r = SHAREDSERVER_USE_RESULT_INIT;
@@ -301,8 +315,8 @@ public:
     }
 
     int64_t start(const std::string &name, const UseOptions &options) {
-        auto argv = detail::pointers(options.command);
-        auto env = detail::pointers(options.env);
+        auto argv = detail::pointers(options.command, "argument", 0);
+        auto env = detail::pointers(options.env, "env entry", 1);
         sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
         fill(o, options, argv, env);
         int64_t pid = 0;
@@ -396,6 +410,10 @@ public:
 private:
     static void fill(sharedserver_use_options &o, const UseOptions &options, const std::vector<const char *> &argv,
                      const std::vector<const char *> &env) {
+        detail::refuse_nul(options.working_dir, "the working dir");
+        detail::refuse_nul(options.log_file, "the log file");
+        detail::refuse_nul(options.metadata, "the metadata");
+        detail::refuse_nul(options.ready_target, "the readiness target");
         o.argv = argv.empty() ? nullptr : argv.data();
         o.argc = argv.size();
         o.env = env.empty() ? nullptr : env.data();

@@ -84,7 +84,8 @@ def test_a_client_killed_with_sigkill_starts_the_grace_period_within_50_ms(sandb
     assert min(timings) <= 0.050, timings
     for i in range(3):
         assert sandbox.info(f"dead{i}")["state"] == "grace"
-        assert "client-died" in [e["event"] for e in sandbox.events(f"dead{i}")]
+        # The event follows the state it describes (DESIGN §4): wait for it.
+        assert wait_until(lambda: "client-died" in [e["event"] for e in sandbox.events(f"dead{i}")])
 
 
 def test_an_idle_watcher_makes_no_system_calls(sandbox):
@@ -156,7 +157,8 @@ def test_a_server_that_exits_on_its_own_is_reaped_and_its_exit_code_logged(sandb
     sandbox.run("use", "--pid", client.pid, "brief", "--", "sh", "-c", "sleep 0.3; exit 7")
     assert wait_until(lambda: not (sandbox.dir / "brief.server.json").exists(), timeout=5)
     assert not (sandbox.dir / "brief.clients.json").exists()
-    exited = [e for e in sandbox.events("brief") if e["event"] == "exited"]
+    # The exit is logged after the records are gone (DESIGN §4): wait for it.
+    exited = wait_until(lambda: [e for e in sandbox.events("brief") if e["event"] == "exited"])
     assert exited[-1]["code"] == 7 and exited[-1]["unexpected"] is True
     assert wait_until(lambda: not sandbox.watcher_pids())
     assert sandbox.run("check", "brief", check=False).returncode == 2

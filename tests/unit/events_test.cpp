@@ -183,6 +183,21 @@ TEST_CASE("an event log grown past the cap by a foreign writer is trimmed on the
     CHECK(events.back()["event"] == "detached");
 }
 
+TEST_CASE("a server was recorded when a started, restarted or adopted event names its pid") {
+    TempDir dir;
+    ServerFiles files{dir.path(), "x"};
+    CHECK_FALSE(server_was_recorded(files, 10));
+    record_event(files, "started", {{"pid", 10}});
+    record_event(files, "restarted", {{"old_pid", 10}, {"pid", 11}});
+    record_event(files, "adopted", {{"pid", 12}, {"watcher_pid", 13}});
+    record_event(files, "exited", {{"pid", 14}});
+    CHECK(server_was_recorded(files, 10));
+    CHECK(server_was_recorded(files, 11));
+    CHECK(server_was_recorded(files, 12));
+    CHECK_FALSE(server_was_recorded(files, 13));
+    CHECK_FALSE(server_was_recorded(files, 14));
+}
+
 TEST_CASE("recording into a missing directory fails silently") {
     TempDir dir;
     CHECK_NOTHROW(record_event({dir / "missing", "x"}, "started"));

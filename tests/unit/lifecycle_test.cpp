@@ -241,8 +241,8 @@ TEST_CASE("a client that dies starts the grace period within 50 ms") {
     CHECK(fx.state("web") == SHAREDSERVER_GRACE);
     CHECK(fx.record("web").grace_deadline_ms > unix_now_ms());
     CHECK(process_alive(started.server));
-    // Written after the state it describes.
-    CHECK(testing::wait_until([&] { return contains(fx.event_kinds("web"), "client-died"); }, 1000));
+    // The event follows the state it describes (DESIGN §4): wait for it.
+    CHECK(testing::wait_until([&] { return contains(fx.event_kinds("web"), "client-died"); }, 2000));
 }
 
 TEST_CASE("the server is stopped with SIGTERM when the grace period expires, and every file but the logs goes") {

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -162,6 +163,27 @@ TEST_CASE("the default state directory follows SHAREDSERVER_LOCKDIR, then XDG_RU
         ScopedEnv xdg("XDG_RUNTIME_DIR", nullptr);
         CHECK(default_state_dir() == "/tmp/sharedserver-" + std::to_string(::geteuid()));
     }
+}
+
+TEST_CASE("a relative state directory is resolved against the current directory, once") {
+    TempDir dir;
+    char before[PATH_MAX];
+    REQUIRE(::getcwd(before, sizeof before));
+    REQUIRE(::chdir(dir.path().c_str()) == 0);
+    char here[PATH_MAX];
+    REQUIRE(::getcwd(here, sizeof here));
+    auto relative = absolute_state_dir("state");
+    auto dotted = absolute_state_dir("./state//.");
+    auto parent = absolute_state_dir("../x/");
+    REQUIRE(::chdir(before) == 0);
+    CHECK(relative.value() == std::string(here) + "/state");
+    CHECK(dotted.value() == std::string(here) + "/state");
+    CHECK(parent.value() == std::string(here) + "/../x");
+    CHECK(absolute_state_dir("/run//user/./1000/sharedserver/").value() == "/run/user/1000/sharedserver");
+    CHECK(absolute_state_dir("/").value() == "/");
+    CHECK(absolute_state_dir("").error().code == SHAREDSERVER_EINVALID);
+    CHECK(absolute_state_dir("/tmp/caf\xe9").error().message ==
+          "state directory \"/tmp/caf\xe9\" is not valid UTF-8, which records cannot name; set SHAREDSERVER_LOCKDIR to another directory");
 }
 
 TEST_CASE("server files are named after the server inside the state directory") {

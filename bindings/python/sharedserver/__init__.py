@@ -164,7 +164,7 @@ def status(name: str) -> Status:
 
 
 def list() -> List[Status]:  # noqa: A001 - the API is sharedserver.list()
-    """Every live server, sorted by name."""
+    """Every live server, sorted by name, and every name whose record cannot be read (State.CORRUPT)."""
     return Context().list()
 
 

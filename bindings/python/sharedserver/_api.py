@@ -478,7 +478,8 @@ class Context:
         return Status._from_library(self._ctx.info(name))
 
     def list(self) -> List[Status]:
-        """Every live server of the state directory, sorted by name."""
+        """Every live server of the state directory, sorted by name; a name
+        whose record cannot be read is listed as State.CORRUPT with the reason."""
         return [Status._from_library(raw) for raw in self._ctx.list()]
 
     def check(self, name: str) -> State:

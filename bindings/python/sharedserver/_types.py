@@ -17,11 +17,12 @@ class State(enum.Enum):
     ACTIVE = "active"      # alive with at least one client
     GRACE = "grace"        # alive without clients; stops at grace_deadline
     STOPPING = "stopping"  # being terminated
+    CORRUPT = "corrupt"    # in list() only: the record cannot be read (Status.error says why)
 
     @property
     def running(self) -> bool:
-        """True for every state in which the server process is alive."""
-        return self is not State.STOPPED
+        """True for every state in which the server process is known to be alive."""
+        return self not in (State.STOPPED, State.CORRUPT)
 
 
 class Outcome(enum.Enum):
@@ -78,7 +79,7 @@ class Ready:
 
 
 # Order of sharedserver_state / sharedserver_outcome in sharedserver.h.
-_STATES = (State.STOPPED, State.STARTING, State.ACTIVE, State.GRACE, State.STOPPING)
+_STATES = (State.STOPPED, State.STARTING, State.ACTIVE, State.GRACE, State.STOPPING, State.CORRUPT)
 _OUTCOMES = (Outcome.STARTED, Outcome.ATTACHED, Outcome.RESCUED)
 
 
@@ -109,7 +110,10 @@ class Status:
     """A snapshot of one server name, read without locking.
 
     A stopped name has ``state == State.STOPPED``, no pid, no clients and an
-    empty command. Times are timezone-aware UTC datetimes.
+    empty command. A name whose record cannot be read is listed with
+    ``state == State.CORRUPT`` and the reason in ``error`` (a server may run
+    under it; ``admin doctor`` repairs it). Times are timezone-aware UTC
+    datetimes.
     """
 
     name: str
@@ -128,6 +132,7 @@ class Status:
     ready_at: Optional[datetime]  # when the readiness probe passed; None while starting
     restarts: int                 # restarts by the watcher within the restart window
     json: str = field(repr=False, compare=False)
+    error: Optional[str] = None   # why the record cannot be read; None unless CORRUPT
 
     @property
     def refcount(self) -> int:
@@ -161,6 +166,7 @@ class Status:
             ready_at=_time(raw["ready_at_ms"]),
             restarts=raw["restarts"],
             json=raw["json"],
+            error=raw["error"] or None,
         )
 
 

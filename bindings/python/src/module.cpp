@@ -142,6 +142,7 @@ py::dict info_to_dict(const ss::Info &info) {
     out["port"] = info.port;
     out["ready_at_ms"] = info.ready_at_ms;
     out["restarts"] = info.restarts;
+    out["error"] = info.error;
     out["json"] = info.json;
     return out;
 }

@@ -489,8 +489,14 @@ function C.status(name)
     st.error = err
     return st
   end
-  local info
-  info, err = c:info(name)
+  local info, code
+  info, err, code = c:info(name)
+  if code == F.E.CORRUPT then
+    -- A server may run under a record that cannot be read: say so, never "stopped".
+    st.state = "corrupt"
+    st.error = bare(err)
+    return st
+  end
   if not info then
     return { name = name, error = bare(err) }
   end

@@ -176,6 +176,9 @@ int sharedserver_project_use_options(sharedserver_use_options *opts,
                                      const sharedserver_project *project, const char *name);
 ]])
 end
+-- Declared on its own: a cdef from an older copy of this plugin, loaded
+-- earlier in this process, lacks it (a second declaration is an error: pcall).
+pcall(ffi.cdef, "const char *sharedserver_info_error(const sharedserver_info *info);")
 
 local C_STR_ARRAY = ffi.typeof("const char *[?]")
 local INT64_1 = ffi.typeof("int64_t[1]")
@@ -443,6 +446,15 @@ local function opt_string(p)
   return s
 end
 
+-- Why a listed record cannot be read (state "corrupt"); nil otherwise, and
+-- with a library older than sharedserver_info_error.
+local function info_error(i)
+  local ok, p = pcall(function()
+    return lib.sharedserver_info_error(i)
+  end)
+  return ok and opt_string(p) or nil
+end
+
 local function info_table(i)
   local state = lib.sharedserver_info_state(i)
   local t = {
@@ -459,6 +471,7 @@ local function info_table(i)
     port = lib.sharedserver_info_port(i),
     ready_at = num(lib.sharedserver_info_ready_at(i)),
     restart_count = num(lib.sharedserver_info_restart_count(i)),
+    error = info_error(i),
     clients = {},
     argv = {},
     env = {},
@@ -697,7 +710,8 @@ function Context:doctor(name)
   return take_buf(buf)
 end
 
--- Returns the state name: "stopped", "starting", "active", "grace", "stopping".
+-- Returns the state name: "stopped", "starting", "active", "grace", "stopping"
+-- (a record that cannot be read fails with M.E.CORRUPT).
 function Context:check(name)
   local out = INT_1()
   local rc = lib.sharedserver_check(out, self.handle, name)
@@ -724,7 +738,8 @@ function Context:info(name)
   return t
 end
 
--- Every live server, sorted by name, as info tables.
+-- Every live server, sorted by name, as info tables; a name whose record
+-- cannot be read has state "corrupt" and the reason in `error`.
 function Context:list()
   local out = LIST_P1()
   local rc = lib.sharedserver_list_get(out, self.handle)

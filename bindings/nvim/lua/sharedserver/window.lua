@@ -37,7 +37,7 @@ local function command_line(argv)
   return table.concat(out, " ")
 end
 
-local ICONS = { active = "●", starting = "◐", grace = "⏳", stopping = "⏳", stopped = "○" }
+local ICONS = { active = "●", starting = "◐", grace = "⏳", stopping = "⏳", stopped = "○", corrupt = "✗" }
 
 local function pad(text, width)
   text = tostring(text)
