@@ -4,7 +4,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "names.hpp"
@@ -12,11 +14,32 @@
 
 namespace sharedserver {
 
+namespace {
+
+bool is_tmpfs(const char *path) {
+    struct statfs fs {};
+    return ::statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
+}  // namespace
+
 std::string default_state_dir() {
     if (const char *dir = std::getenv("SHAREDSERVER_LOCKDIR"); dir && *dir) return dir;
     if (const char *runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime)
         return std::string(runtime) + "/sharedserver";
-    return "/tmp/sharedserver-" + std::to_string(::geteuid());
+    std::string uid = std::to_string(::geteuid());
+    // The directory a login session's XDG_RUNTIME_DIR names, when it
+    // exists: a cron job or `ssh host cmd` without the variable then shares
+    // servers with the session instead of starting its own copies.
+    std::string session = "/run/user/" + uid;
+    struct stat st {};
+    if (::stat(session.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid())
+        return session + "/sharedserver";
+    // Every use writes records; on a disk-backed /tmp a write costs 3-4x
+    // what it costs in memory. /dev/shm is a sticky, world-writable tmpfs
+    // like /tmp, so ensure_private_directory's checks protect it the same.
+    if (is_tmpfs("/dev/shm")) return "/dev/shm/sharedserver-" + uid;
+    return "/tmp/sharedserver-" + uid;
 }
 
 Result<std::string> absolute_state_dir(const std::string &dir) {

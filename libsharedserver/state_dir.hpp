@@ -8,7 +8,10 @@
 
 namespace sharedserver {
 
-// $SHAREDSERVER_LOCKDIR, else $XDG_RUNTIME_DIR/sharedserver, else /tmp/sharedserver-<uid>.
+// $SHAREDSERVER_LOCKDIR, else $XDG_RUNTIME_DIR/sharedserver, else
+// /run/user/<uid>/sharedserver when that directory is the user's, else
+// /dev/shm/sharedserver-<uid> when /dev/shm is a tmpfs, else
+// /tmp/sharedserver-<uid>.
 std::string default_state_dir();
 
 // `dir` as an absolute path, resolved against the current directory once,

@@ -152,7 +152,9 @@ SHAREDSERVER_API const char *sharedserver_state_name(int state);
 typedef struct sharedserver_context sharedserver_context;
 
 /* state_dir NULL: $SHAREDSERVER_LOCKDIR, else $XDG_RUNTIME_DIR/sharedserver,
- * else /tmp/sharedserver-<uid>. The directory is created 0700 when missing
+ * else /run/user/<uid>/sharedserver when that directory is the user's, else
+ * /dev/shm/sharedserver-<uid> when /dev/shm is a tmpfs, else
+ * /tmp/sharedserver-<uid>. The directory is created 0700 when missing
  * and refused (SHAREDSERVER_EPERM) when another user owns it or others may
  * write to it. */
 SHAREDSERVER_API int sharedserver_context_open(sharedserver_context **out, const char *state_dir);

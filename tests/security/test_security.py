@@ -91,25 +91,56 @@ def test_a_state_dir_owned_by_nobody_is_refused_to_root(box):
     assert box.watchers(theirs) == []
 
 
+DEFAULT_DIRS_OF_NOBODY = [Path(f"/dev/shm/sharedserver-{NOBODY.pw_uid}"), Path(f"/tmp/sharedserver-{NOBODY.pw_uid}")]
+
+
 def test_the_default_state_dir_planted_by_another_user_is_refused(box):
-    """/tmp/sharedserver-<uid> created in advance by someone else (here root,
-    for nobody) must not be used, even world-readable and sticky."""
-    planted = Path(f"/tmp/sharedserver-{NOBODY.pw_uid}")
-    if planted.exists() or planted.is_symlink():
-        pytest.skip(f"{planted} exists already")
-    planted.mkdir(mode=0o755)
+    """The default state dir (/dev/shm/sharedserver-<uid> where /dev/shm is
+    a tmpfs, else /tmp/sharedserver-<uid>) created in advance by someone
+    else (here root, for nobody) must not be used, even world-readable."""
+    for planted in DEFAULT_DIRS_OF_NOBODY:
+        if planted.exists() or planted.is_symlink():
+            pytest.skip(f"{planted} exists already")
+    for planted in DEFAULT_DIRS_OF_NOBODY:
+        planted.mkdir(mode=0o755)
     try:
-        before = snapshot(planted)
+        before = [snapshot(planted) for planted in DEFAULT_DIRS_OF_NOBODY]
         client = box.sleeper(nobody=True)
         env = box.env()
         env.pop("SHAREDSERVER_LOCKDIR", None)
         for args in (["use", "--pid", client.pid, "web", "--", "sleep", "1000"], ["list"], ["admin", "doctor"]):
             result = box.run(*args, nobody=True, env=env)
-            assert_one_line_refusal(result, str(planted), "owned by uid 0", args=args)
-        assert snapshot(planted) == before
-        assert box.watchers(planted) == []
+            assert_one_line_refusal(result, "owned by uid 0", args=args)
+            assert any(str(planted) in result.stderr for planted in DEFAULT_DIRS_OF_NOBODY), result.stderr
+        assert [snapshot(planted) for planted in DEFAULT_DIRS_OF_NOBODY] == before
+        assert all(box.watchers(planted) == [] for planted in DEFAULT_DIRS_OF_NOBODY)
     finally:
-        shutil.rmtree(planted, ignore_errors=True)
+        for planted in DEFAULT_DIRS_OF_NOBODY:
+            shutil.rmtree(planted, ignore_errors=True)
+
+
+def mounted_tmpfs(path):
+    return any(line.split()[1:3] == [path, "tmpfs"] for line in Path("/proc/mounts").read_text().splitlines())
+
+
+@pytest.mark.skipif(not mounted_tmpfs("/dev/shm"), reason="/dev/shm is not a tmpfs here")
+def test_without_xdg_runtime_dir_the_default_state_dir_is_in_memory(box):
+    """Every use writes records: where the session dir is unknown the
+    default lives on /dev/shm (a tmpfs), private to its user."""
+    home = DEFAULT_DIRS_OF_NOBODY[0]
+    if home.exists() or Path(f"/run/user/{NOBODY.pw_uid}").exists():
+        pytest.skip(f"{home} or nobody's /run/user dir exists already")
+    client = box.sleeper(nobody=True)
+    env = box.env()
+    env.pop("SHAREDSERVER_LOCKDIR", None)
+    try:
+        box.run("use", "--pid", client.pid, "web", "--", "sleep", "1000", nobody=True, env=env)
+        info = os.stat(home)
+        assert (info.st_uid, info.st_mode & 0o777) == (NOBODY.pw_uid, 0o700)
+        assert (home / "web.server.json").exists()
+    finally:
+        box.run("admin", "stop", "--force", "web", nobody=True, env=env)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.mark.parametrize("mode", [0o770, 0o707, 0o720, 0o702, 0o777, 0o1777, 0o730])

@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "state_dir.hpp"
@@ -147,7 +149,7 @@ TEST_CASE("an empty state directory path is an invalid argument") {
     CHECK(result.error().code == SHAREDSERVER_EINVALID);
 }
 
-TEST_CASE("the default state directory follows SHAREDSERVER_LOCKDIR, then XDG_RUNTIME_DIR, then /tmp") {
+TEST_CASE("the default state directory follows SHAREDSERVER_LOCKDIR, then XDG_RUNTIME_DIR, then memory-backed dirs") {
     {
         ScopedEnv lockdir("SHAREDSERVER_LOCKDIR", "/custom/dir");
         ScopedEnv xdg("XDG_RUNTIME_DIR", "/run/user/1000");
@@ -161,7 +163,15 @@ TEST_CASE("the default state directory follows SHAREDSERVER_LOCKDIR, then XDG_RU
     {
         ScopedEnv lockdir("SHAREDSERVER_LOCKDIR", nullptr);
         ScopedEnv xdg("XDG_RUNTIME_DIR", nullptr);
-        CHECK(default_state_dir() == "/tmp/sharedserver-" + std::to_string(::geteuid()));
+        std::string uid = std::to_string(::geteuid());
+        struct stat session {};
+        struct statfs shm {};
+        if (::stat(("/run/user/" + uid).c_str(), &session) == 0 && session.st_uid == ::geteuid())
+            CHECK(default_state_dir() == "/run/user/" + uid + "/sharedserver");
+        else if (::statfs("/dev/shm", &shm) == 0 && shm.f_type == TMPFS_MAGIC)
+            CHECK(default_state_dir() == "/dev/shm/sharedserver-" + uid);
+        else
+            CHECK(default_state_dir() == "/tmp/sharedserver-" + uid);
     }
 }
 
