@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -38,12 +39,21 @@ std::string directory_of(const std::string &path) {
     return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+// The directory of the file this code was loaded from: the shared library,
+// or the program itself when it links the library statically (the CLI).
+// For the program, dladdr names argv[0], which may be a bare name found on
+// PATH; the kernel's /proc/self/exe is the file.
 std::string loaded_library_directory() {
     Dl_info info{};
-    if (::dladdr(reinterpret_cast<void *>(&find_watcher_executable), &info) == 0 || !info.dli_fname)
+    link_map *map = nullptr;
+    if (::dladdr1(reinterpret_cast<void *>(&find_watcher_executable), &info, reinterpret_cast<void **>(&map),
+                  RTLD_DL_LINKMAP) == 0)
         return {};
+    bool in_program = map && (!map->l_name || !*map->l_name);
+    const char *file = in_program ? "/proc/self/exe" : info.dli_fname;
+    if (!file) return {};
     char resolved[PATH_MAX];
-    if (!::realpath(info.dli_fname, resolved)) return {};
+    if (!::realpath(file, resolved)) return {};
     return directory_of(resolved);
 }
 

@@ -15,6 +15,11 @@
 #include "sharedserver.h"
 
 namespace sharedserver {
+// The wrapper's own namespace, invisible in use (sharedserver::Context):
+// a program that links the library statically together with its private
+// core (the CLI does) would otherwise have two different
+// sharedserver::Error types under one mangled name.
+inline namespace api {
 
 enum class State {
     stopped = SHAREDSERVER_STOPPED,
@@ -442,6 +447,7 @@ private:
     std::unique_ptr<sharedserver_context, Free> ctx_;
 };
 
+}  // namespace api
 }  // namespace sharedserver
 
 #endif  // SHAREDSERVER_HPP
