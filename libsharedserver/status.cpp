@@ -11,6 +11,7 @@
 
 #include "duration.hpp"
 #include "files.hpp"
+#include "json_writer.hpp"
 #include "names.hpp"
 #include "ports.hpp"
 #include "probe.hpp"
@@ -29,34 +30,58 @@ int state_of(const ServerRecord &record, bool has_clients) {
     return has_clients ? SHAREDSERVER_ACTIVE : SHAREDSERVER_GRACE;
 }
 
-json info_json(const ServerInfo &info) {
+// Keys in alphabetical order: the order the output has always had.
+void write_info(JsonWriter &out, const ServerInfo &info) {
     bool running = info.state != SHAREDSERVER_STOPPED && info.state != SHAREDSERVER_CORRUPT;
-    json clients = json::array();
-    for (const auto &c : info.clients)
-        clients.push_back({{"pid", c.pid}, {"attached_at", c.attached_at_ms / 1000}, {"metadata", c.metadata}});
-    auto or_null = [&](auto value) { return running ? json(value) : json(nullptr); };
-    return {
-        {"name", info.name},
-        {"state", state_name(info.state)},
-        {"pid", or_null(info.pid)},
-        {"refcount", info.clients.size()},
-        {"clients", clients},
-        {"command", info.spec.argv},
-        {"env", info.spec.env},
-        {"grace_period", or_null(format_duration(info.spec.grace_period_ms))},
-        {"grace_period_ms", or_null(info.spec.grace_period_ms)},
-        {"grace_deadline", info.state == SHAREDSERVER_GRACE ? json(info.grace_deadline_ms / 1000) : json(nullptr)},
-        {"watcher_pid", or_null(info.watcher_pid)},
-        {"started_at", or_null(info.started_at_ms / 1000)},
-        {"working_dir", or_null(info.spec.working_dir)},
-        {"log_file", or_null(info.spec.log_file)},
-        {"port", info.port > 0 ? json(info.port) : json(nullptr)},
-        {"ready", or_null(describe_probe(spec_for_port(info.spec, info.port).ready))},
-        {"ready_at", info.ready_at_ms > 0 ? json(info.ready_at_ms / 1000) : json(nullptr)},
-        {"restart", or_null(restart_policy_name(info.spec.restart.mode))},
-        {"restarts", info.restarts},
-        {"error", info.error.empty() ? json(nullptr) : json(info.error)},
+    auto number_or_null = [&](bool present, int64_t value) -> JsonWriter & {
+        return present ? out.value(value) : out.null();
     };
+    auto text_or_null = [&](bool present, std::string_view text) -> JsonWriter & {
+        return present ? out.value(text) : out.null();
+    };
+    out.begin_object();
+    out.key("clients").begin_array();
+    for (const auto &c : info.clients) {
+        out.begin_object();
+        out.key("attached_at").value(int64_t{c.attached_at_ms / 1000});
+        out.key("metadata").value(std::string_view(c.metadata));
+        out.key("pid").value(int64_t{c.pid});
+        out.end_object();
+    }
+    out.end_array();
+    out.key("command").strings(info.spec.argv);
+    out.key("env").strings(info.spec.env);
+    out.key("error");
+    text_or_null(!info.error.empty(), info.error);
+    out.key("grace_deadline");
+    number_or_null(info.state == SHAREDSERVER_GRACE, info.grace_deadline_ms / 1000);
+    out.key("grace_period");
+    text_or_null(running, running ? format_duration(info.spec.grace_period_ms) : std::string());
+    out.key("grace_period_ms");
+    number_or_null(running, info.spec.grace_period_ms);
+    out.key("log_file");
+    text_or_null(running, info.spec.log_file);
+    out.key("name").value(std::string_view(info.name));
+    out.key("pid");
+    number_or_null(running, info.pid);
+    out.key("port");
+    number_or_null(info.port > 0, info.port);
+    out.key("ready");
+    text_or_null(running, running ? describe_probe(spec_for_port(info.spec, info.port).ready) : std::string());
+    out.key("ready_at");
+    number_or_null(info.ready_at_ms > 0, info.ready_at_ms / 1000);
+    out.key("refcount").value(static_cast<int64_t>(info.clients.size()));
+    out.key("restart");
+    text_or_null(running, restart_policy_name(info.spec.restart.mode));
+    out.key("restarts").value(static_cast<int64_t>(info.restarts));
+    out.key("started_at");
+    number_or_null(running, info.started_at_ms / 1000);
+    out.key("state").value(state_name(info.state));
+    out.key("watcher_pid");
+    number_or_null(running, info.watcher_pid);
+    out.key("working_dir");
+    text_or_null(running, info.spec.working_dir);
+    out.end_object();
 }
 
 // The record of `files`, read without the lock. The liveness of what it
@@ -182,12 +207,21 @@ std::vector<ServerInfo> list_servers(const std::string &state_dir) {
     return out;
 }
 
-std::string info_to_json(const ServerInfo &info) { return info_json(info).dump(); }
+std::string info_to_json(const ServerInfo &info) {
+    std::string text;
+    JsonWriter out(text);
+    write_info(out, info);
+    return text;
+}
 
 std::string infos_to_json(const std::vector<ServerInfo> &infos) {
-    json out = json::array();
-    for (const auto &info : infos) out.push_back(info_json(info));
-    return out.dump();
+    std::string text;
+    text.reserve(infos.size() * 640);
+    JsonWriter out(text);
+    out.begin_array();
+    for (const auto &info : infos) write_info(out, info);
+    out.end_array();
+    return text;
 }
 
 }  // namespace sharedserver
