@@ -8,6 +8,7 @@
 #include "clock.hpp"
 #include "files.hpp"
 #include "names.hpp"
+#include "record_reader.hpp"
 
 namespace sharedserver {
 
@@ -88,53 +89,9 @@ std::string to_json(const ClientMap &clients) {
 }
 
 Result<ServerRecord> parse_server_record(const std::string &text, const std::string &path) {
-    json in = json::parse(text, nullptr, false);
-    if (in.is_discarded() || !in.is_object()) return corrupt(path, "not a JSON object");
-    try {
-        ServerRecord r;
-        r.schema = value_or(in, "schema", 0);
-        r.name = value_or<std::string>(in, "name", "");
-        if (!in.contains("pid")) return corrupt(path, "pid is missing");
-        r.server.pid = pid_field(in, "pid", 0);
-        r.server.start = value_or<uint64_t>(in, "pid_start", 0);
-        r.pgid = pid_field(in, "pgid", r.server.pid);
-        r.watcher.pid = pid_field(in, "watcher_pid", 0);
-        r.watcher.start = value_or<uint64_t>(in, "watcher_start", 0);
-        r.watcher_wakes_on_signal = value_or(in, "watcher_wake_signal", false);
-        r.instance = value_or<std::string>(in, "instance", "");
-        r.boot_id = value_or<std::string>(in, "boot_id", "");
-        r.spec.argv = value_or<std::vector<std::string>>(in, "command", {});
-        r.spec.env = value_or<std::vector<std::string>>(in, "env", {});
-        r.spec.working_dir = value_or<std::string>(in, "working_dir", "");
-        r.spec.log_file = value_or<std::string>(in, "log_file", "");
-        r.spec.grace_period_ms = value_or<int64_t>(in, "grace_period_ms", 0);
-        r.stopping = value_or(in, "stopping", false);
-        r.grace_deadline_ms = value_or<int64_t>(in, "grace_deadline_ms", 0);
-        r.grace_deadline_boot_ms = value_or<int64_t>(in, "grace_deadline_boot_ms", 0);
-        r.started_at_ms = value_or<int64_t>(in, "started_at_ms", 0);
-        if (auto ready = in.find("ready"); ready != in.end() && ready->is_object()) {
-            r.spec.ready.kind = value_or(*ready, "kind", 0);
-            r.spec.ready.target = value_or<std::string>(*ready, "target", "");
-            r.spec.ready.timeout_ms = value_or<int64_t>(*ready, "timeout_ms", 0);
-            r.spec.ready.interval_ms = value_or<int64_t>(*ready, "interval_ms", 0);
-        }
-        r.spec.port = value_or(in, "port_request", 0);
-        if (auto restart = in.find("restart"); restart != in.end() && restart->is_object()) {
-            r.spec.restart.mode = value_or(*restart, "mode", 0);
-            r.spec.restart.max_restarts = value_or(*restart, "max_restarts", 0);
-            r.spec.restart.window_ms = value_or<int64_t>(*restart, "window_ms", 0);
-        }
-        r.spec.log_max_size = value_or<int64_t>(in, "log_max_size", 0);
-        r.port = value_or(in, "port", 0);
-        // Records from before readiness existed describe servers that were ready.
-        r.ready_at_ms = value_or<int64_t>(in, "ready_at_ms", r.started_at_ms);
-        r.restarting = value_or(in, "restarting", false);
-        r.restarts_boot_ms = value_or<std::vector<int64_t>>(in, "restarts_boot_ms", {});
-        if (r.server.pid <= 0) return corrupt(path, "pid is not positive");
-        return r;
-    } catch (const std::exception &e) {
-        return corrupt(path, e.what());
-    }
+    ServerRecord r;
+    if (std::string why = read_server_record(r, text); !why.empty()) return corrupt(path, why);
+    return r;
 }
 
 Result<ClientMap> parse_clients(const std::string &text, const std::string &path) {

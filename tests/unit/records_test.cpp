@@ -301,3 +301,48 @@ TEST_CASE("a record written before boot deadlines existed gives its wall-clock d
 }
 
 }
+
+TEST_CASE("a record read as it is scanned: unknown keys of any shape are skipped, known ones checked by name") {
+    auto parsed = parse_server_record(
+        R"({"future": {"deep": [1, {"x": null}], "more": "y"}, "pid": 7, "extra": [[1], {"a": [2]}],
+            "command": ["sleep", "1000"], "ready": {"kind": 1, "target": "5432", "novel": {"z": 1}},
+            "restart": {"mode": 2, "max_restarts": 3, "window_ms": 60000}, "pid_start": 18446744073709551615,
+            "restarts_boot_ms": [-5, 10], "name": "db"})",
+        "/s/x.server.json");
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->server.pid == 7);
+    CHECK(parsed->pgid == 7);  // absent: the server leads its group
+    CHECK(parsed->server.start == UINT64_MAX);
+    CHECK(parsed->spec.argv == std::vector<std::string>{"sleep", "1000"});
+    CHECK(parsed->spec.ready.target == "5432");
+    CHECK(parsed->spec.restart.max_restarts == 3);
+    CHECK(parsed->restarts_boot_ms == std::vector<int64_t>{-5, 10});
+    CHECK(parsed->name == "db");
+}
+
+TEST_CASE("a field of the wrong kind makes the record corrupt, naming the field") {
+    auto why = [](const std::string &text) { return server_error(text).message; };
+    CHECK(why(R"({"pid": 1.5})") == corrupt_message("/s/x.server.json", "pid is not an integer"));
+    CHECK(why(R"({"pid": 1, "port": 1e3})") == corrupt_message("/s/x.server.json", "port is not an integer"));
+    CHECK(why(R"({"pid": 1, "port": 4294967296})") ==
+          corrupt_message("/s/x.server.json", "port 4294967296 is out of range"));
+    CHECK(why(R"({"pid": 1, "pgid": 18446744073709551615})") ==
+          corrupt_message("/s/x.server.json", "pgid is not a process id"));
+    CHECK(why(R"({"pid": 1, "name": 5})") == corrupt_message("/s/x.server.json", "name is not a string"));
+    CHECK(why(R"({"pid": 1, "stopping": 1})") == corrupt_message("/s/x.server.json", "stopping is not true or false"));
+    CHECK(why(R"({"pid": 1, "command": ["a", 2]})") ==
+          corrupt_message("/s/x.server.json", "command is not a list of strings"));
+    CHECK(why(R"({"pid": 1, "env": {"A": "1"}})") == corrupt_message("/s/x.server.json", "env is not a list"));
+    CHECK(why(R"({"pid": 1, "ready": {"timeout_ms": "5s"}})") ==
+          corrupt_message("/s/x.server.json", "ready.timeout_ms is not an integer"));
+    CHECK(why(R"({"pid": 1} trailing)") == corrupt_message("/s/x.server.json", "not a JSON object"));
+    CHECK(why(R"({"pid": 1, "name": "a\u0000b"} {})") == corrupt_message("/s/x.server.json", "not a JSON object"));
+}
+
+TEST_CASE("a repeated key is read as its last value, arrays included") {
+    auto parsed = parse_server_record(R"({"pid": 1, "command": ["a"], "command": ["b", "c"], "pid": 2})",
+                                      "/s/x.server.json");
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->server.pid == 2);
+    CHECK(parsed->spec.argv == std::vector<std::string>{"b", "c"});
+}
