@@ -46,8 +46,7 @@ std::string join(const std::vector<std::string> &items) {
 
 std::unexpected<Error> not_running(const std::string &name) {
     return fail(SHAREDSERVER_ENOTRUNNING,
-                "server " + quote(name) + " is not running; start it with `sharedserver use " + name +
-                    " -- <command>`");
+                "server " + quote(name) + " is not running");
 }
 
 // Whether the live server a record names is somebody else's process (a
@@ -443,7 +442,7 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
         return fail(SHAREDSERVER_ENOTCLIENT,
                     "pid " + std::to_string(client) + " is not attached to " + quote(name) +
                         (attached.empty() ? std::string(" (no client is attached)") : " (attached: " + attached + ")") +
-                        "; pass the pid that ran `use` with --pid");
+                        "; detach the pid that attached");
     }
     auto dead = prune_dead_clients(*clients);
     // A client that leaves while others stay is none of the watcher's
@@ -475,7 +474,7 @@ Result<ServerRecord> Lifecycle::start(const std::string &name, const ServerSpec 
     if (*live)
         return fail(SHAREDSERVER_EALREADY, "server " + quote(name) + " is already running (pid " +
                                                std::to_string((*live)->server.pid) +
-                                               "); use `sharedserver use " + name + "` to attach");
+                                               "); attach to it instead");
     auto record = start_locked(f, watcher_path_, *spec, {});
     if (!record) {
         lock->remove_file();
@@ -523,7 +522,7 @@ Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) 
             return fail(SHAREDSERVER_ETIMEOUT,
                         "server " + quote(name) + " (pid " + std::to_string(record.server.pid) +
                             ") did not exit within " + format_duration(timeout_ms) +
-                            " of SIGTERM; use --force to SIGKILL it");
+                            " of SIGTERM; stop it with force to SIGKILL it");
     }
     remove_records(f);
     lock->remove_file();
