@@ -34,8 +34,12 @@ local OUTCOMES = { [0] = "started", [1] = "attached", [2] = "rescued" }
 
 -- ffi.C and the cdef namespace are shared by every plugin in the process and
 -- survive a reload of this module, so declare only once.
+-- cdef.lua is generated from sharedserver.h. It is found beside this file,
+-- not through require(): a libuv worker thread loads this file with dofile
+-- into a Lua state that has no package.path of the plugin.
 if not pcall(ffi.typeof, "sharedserver_context") then
-  ffi.cdef(require("sharedserver.cdef"))
+  local here = debug.getinfo(1, "S").source:sub(2)
+  ffi.cdef(dofile((here:gsub("ffi%.lua$", "cdef.lua"))))
 end
 -- Declared on its own: a cdef from an older copy of this plugin, loaded
 -- earlier in this process, lacks it (a second declaration is an error: pcall).
