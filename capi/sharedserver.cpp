@@ -353,7 +353,7 @@ int sharedserver_context_open(sharedserver_context **out, const char *state_dir)
         auto dir = absolute_state_dir(state_dir && *state_dir ? state_dir : default_state_dir());
         if (!dir) return set_error(dir.error());
         if (auto ready = ensure_private_directory(*dir); !ready) return set_error(ready.error());
-        *out = new sharedserver_context{Lifecycle(*dir, find_watcher_executable())};
+        *out = new sharedserver_context{Lifecycle(*dir, "")};
         return ok();
     });
 }

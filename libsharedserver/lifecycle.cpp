@@ -133,7 +133,7 @@ std::string forget_dead_server(const ServerFiles &files, const ServerRecord &rec
     return said;
 }
 
-Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
+Result<ServerRecord> start_locked(const ServerFiles &files, const WatcherExecutable &watcher_exe,
                                   const ServerSpec &spec, const ClientMap &clients, int port = 0);
 
 // Under the lock: the live record of `name`, after repairing what a dead
@@ -143,7 +143,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
 // caller writes; with `wake_later`, its handle goes there instead, for a
 // caller that wakes it only when it writes what the watcher must learn.
 Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
-                                                     const std::string &watcher_path,
+                                                     const WatcherExecutable &watcher_exe,
                                                      ProcessHandle *wake_later = nullptr) {
     auto loaded = load_server_record(files);
     if (!loaded) return std::unexpected(loaded.error());
@@ -188,7 +188,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         if (terminate_server(identity_of(record), default_stop_timeout_ms, true).outcome != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(record.server.pid) + " of " +
                                                 quote(files.name) + " to finish its interrupted restart");
-        auto restarted = start_locked(files, watcher_path, record.spec, kept, record.port);
+        auto restarted = start_locked(files, watcher_exe, record.spec, kept, record.port);
         if (!restarted) {
             remove_records(files);
             return std::unexpected(restarted.error());
@@ -200,7 +200,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
         return std::optional<ServerRecord>{*restarted};
     }
     if (!watcher_up) {
-        auto adopted = adopt_server(watcher_path, files, record.server, record.instance);
+        auto adopted = adopt_server(watcher_exe.path(), files, record.server, record.instance);
         if (!adopted && !server_alive(record)) {  // it died while we adopted it
             forget_dead_server(files, record);
             return std::optional<ServerRecord>{};
@@ -232,7 +232,7 @@ std::unexpected<Error> abandon_launch(SpawnedServer &spawned, const std::string 
     return std::unexpected(why);
 }
 
-Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &watcher_path,
+Result<ServerRecord> start_locked(const ServerFiles &files, const WatcherExecutable &watcher_exe,
                                   const ServerSpec &spec, const ClientMap &clients, int port) {
     if (port == 0 && spec.port == SHAREDSERVER_PORT_AUTO) {
         auto allocated = allocate_free_port();
@@ -241,7 +241,7 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const std::string &w
     } else if (port == 0) {
         port = spec.port;
     }
-    auto spawned = spawn_server(watcher_path, files, spec_for_port(spec, port));
+    auto spawned = spawn_server(watcher_exe.path(), files, spec_for_port(spec, port));
     if (!spawned) {
         Error error = spawned.error();
         // A bad readiness pattern, found by the watcher, is the caller's input.
@@ -336,7 +336,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
     ProcessHandle watcher;
-    auto live = load_live_record(f, watcher_path_, &watcher);
+    auto live = load_live_record(f, watcher_, &watcher);
     if (!live) return std::unexpected(live.error());
 
     ClientEntry entry{request.client.start, unix_now_ms(), request.metadata};
@@ -347,7 +347,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
             return not_running(name);
         }
         ClientMap clients{{request.client.pid, entry}};
-        auto record = start_locked(f, watcher_path_, *spec, clients);
+        auto record = start_locked(f, watcher_, *spec, clients);
         if (!record) {
             lock->remove_file();
             return std::unexpected(record.error());
@@ -386,7 +386,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
         if (terminate_server(identity_of(old), default_stop_timeout_ms, true).outcome != Termination::gone)
             return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
         int keep_port = spec->port == old.spec.port ? old.port : 0;
-        auto started = start_locked(f, watcher_path_, *spec, *clients, keep_port);
+        auto started = start_locked(f, watcher_, *spec, *clients, keep_port);
         if (!started) {
             remove_records(f);
             lock->remove_file();
@@ -427,7 +427,7 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
     ProcessHandle watcher;
-    auto live = load_live_record(f, watcher_path_, &watcher);
+    auto live = load_live_record(f, watcher_, &watcher);
     if (!live) return std::unexpected(live.error());
     if (!*live) {
         lock->remove_file();
@@ -469,13 +469,13 @@ Result<ServerRecord> Lifecycle::start(const std::string &name, const ServerSpec 
     if (!spec) return std::unexpected(spec.error());
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
-    auto live = load_live_record(f, watcher_path_);
+    auto live = load_live_record(f, watcher_);
     if (!live) return std::unexpected(live.error());
     if (*live)
         return fail(SHAREDSERVER_EALREADY, "server " + quote(name) + " is already running (pid " +
                                                std::to_string((*live)->server.pid) +
                                                "); attach to it instead");
-    auto record = start_locked(f, watcher_path_, *spec, {});
+    auto record = start_locked(f, watcher_, *spec, {});
     if (!record) {
         lock->remove_file();
         return std::unexpected(record.error());
@@ -491,7 +491,7 @@ Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) 
     if (!file_exists(f.server())) return not_running(name);
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
-    auto live = load_live_record(f, watcher_path_);
+    auto live = load_live_record(f, watcher_);
     if (!live) return std::unexpected(live.error());
     if (!*live) {
         lock->remove_file();
@@ -535,7 +535,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     if (!file_exists(f.server())) return not_running(name);
     auto lock = NameLock::acquire(f.lock());
     if (!lock) return std::unexpected(lock.error());
-    auto live = load_live_record(f, watcher_path_);
+    auto live = load_live_record(f, watcher_);
     if (!live) return std::unexpected(live.error());
     if (!*live) {
         lock->remove_file();
@@ -552,7 +552,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
     record_event(f, "stopping", {{"pid", old.server.pid}, {"reason", "restart"}});
     if (terminate_server(identity_of(old), default_stop_timeout_ms, true).outcome != Termination::gone)
         return fail(SHAREDSERVER_EPERM, "cannot stop pid " + std::to_string(old.server.pid) + " of " + quote(name));
-    auto record = start_locked(f, watcher_path_, old.spec, *clients, old.port);
+    auto record = start_locked(f, watcher_, old.spec, *clients, old.port);
     if (!record) {
         remove_records(f);
         lock->remove_file();
@@ -758,7 +758,7 @@ Result<std::vector<std::string>> Lifecycle::doctor(const std::string &only) {
             continue;
         }
         bool had_watcher = watcher_alive(record);
-        auto live = load_live_record(f, watcher_path_);
+        auto live = load_live_record(f, watcher_);
         if (!live) return std::unexpected(live.error());
         if (!had_watcher && *live)
             report.push_back(name + ": adopted server pid " + std::to_string(record.server.pid) +

@@ -11,6 +11,7 @@
 #include "error.hpp"
 #include "process.hpp"
 #include "records.hpp"
+#include "spawn.hpp"
 #include "state_dir.hpp"
 
 namespace sharedserver {
@@ -34,11 +35,12 @@ struct UseOutcome {
 
 class Lifecycle {
 public:
+    // watcher_path "": found when first needed (WatcherExecutable).
     Lifecycle(std::string state_dir, std::string watcher_path)
-        : dir_(std::move(state_dir)), watcher_path_(std::move(watcher_path)) {}
+        : dir_(std::move(state_dir)), watcher_(std::move(watcher_path)) {}
 
     const std::string &state_dir() const { return dir_; }
-    const std::string &watcher_path() const { return watcher_path_; }
+    const std::string &watcher_path() const { return watcher_.path(); }
     ServerFiles files(const std::string &name) const { return {dir_, name}; }
 
     Result<UseOutcome> use(const std::string &name, const UseRequest &request);
@@ -52,7 +54,7 @@ public:
 
 private:
     std::string dir_;
-    std::string watcher_path_;
+    WatcherExecutable watcher_;
 };
 
 inline constexpr int64_t default_log_max_size = 10 * 1024 * 1024;

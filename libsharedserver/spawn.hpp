@@ -6,6 +6,8 @@
 // no server without a record.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,30 @@ namespace sharedserver {
 
 // The executable to spawn, in the order of DESIGN §6. "" when none exists.
 std::string find_watcher_executable();
+
+// The watcher executable of one context, looked up the first time a server
+// is spawned or adopted: a `use` that attaches never needs it, and the
+// lookup (the real path of the library and of each candidate) was 20 of
+// the system calls of every attach. Safe to share between threads.
+class WatcherExecutable {
+public:
+    explicit WatcherExecutable(std::string path = {}) : lookup_(std::make_shared<Lookup>()) {
+        lookup_->path = std::move(path);
+    }
+    const std::string &path() const {
+        std::call_once(lookup_->once, [this] {
+            if (lookup_->path.empty()) lookup_->path = find_watcher_executable();
+        });
+        return lookup_->path;
+    }
+
+private:
+    struct Lookup {
+        std::once_flag once;
+        std::string path;
+    };
+    std::shared_ptr<Lookup> lookup_;  // shared: a context may be moved
+};
 
 // The words a client ends the handshake with (one line, then it closes).
 inline constexpr const char *handshake_claimed = "claimed";
