@@ -139,6 +139,10 @@ std::string join_command(const std::vector<std::string> &argv) {
     return out;
 }
 
+std::string port_phrase(int port) { return port > 0 ? ", port " + std::to_string(port) : std::string(); }
+
+std::string clients_phrase(std::size_t n) { return std::to_string(n) + (n == 1 ? " client" : " clients"); }
+
 bool progress_enabled() { return ::isatty(STDERR_FILENO) == 1; }
 
 void Spinner::update(int64_t elapsed_ms, const std::string &newest_log_line) {

@@ -48,7 +48,7 @@ def test_config_option_and_environment_name_the_file(sandbox, tmp_path):
                              env=dict(sandbox.env, SHAREDSERVER_CONFIG=str(path)))
     assert "x *" in env_run.stdout
     missing = run_in(sandbox, "/", "--config", tmp_path / "nope.json", "list", check=False)
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
 def test_command_line_options_override_the_file(sandbox, tmp_path):
@@ -72,7 +72,7 @@ def test_command_line_options_override_the_file(sandbox, tmp_path):
 def test_project_file_errors_name_the_file_the_server_and_the_key(sandbox, tmp_path, servers, message):
     write_project(tmp_path, servers)
     result = run_in(sandbox, tmp_path, "use", "redis", check=False)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.startswith("sharedserver: " + message), result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert list(sandbox.dir.iterdir()) == []
@@ -81,7 +81,7 @@ def test_project_file_errors_name_the_file_the_server_and_the_key(sandbox, tmp_p
 def test_a_file_that_is_not_json(sandbox, tmp_path):
     (tmp_path / "sharedserver.json").write_text("{oops")
     result = run_in(sandbox, tmp_path, "list", check=False)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.startswith("sharedserver: sharedserver.json: not valid JSON")
 
 
@@ -159,7 +159,7 @@ def test_the_shipped_json_schema_accepts_what_the_loader_accepts_and_rejects_mis
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
         write_project(tmp_path, bad["servers"])
-        assert run_in(sandbox, tmp_path, "list", check=False).returncode == 2
+        assert run_in(sandbox, tmp_path, "list", check=False).returncode == 1
 
 
 def test_drift_warns_by_default_and_names_the_difference(sandbox):
