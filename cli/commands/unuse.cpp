@@ -27,13 +27,27 @@ CLI::App *self = nullptr;
 void setup(CLI::App &app) {
     self = &app;
     app.add_option("name", name, "Server name")->required();
-    app.add_option("--pid", pid, "The client's pid (default: the calling process)");
+    app.add_option("--pid", pid, "The client's pid (default: the calling process; see README, Using it from a shell)");
+}
+
+// The caller is the shell or script that ran `use`: our parent, unless
+// that shell exec'd us as its last command (`bash -c 'sharedserver use x --
+// ...; sharedserver unuse x'`): then we ARE that shell, and our own pid is
+// the client. Trying our own pid first also keeps an attached parent (the
+// outer shell) from losing its reference to an exec'd child's unuse.
+std::size_t detach_caller(sharedserver::Context &ctx) {
+    try {
+        return ctx.unuse(name, ::getpid());
+    } catch (const sharedserver::Error &e) {
+        if (e.code() != SHAREDSERVER_ENOTCLIENT) throw;
+    }
+    return ctx.unuse(name, ::getppid());
 }
 
 int run(const Invocation &) {
     sharedserver::Context ctx;
-    int64_t client = self->count("--pid") ? pid_option(pid) : static_cast<int64_t>(::getppid());
-    print_detached(ctx, name, ctx.unuse(name, client));
+    std::size_t left = self->count("--pid") ? ctx.unuse(name, pid_option(pid)) : detach_caller(ctx);
+    print_detached(ctx, name, left);
     return 0;
 }
 
