@@ -101,6 +101,18 @@ def test_list_is_an_aligned_table_without_colour_off_a_terminal(sandbox):
     assert all(line[state_column - 2:state_column] == "  " for line in lines)
 
 
+def test_list_and_info_show_the_command_with_the_port_it_was_given(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "--port", "auto", "--env", "URL=http://127.0.0.1:{port}/", "p",
+                "--", "sleep", "1000", "{port}")
+    port = sandbox.info("p")["port"]
+    assert sandbox.run("list").stdout.splitlines()[1].endswith(f"sleep 1000 {port}")
+    info = sandbox.run("info", "p").stdout
+    assert f"command:       sleep 1000 {port}\n" in info
+    assert f"env:           URL=http://127.0.0.1:{port}/\n" in info
+    assert sandbox.info("p")["command"] == ["sleep", "1000", "{port}"]  # the definition, as given
+
+
 def _run_on_a_terminal(args, env):
     pid, fd = pty.fork()
     if pid == 0:
