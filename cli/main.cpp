@@ -27,15 +27,14 @@ int main(int argc, char **argv) {
     CLI::App app{"Share one development server per user and name across editors, scripts and programs:\n"
                  "started by the first client, stopped a grace period after the last one leaves.",
                  "sharedserver"};
-    app.set_version_flag("--version", std::string("sharedserver ") + sharedserver::version());
     app.require_subcommand(1);
     app.fallthrough();
-    app.add_option("--config", invocation.config,
-                   "The project file (default: $SHAREDSERVER_CONFIG, else sharedserver.json here or above)");
     app.footer("State lives in $SHAREDSERVER_LOCKDIR (default $XDG_RUNTIME_DIR/sharedserver or /tmp/sharedserver-<uid>).");
 
-    // A command's options are built only once the parser reaches its name:
-    // the other commands cost a line of help each.
+    // A command's options, even its --help, are built only once the parser
+    // reaches its name: the other commands cost a line of help each.
+    const std::string help_flag = "-h,--help", help_text = "Print this help message and exit";
+    app.set_help_flag();
     std::map<std::string, CLI::App *> groups{{"", &app}};
     std::vector<std::pair<const cli::Command *, CLI::App *>> registered;
     for (const cli::Command *command : cli::all_commands()) {
@@ -43,9 +42,11 @@ int main(int argc, char **argv) {
         if (!parent) {
             parent = app.add_subcommand(command->group, "Administrative commands");
             parent->require_subcommand(1);
+            parent->preparse_callback([&, parent](std::size_t) { parent->set_help_flag(help_flag, help_text); });
         }
         CLI::App *sub = parent->add_subcommand(command->name, command->description);
-        sub->preparse_callback([command, sub](std::size_t) {
+        sub->preparse_callback([&, command, sub](std::size_t) {
+            sub->set_help_flag(help_flag, help_text);
             command->setup(*sub);
             // CLI11 readies option groups before parsing starts; these came
             // later, and one that falls through to its command loops forever.
@@ -54,6 +55,10 @@ int main(int argc, char **argv) {
         });
         registered.emplace_back(command, sub);
     }
+    app.set_help_flag(help_flag, help_text);
+    app.set_version_flag("--version", std::string("sharedserver ") + sharedserver::version());
+    app.add_option("--config", invocation.config,
+                   "The project file (default: $SHAREDSERVER_CONFIG, else sharedserver.json here or above)");
 
     try {
         std::vector<std::string> reversed(words.rbegin(), words.rend());
