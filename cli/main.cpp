@@ -10,6 +10,7 @@
 #include <sharedserver/sharedserver.hpp>
 
 #include "command.hpp"
+#include "hints.hpp"
 
 int main(int argc, char **argv) {
     // Everything after the first `--` is the server's command, never ours to parse.
@@ -80,7 +81,9 @@ int main(int argc, char **argv) {
         try {
             return command->run(invocation);
         } catch (const sharedserver::Error &e) {
-            return cli::fail(e.what(), e.code() == SHAREDSERVER_EINVALID ? cli::exit_usage : cli::exit_failure);
+            const CLI::Option *name = sub->get_option_no_throw("name");
+            std::string server = name && name->count() ? name->as<std::string>() : std::string();
+            return cli::fail(cli_message(e, server), e.code() == SHAREDSERVER_EINVALID ? cli::exit_usage : cli::exit_failure);
         }
     }
     return cli::fail("no command given (see `sharedserver --help`)", cli::exit_usage);

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "../hints.hpp"
 #include "commands.hpp"
 
 namespace cli::commands {
@@ -26,7 +27,7 @@ int run(const Invocation &) {
             default: return 3;
         }
     } catch (const sharedserver::Error &e) {
-        return fail(e.what(), exit_check_error);
+        return fail(cli_message(e, name), exit_check_error);
     }
 }
 
