@@ -1,4 +1,5 @@
-// Values of command-line options: durations, ports, sizes and numbers. Each
+// Values of the options that are not part of a definition (the library
+// reads those: spec_options.cpp): durations, numbers and pids. Each
 // either returns the value or throws an EINVALID sharedserver::Error whose
 // one line starts with the option's name.
 #pragma once
@@ -10,12 +11,6 @@ namespace cli {
 
 // "30m" -> 1800000, with the library's message on a bad one.
 int64_t duration_option(const std::string &option, const std::string &text);
-
-// "auto" -> SHAREDSERVER_PORT_AUTO, else 1..65535.
-int port_option(const std::string &option, const std::string &text);
-
-// "10M" -> 10485760; "0" -> 0.
-int64_t size_option(const std::string &option, const std::string &text);
 
 // A whole number within [min, max]; `expected` says what one looks like.
 int64_t number_option(const std::string &option, const std::string &text, int64_t min, int64_t max,

@@ -3,7 +3,6 @@
 #include <iostream>
 #include <unistd.h>
 
-#include "../option_values.hpp"
 #include "../output.hpp"
 #include "../progress_wait.hpp"
 #include "../spec_options.hpp"
@@ -15,10 +14,8 @@ namespace {
 
 std::string name;
 SpecArgs spec;
-CLI::App *self = nullptr;
 
 void setup(CLI::App &app) {
-    self = &app;
     app.add_option("name", name, "Server name")->required();
     add_spec_options(app, spec, "The client's pid (default: the calling process, i.e. this command's parent)");
     app.footer("Usage: sharedserver use [OPTIONS] <name> [-- <command> [args...]]");
@@ -26,14 +23,15 @@ void setup(CLI::App &app) {
 
 int run(const Invocation &invocation) {
     sharedserver::Context ctx;
-    auto options = spec_options(*self, spec, name, invocation.command, invocation.config);
+    Definition definition = spec_definition(spec, name, invocation.command, invocation.config);
+    Client client = spec_client(spec);
     // `use` acts for the shell or script that ran it.
-    options.client_pid = self->count("--pid") ? pid_option(spec.pid) : static_cast<int64_t>(::getppid());
+    if (client.pid == 0) client.pid = ::getppid();
     // On a terminal, show progress while waiting: attach without waiting,
     // then wait with a spinner. Off a terminal, one call.
-    bool show_progress = !options.no_wait && progress_enabled();
-    if (show_progress) options.no_wait = true;
-    auto result = ctx.use(name, options);
+    bool show_progress = !client.no_wait && progress_enabled();
+    if (show_progress) client.no_wait = true;
+    auto result = use_definition(ctx, name, definition, client);
     if (show_progress && !result.ready) wait_with_progress(ctx, name, -1);
     if (!result.mismatch.empty() && result.outcome == sharedserver::Outcome::started)
         std::cerr << "sharedserver: restarted \"" << name << "\" with the definition asked for (its " << result.mismatch << ")\n";

@@ -58,6 +58,24 @@ def test_command_line_options_override_the_file(sandbox, tmp_path):
     assert sandbox.info("db")["grace_period"] == "5s"
 
 
+def test_flags_replace_the_files_keys_one_by_one(sandbox, tmp_path):
+    write_project(tmp_path, {"db": {"command": "sleep", "args": ["1000"], "env": {"A": "1", "B": "file"},
+                                    "ready": {"port": 1, "timeout": "7s"}, "restart": "always"}})
+    client = sandbox.client()
+    run_in(sandbox, tmp_path, "use", "--pid", client.pid, "--env", "B=flag", "--ready-cmd", "true", "db")
+    info = sandbox.info("db")
+    assert {"A=1", "B=flag"} <= set(info["env"]) and "B=file" not in info["env"]
+    assert info["ready"] == "command `true`" and info["restart"] == "always"
+
+
+def test_a_probe_timing_without_a_probe_is_refused(sandbox):
+    result = sandbox.run("use", "--ready-timeout", "5s", "t", "--", "sleep", "1000", check=False)
+    assert result.returncode == 2
+    assert result.stderr == ("sharedserver: --ready-timeout: there is no readiness probe to time: add --ready-port, "
+                             "--ready-socket, --ready-http, --ready-cmd or --ready-log\n")
+    assert list(sandbox.dir.iterdir()) == []
+
+
 @pytest.mark.parametrize("servers, message", [
     ({"redis": {"command": "redis-server", "idle_timeout": "5x"}},
      'sharedserver.json: servers.redis.idle_timeout: "5x" is not a duration'),
