@@ -27,8 +27,15 @@ void check_file(int rc) {
 }  // namespace
 
 Definition::Definition(const nlohmann::json &doc) {
+    std::string text;
+    try {
+        text = doc.dump();
+    } catch (const nlohmann::json::exception &) {
+        throw sharedserver::Error(SHAREDSERVER_EINVALID,
+                                  "the definition is not valid UTF-8: records are JSON text and cannot keep such bytes", 0, "");
+    }
     sharedserver_definition *def = nullptr;
-    sharedserver::detail::check(sharedserver_definition_parse(&def, doc.dump().c_str(), nullptr));
+    sharedserver::detail::check(sharedserver_definition_parse(&def, text.c_str(), nullptr));
     def_.reset(def);
 }
 

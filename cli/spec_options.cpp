@@ -1,5 +1,6 @@
 #include "spec_options.hpp"
 
+#include <cstdio>
 #include <cstring>
 
 #include "option_values.hpp"
@@ -114,6 +115,41 @@ void add_env(nlohmann::json &env, const std::string &entry) {
     throw e;
 }
 
+// The offset of the first byte that does not belong to valid UTF-8, or npos.
+std::size_t invalid_utf8_at(const std::string &text) {
+    for (std::size_t i = 0; i < text.size();) {
+        auto byte = static_cast<unsigned char>(text[i]);
+        std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3 : (byte >> 3) == 0x1e ? 4 : 0;
+        if (length == 0 || i + length > text.size()) return i;
+        for (std::size_t k = 1; k < length; ++k)
+            if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
+        i += length;
+    }
+    return std::string::npos;
+}
+
+// JSON text, which the library reads a definition from, cannot carry bytes
+// that are not UTF-8: refuse them here, naming where they are, rather than
+// let them be replaced (and something else run).
+void check_utf8(const std::string &text, const std::string &what, const std::string &name) {
+    std::size_t at = invalid_utf8_at(text);
+    if (at == std::string::npos) return;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[at]));
+    throw sharedserver::Error(SHAREDSERVER_EINVALID,
+                              what + " of \"" + name + "\" is not valid UTF-8 (byte " + byte + " at offset " +
+                                  std::to_string(at) + "): records are JSON text and cannot keep such bytes; pass them in a file",
+                              0, "");
+}
+
+void check_utf8(const std::vector<std::string> &command, const SpecArgs &args, const std::string &name) {
+    for (std::size_t i = 0; i < command.size(); ++i)
+        check_utf8(command[i], i == 0 ? std::string("the command") : "argument " + std::to_string(i) + " of the command", name);
+    for (const auto &entry : args.env) check_utf8(entry, "the --env entry", name);
+    for (std::size_t i = 0; i < SpecArgs::flag_count; ++i)
+        if (args.option[i]->count()) check_utf8(args.text[i], flags[i].name, name);
+}
+
 }  // namespace
 
 void add_spec_options(CLI::App &cmd, SpecArgs &args, const char *pid_help) {
@@ -137,6 +173,7 @@ void add_spec_options(CLI::App &cmd, SpecArgs &args, const char *pid_help) {
 
 Definition spec_definition(const SpecArgs &args, const std::string &name, const std::vector<std::string> &command,
                            const std::string &config) {
+    check_utf8(command, args, name);
     nlohmann::json doc = nlohmann::json::object();
     if (!command.empty()) doc["command"] = command;
     else if (auto project = Definition::of_project(config, name)) doc = project->json();
