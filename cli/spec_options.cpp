@@ -56,6 +56,13 @@ constexpr Flag flags[SpecArgs::flag_count] = {
      "Rotate the log to <log>.1 past this size: bytes, or with K, M or G (default 10M; 0: never)"},
 };
 
+constexpr bool every_flag_named() {
+    for (const Flag &flag : flags)
+        if (flag.name == nullptr) return false;
+    return true;
+}
+static_assert(every_flag_named(), "SpecArgs::flag_count must be the number of flags in the table");
+
 constexpr std::size_t index_of(const char *name) {
     for (std::size_t i = 0; i < SpecArgs::flag_count; ++i)
         if (std::string_view(flags[i].name) == name) return i;
