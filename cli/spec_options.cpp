@@ -201,8 +201,14 @@ Definition spec_definition(const SpecArgs &args, const std::string &name, const 
         if (!ready.is_object()) ready = nlohmann::json::object();
         // A probe given here replaces the file's, and its interval, which was
         // the other probe's (--ready-interval comes later in the table).
-        if (is_probe(flag))
-            for (const char *other : {"port", "socket", "http", "cmd", "log", "interval"}) ready.erase(other);
+        if (is_probe(flag)) {
+            for (std::size_t k = 0; k < sharedserver_enum_count(SHAREDSERVER_ENUM_PROBE); ++k) {
+                const char *probe = "";
+                sharedserver_enum_at(nullptr, &probe, SHAREDSERVER_ENUM_PROBE, k);
+                ready.erase(probe);
+            }
+            ready.erase("interval");
+        }
         ready[key.substr(6)] = value_of(flag, args.text[i]);
     }
     try {
