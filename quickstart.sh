@@ -12,6 +12,7 @@ packages=(
   python3 python3-dev python3-venv pybind11-dev python3-pybind11 python3-pytest python3-mesonpy mypy
   neovim python3-pynvim luajit libluajit-5.1-dev
   python3-jsonschema procps strace
+  redis-server  # the README's shell examples, run by tests/integration/test_docs.py
   clang-19 libclang-rt-19-dev util-linux
 )
 missing=()

@@ -139,6 +139,30 @@ std::string join_command(const std::vector<std::string> &argv) {
     return out;
 }
 
+namespace {
+
+// What the server was started with: a record keeps its definition, where
+// {port} stands for the port it was given at launch.
+std::string with_port(std::string text, int port) {
+    static const std::string placeholder = "{port}";
+    if (port <= 0) return text;
+    for (auto at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at))
+        text.replace(at, placeholder.size(), std::to_string(port));
+    return text;
+}
+
+std::string launched_command(const sharedserver::Info &info) {
+    std::vector<std::string> argv;
+    for (const auto &arg : info.command) argv.push_back(with_port(arg, info.port));
+    return join_command(argv);
+}
+
+}  // namespace
+
+std::string port_phrase(int port) { return port > 0 ? ", port " + std::to_string(port) : std::string(); }
+
+std::string clients_phrase(std::size_t n) { return std::to_string(n) + (n == 1 ? " client" : " clients"); }
+
 bool progress_enabled() { return ::isatty(STDERR_FILENO) == 1; }
 
 void Spinner::update(int64_t elapsed_ms, const std::string &newest_log_line) {
@@ -193,7 +217,7 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
                                         stopped ? "-" : std::to_string(s.refcount()),
                                         stopped ? "-" : human_span(now - s.started_at_ms),
                                         grace,
-                                        s.error.empty() ? join_command(s.command) : visible(s.error)};
+                                        s.error.empty() ? launched_command(s) : visible(s.error)};
         if (ports) row.insert(row.begin() + 3, s.port > 0 ? std::to_string(s.port) : "-");
         rows.push_back(std::move(row));
     }
@@ -209,8 +233,8 @@ void print_info(const sharedserver::Info &info) {
         rows.push_back({"pid:", std::to_string(info.pid)});
         rows.push_back({"watcher pid:", std::to_string(info.watcher_pid)});
         rows.push_back({"refcount:", std::to_string(info.refcount())});
-        rows.push_back({"command:", join_command(info.command)});
-        for (const auto &e : info.env) rows.push_back({"env:", visible(e)});
+        rows.push_back({"command:", launched_command(info)});
+        for (const auto &e : info.env) rows.push_back({"env:", visible(with_port(e, info.port))});
         rows.push_back({"working dir:", visible(info.working_dir)});
         rows.push_back({"log file:", visible(info.log_file)});
         if (info.port > 0) rows.push_back({"port:", std::to_string(info.port)});

@@ -28,6 +28,12 @@ std::string table(const std::vector<std::vector<std::string>> &rows);
 
 std::string join_command(const std::vector<std::string> &argv);
 
+// ", port 6379", or "" without a port.
+std::string port_phrase(int port);
+
+// "1 client", "3 clients".
+std::string clients_phrase(std::size_t n);
+
 // Progress is drawn on stderr when it is a terminal (and NO_COLOR does not
 // matter: a spinner is not colour).
 bool progress_enabled();

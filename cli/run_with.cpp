@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "project_file.hpp"
+
 namespace cli {
 
 namespace {
@@ -77,7 +79,7 @@ int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Proje
     for (char **e = environ; e && *e; ++e) env.emplace_back(*e);
     for (const auto &name : names) {
         sharedserver::UseOptions options;
-        if (project && project->defines(name)) options = project->use_options(name);
+        if (project && project->defines(name)) options = project_use_options(*project, name);
         options.metadata = "sharedserver with";
         auto result = ctx.use(name, options);
         held.names.push_back(name);

@@ -4,12 +4,13 @@ exit codes, help, completion and colour."""
 import json
 import os
 import pty
+import re
 import subprocess
 import time
 
 import pytest
 
-from conftest import CLI
+from conftest import CLI, SOURCE_DIR
 
 COMMANDS = [["use"], ["unuse"], ["list"], ["info"], ["check"], ["wait"], ["port"], ["logs"], ["with"],
             ["completion"], ["admin"], ["admin", "start"],
@@ -56,9 +57,11 @@ def test_info_json_has_every_documented_field(sandbox):
     sandbox.run("use", "--pid", client.pid, "--metadata", "nvim", "--grace-period", "90s", "--env", "A=1",
                 "full", "--", "sleep", "1000")
     info = sandbox.info("full")
-    for key in ("name", "state", "pid", "refcount", "clients", "command", "grace_period", "grace_deadline",
-                "watcher_pid", "started_at", "working_dir", "log_file", "env"):
-        assert key in info, key
+    readme = (SOURCE_DIR / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `info` |"))
+    documented = set(re.findall(r"`([a-z_]+)`", row.split("--json", 1)[1])) - {"list", "info", "corrupt", "no",
+                                                                               "on-failure", "always"}
+    assert documented == set(info) | {"pid", "attached_at", "metadata"}  # the clients' fields
     assert info["name"] == "full" and info["state"] == "active" and info["refcount"] == 1
     assert info["command"] == ["sleep", "1000"]
     assert info["grace_period"] == "1m30s" and info["grace_period_ms"] == 90000
@@ -99,6 +102,18 @@ def test_list_is_an_aligned_table_without_colour_off_a_terminal(sandbox):
     assert "29m" in lines[2] and "left" in lines[2]
     state_column = lines[0].index("STATE")
     assert all(line[state_column - 2:state_column] == "  " for line in lines)
+
+
+def test_list_and_info_show_the_command_with_the_port_it_was_given(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "--port", "auto", "--env", "URL=http://127.0.0.1:{port}/", "p",
+                "--", "sleep", "1000", "{port}")
+    port = sandbox.info("p")["port"]
+    assert sandbox.run("list").stdout.splitlines()[1].endswith(f"sleep 1000 {port}")
+    info = sandbox.run("info", "p").stdout
+    assert f"command:       sleep 1000 {port}\n" in info
+    assert f"env:           URL=http://127.0.0.1:{port}/\n" in info
+    assert sandbox.info("p")["command"] == ["sleep", "1000", "{port}"]  # the definition, as given
 
 
 def _run_on_a_terminal(args, env):

@@ -68,5 +68,5 @@ def test_the_log_is_rotated_past_its_cap_keeping_one_old_file(sandbox):
 def test_a_bad_log_max_size_is_refused(sandbox):
     result = sandbox.run("use", "--log-max-size", "10Q", "x", "--", "sleep", "1", check=False)
     assert result.returncode == 2
-    assert result.stderr == ('sharedserver: --log-max-size: invalid size "10Q": expected bytes or a number '
+    assert result.stderr == ('sharedserver: --log-max-size: "10Q" is not a size: expected bytes or a number '
                              "with K, M or G (e.g. 10M)\n")

@@ -48,7 +48,7 @@ def test_config_option_and_environment_name_the_file(sandbox, tmp_path):
                              env=dict(sandbox.env, SHAREDSERVER_CONFIG=str(path)))
     assert "x *" in env_run.stdout
     missing = run_in(sandbox, "/", "--config", tmp_path / "nope.json", "list", check=False)
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
 def test_command_line_options_override_the_file(sandbox, tmp_path):
@@ -56,6 +56,24 @@ def test_command_line_options_override_the_file(sandbox, tmp_path):
     client = sandbox.client()
     run_in(sandbox, tmp_path, "use", "--pid", client.pid, "--grace-period", "5s", "db")
     assert sandbox.info("db")["grace_period"] == "5s"
+
+
+def test_flags_replace_the_files_keys_one_by_one(sandbox, tmp_path):
+    write_project(tmp_path, {"db": {"command": "sleep", "args": ["1000"], "env": {"A": "1", "B": "file"},
+                                    "ready": {"port": 1, "timeout": "7s"}, "restart": "always"}})
+    client = sandbox.client()
+    run_in(sandbox, tmp_path, "use", "--pid", client.pid, "--env", "B=flag", "--ready-cmd", "true", "db")
+    info = sandbox.info("db")
+    assert {"A=1", "B=flag"} <= set(info["env"]) and "B=file" not in info["env"]
+    assert info["ready"] == "command `true`" and info["restart"] == "always"
+
+
+def test_a_probe_timing_without_a_probe_is_refused(sandbox):
+    result = sandbox.run("use", "--ready-timeout", "5s", "t", "--", "sleep", "1000", check=False)
+    assert result.returncode == 2
+    assert result.stderr == ("sharedserver: --ready-timeout: there is no readiness probe to time: add --ready-port, "
+                             "--ready-socket, --ready-http, --ready-cmd or --ready-log\n")
+    assert list(sandbox.dir.iterdir()) == []
 
 
 @pytest.mark.parametrize("servers, message", [
@@ -72,7 +90,7 @@ def test_command_line_options_override_the_file(sandbox, tmp_path):
 def test_project_file_errors_name_the_file_the_server_and_the_key(sandbox, tmp_path, servers, message):
     write_project(tmp_path, servers)
     result = run_in(sandbox, tmp_path, "use", "redis", check=False)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.startswith("sharedserver: " + message), result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert list(sandbox.dir.iterdir()) == []
@@ -81,7 +99,7 @@ def test_project_file_errors_name_the_file_the_server_and_the_key(sandbox, tmp_p
 def test_a_file_that_is_not_json(sandbox, tmp_path):
     (tmp_path / "sharedserver.json").write_text("{oops")
     result = run_in(sandbox, tmp_path, "list", check=False)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.startswith("sharedserver: sharedserver.json: not valid JSON")
 
 
@@ -159,7 +177,7 @@ def test_the_shipped_json_schema_accepts_what_the_loader_accepts_and_rejects_mis
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
         write_project(tmp_path, bad["servers"])
-        assert run_in(sandbox, tmp_path, "list", check=False).returncode == 2
+        assert run_in(sandbox, tmp_path, "list", check=False).returncode == 1
 
 
 def test_drift_warns_by_default_and_names_the_difference(sandbox):

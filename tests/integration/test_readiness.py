@@ -111,11 +111,11 @@ def test_a_server_that_dies_while_starting_fails_every_waiting_use(sandbox):
     ("--ready-log", "([", 'invalid readiness log pattern "(["'),
     ("--ready-log", r"(a)\1", r'invalid readiness log pattern "(a)\\1": invalid escape sequence: \1 (patterns are RE2 syntax'),
     ("--ready-log", "(?=x)", 'invalid readiness log pattern "(?=x)": invalid perl operator: (?='),
-    ("--ready-port", "70000", '--ready-port: invalid port "70000": expected auto or a number from 1 to 65535'),
+    ("--ready-port", "70000", '--ready-port: 70000 is not a port'),
     ("--ready-port", "auto", "the port probe has no port: give one (--ready-port 6379) or let the server have one (--port auto)"),
-    ("--port", "0", '--port: invalid port "0": expected auto or a number from 1 to 65535'),
-    ("--port", "http", '--port: invalid port "http"'),
-    ("--ready-timeout", "soon", '--ready-timeout: invalid duration "soon"'),
+    ("--port", "0", '--port: 0 is not a port: use "auto" or a number from 1 to 65535'),
+    ("--port", "http", '--port: "http" is not a port'),
+    ("--ready-timeout", "soon", '--ready-timeout: "soon" is not a duration'),
     ("--restart", "sometimes", "--restart"),
 ])
 def test_bad_probe_port_and_restart_options_fail_before_anything_starts(sandbox, option, value, message):

@@ -1,0 +1,37 @@
+// `sharedserver list`: every running server, and the project's stopped ones.
+#include <iostream>
+
+#include "../output.hpp"
+#include "../project_file.hpp"
+#include "commands.hpp"
+
+namespace cli::commands {
+
+namespace {
+
+bool json = false, names_only = false;
+
+void setup(CLI::App &app) {
+    app.add_flag("--json", json, "Print a JSON array");
+    app.add_flag("--names", names_only, "Print only the names, one per line (for completion)");
+}
+
+int run(const Invocation &invocation) {
+    sharedserver::Context ctx;
+    if (json) {
+        std::cout << ctx.list_json() << "\n";
+    } else if (names_only) {
+        for (const auto &s : ctx.list()) std::cout << s.name << "\n";
+    } else {
+        std::vector<std::string> defined;
+        if (auto project = find_project(invocation.config)) defined = project->names();
+        print_list(ctx.list(), defined);
+    }
+    return 0;
+}
+
+}  // namespace
+
+const Command list{"", "list", "Show every running server", false, setup, run};
+
+}  // namespace cli::commands

@@ -1,0 +1,23 @@
+#include "commands.hpp"
+
+#include <iostream>
+
+namespace cli {
+
+const std::vector<const Command *> &all_commands() {
+    using namespace commands;
+    static const std::vector<const Command *> all = {
+        &use,         &unuse,      &list,          &info,         &check,        &wait,
+        &logs,        &port,       &with,          &completion,   &admin_start,  &admin_stop,
+        &admin_restart, &admin_incref, &admin_decref, &admin_debug, &admin_doctor, &admin_kill};
+    return all;
+}
+
+int fail(const std::string &message, int code) {
+    std::cerr << "sharedserver: " << message << "\n";
+    return code;
+}
+
+void warn(const std::string &message) { std::cerr << "sharedserver: warning: " << message << "\n"; }
+
+}  // namespace cli

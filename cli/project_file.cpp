@@ -1,0 +1,27 @@
+#include "project_file.hpp"
+
+namespace cli {
+
+namespace {
+
+template <typename F>
+auto as_file_error(F &&read) {
+    try {
+        return read();
+    } catch (const sharedserver::Error &e) {
+        if (e.code() != SHAREDSERVER_EINVALID) throw;
+        throw sharedserver::Error(SHAREDSERVER_ERROR, e.what(), e.sys_errno(), e.path());
+    }
+}
+
+}  // namespace
+
+std::optional<sharedserver::Project> find_project(const std::string &config) {
+    return as_file_error([&] { return sharedserver::Project::find(config); });
+}
+
+sharedserver::UseOptions project_use_options(const sharedserver::Project &project, const std::string &name) {
+    return as_file_error([&] { return project.use_options(name); });
+}
+
+}  // namespace cli
