@@ -202,7 +202,9 @@ def test_a_probe_timeout_is_an_error_naming_the_probe_with_the_log(ss):
     assert msg.startswith("sharedserver: 'slow' (pid ")
     assert "did not become ready within 600ms" in msg
     assert f"port {unused}" in msg
-    assert "loading model" in msg and "still loading" in msg
+    first, last = msg.split("\n")
+    assert first.endswith("; :ServerLogs slow shows its log")
+    assert last in ("last log line: loading model", "last log line: still loading")
     assert events(a, "ready") == []
     assert a.status("slow")["state"] == "stopped"
 
@@ -221,7 +223,7 @@ def test_a_server_dying_while_starting_reports_its_exit_and_log(ss):
     errs = errors(a)
     assert len(errs) == 1, errs
     assert "exited unexpectedly with exit code 2 while starting" in errs[0]
-    assert "config error: no model" in errs[0]
+    assert errs[0].split("\n")[1] == "last log line: config error: no model"
 
 
 def test_restart_on_failure_after_kill_9_fires_on_start_with_the_new_pid(ss):

@@ -1,0 +1,433 @@
+-- What this Neovim holds: its references, which server processes it has seen
+-- ready, and what became of them. Changes in the state directory wake it up
+-- (readiness, restarts, exits); it runs on_ready, on_start after a restart
+-- and on_exit, and tells the user about unexpected exits.
+
+local uv = vim.uv or vim.loop
+local levels = vim.log.levels
+local U = require("sharedserver.util")
+local config = require("sharedserver.config")
+local context = require("sharedserver.context")
+
+local S = {}
+
+-- Neovim's own pid is the client pid of every reference this instance holds.
+local PID = vim.fn.getpid()
+S.PID = PID
+
+local held = {} -- name -> server pid, while this instance holds a reference
+local ready = {} -- name -> the server pid whose readiness this instance has seen
+local since = {} -- name -> unix ms when this instance attached (or saw a restart)
+local awaiting = {} -- name -> { pid, since, starting, timer }: gone, exit not yet recorded
+local pending = {} -- name -> a re-check of that server is scheduled
+local busy = {} -- name -> a stop or restart of this instance runs in a worker thread
+local watch -- fs_event on the state directory
+
+---------------------------------------------------------------------------
+-- What is held
+---------------------------------------------------------------------------
+
+--- The server pid this instance holds a reference to, or nil.
+function S.held(name)
+  return held[name]
+end
+
+--- The names this instance holds a reference to, sorted.
+function S.held_names()
+  return U.sorted_keys(held)
+end
+
+---------------------------------------------------------------------------
+-- Exits
+---------------------------------------------------------------------------
+
+local json_decode = (vim.json and vim.json.decode) or vim.fn.json_decode
+
+-- The events of `name` recorded at or after `t` (unix ms), oldest first.
+local function events_since(ctx, name, t)
+  local out = {}
+  for line in (ctx:events(name) or ""):gmatch("[^\n]+") do
+    local ok, e = pcall(json_decode, line)
+    if ok and type(e) == "table" and type(e.at) == "number" and e.at >= (t or 0) then
+      out[#out + 1] = e
+    end
+  end
+  return out
+end
+
+local function duration(ms)
+  return (type(ms) == "number" and require("sharedserver.ffi").duration_format(ms)) or tostring(ms)
+end
+
+local function how_exited(code, sig)
+  if sig and sig ~= 0 and sig ~= vim.NIL then
+    return "signal " .. sig
+  end
+  if code == nil or code == vim.NIL then
+    return "an unknown status"
+  end
+  return "exit code " .. code
+end
+
+-- At most two lines, so that no instance stops at "Press ENTER": the message
+-- and the log's last line; :ServerLogs shows the rest.
+local LOG_LINE_MAX = 120
+local function with_log(ctx, name, msg)
+  msg = ("%s; :ServerLogs %s shows its log"):format(msg, name)
+  local tail = ctx:log_tail(name, 5) or ""
+  local last
+  for line in tail:gmatch("[^\n]+") do
+    if line:match("%S") then
+      last = line
+    end
+  end
+  if last then
+    last = vim.trim(last)
+    if #last > LOG_LINE_MAX then
+      last = last:sub(1, LOG_LINE_MAX - 3) .. "..."
+    end
+    msg = msg .. "\nlast log line: " .. last
+  end
+  return msg
+end
+
+-- a: the awaiting entry ({ pid, since, starting }), nil when unknown.
+local function finish_exit(name, pid, ex, a)
+  local ctx = context.current()
+  local s = config.server(name)
+  local probe_failed, gave_up
+  for _, e in ipairs(events_since(ctx, name, a and a.since or 0)) do
+    if e.event == "probe-failed" and (e.pid == nil or e.pid == pid) then
+      probe_failed = e
+    elseif e.event == "gave-up" then
+      gave_up = e
+    end
+  end
+  if probe_failed then
+    local msg = ("sharedserver: '%s' (pid %d) did not become ready within %s (%s: %s)"):format(
+      name,
+      pid,
+      duration(probe_failed.timeout_ms),
+      tostring(probe_failed.probe),
+      tostring(probe_failed.reason)
+    )
+    config.notify("on_error", with_log(ctx, name, msg), levels.ERROR)
+  elseif gave_up then
+    local how = ex and how_exited(ex.exit_code, ex.signal) or "an unknown status"
+    local msg
+    if gave_up.error then
+      msg = ("sharedserver: '%s' (pid %d) exited unexpectedly with %s and could not be restarted: %s"):format(
+        name,
+        pid,
+        how,
+        tostring(gave_up.error)
+      )
+    else
+      msg = ("sharedserver: '%s' (pid %d) exited unexpectedly with %s; gave up after %d restarts within %s"):format(
+        name,
+        pid,
+        how,
+        tonumber(gave_up.restarts) or 0,
+        duration(gave_up.window_ms)
+      )
+    end
+    config.notify("on_error", with_log(ctx, name, msg), levels.ERROR)
+  elseif ex and ex.unexpected then
+    local msg = ("sharedserver: '%s' (pid %d) exited unexpectedly with %s%s"):format(
+      name,
+      pid,
+      how_exited(ex.exit_code, ex.signal),
+      a and a.starting and " while starting" or ""
+    )
+    local level = (ex.exit_code == 0 and ex.signal == 0) and levels.WARN or levels.ERROR
+    config.notify("on_exit", with_log(ctx, name, msg), level)
+  end
+  if s and s.on_exit then
+    config.call_user(name, "on_exit", s.on_exit, ex and ex.exit_code or nil, ex and ex.signal or nil)
+  end
+end
+
+-- The exit of the awaited server, once the watcher has recorded it (an exit
+-- recorded before this instance attached is an older server's).
+local function try_exit_record(name)
+  local a = awaiting[name]
+  if not a then
+    return
+  end
+  local ex = context.current():last_exit(name)
+  if ex and ex.at >= a.since then
+    awaiting[name] = nil
+    a.timer:stop()
+    a.timer:close()
+    finish_exit(name, a.pid, ex, a)
+  end
+end
+
+--- The server this instance held is gone: once its exit is recorded, tell
+--- the user when it was unexpected and run on_exit.
+function S.gone(name, pid)
+  held[name] = nil
+  local old = awaiting[name]
+  if old then
+    old.timer:stop()
+    old.timer:close()
+  end
+  local timer = uv.new_timer()
+  local a = { pid = pid, since = since[name] or 0, timer = timer, starting = ready[name] ~= pid }
+  awaiting[name] = a
+  ready[name] = nil
+  -- A watcher that was killed records nothing: give up waiting after a while.
+  timer:start(
+    2000,
+    0,
+    vim.schedule_wrap(function()
+      local cur = awaiting[name]
+      if cur and cur.timer == timer then
+        awaiting[name] = nil
+        timer:close()
+        finish_exit(name, pid, nil, cur)
+      end
+    end)
+  )
+  try_exit_record(name)
+end
+
+---------------------------------------------------------------------------
+-- Readiness and restarts
+---------------------------------------------------------------------------
+
+--- on_ready(pid), once per server process and instance.
+function S.fire_ready(name, pid)
+  if ready[name] == pid then
+    return
+  end
+  ready[name] = pid
+  local s = config.server(name)
+  if s and s.on_ready then
+    config.call_user(name, "on_ready", s.on_ready, pid)
+  end
+end
+
+--- The second argument of on_start.
+function S.start_info(name, pid, port, how, restarts)
+  return { name = name, pid = pid, port = port and port > 0 and port or nil, how = how, restarts = restarts or 0 }
+end
+
+local function attached_to(info)
+  for _, c in ipairs(info.clients or {}) do
+    if c.pid == PID then
+      return true
+    end
+  end
+  return false
+end
+S.attached_to = attached_to
+
+-- The held server runs under a new pid: restarted by a client, or by the
+-- watcher's restart policy after a crash (then the user is told).
+local function restarted(ctx, name, old_pid, info)
+  local t = since[name] or 0
+  held[name] = info.pid
+  ready[name] = nil
+  since[name] = U.now_ms()
+  local how
+  for _, e in ipairs(events_since(ctx, name, t)) do
+    if e.event == "restarting" and e.pid == old_pid then
+      how = "exited unexpectedly with " .. how_exited(e.code, e.signal)
+    end
+  end
+  if how then
+    config.notify(
+      "on_exit",
+      ("sharedserver: '%s' (pid %d) %s; restarted as pid %d (restart %d)"):format(
+        name,
+        old_pid,
+        how,
+        info.pid,
+        info.restart_count or 0
+      ),
+      levels.WARN
+    )
+  end
+  local s = config.server(name)
+  if s and s.on_start then
+    config.call_user(
+      name,
+      "on_start",
+      s.on_start,
+      info.pid,
+      S.start_info(name, info.pid, info.port, "restarted", info.restart_count)
+    )
+  end
+end
+
+local function record_exists(ctx, name)
+  return uv.fs_stat(ctx:state_dir() .. "/" .. name .. ".server.json") ~= nil
+end
+
+local function recheck(name, tries)
+  pending[name] = nil
+  local pid = held[name]
+  local ctx = context.current()
+  if not pid or busy[name] or not ctx then
+    return
+  end
+  local info = ctx:info(name)
+  if not info then
+    return
+  end
+  local alive = info.state ~= "stopped"
+  if alive and attached_to(info) then
+    if info.pid ~= pid then
+      restarted(ctx, name, pid, info)
+    end
+    if info.ready_at > 0 and info.state ~= "starting" then
+      S.fire_ready(name, info.pid)
+    end
+    return
+  end
+  if alive and info.pid == pid then
+    -- still running, but this instance's reference was dropped by someone else
+    held[name] = nil
+    return
+  end
+  -- A stop or restart in flight rewrites or removes the record when it ends.
+  if (info.state == "stopping" or (not alive and record_exists(ctx, name))) and (tries or 0) < 25 then
+    pending[name] = true
+    vim.defer_fn(function()
+      recheck(name, (tries or 0) + 1)
+    end, 200)
+    return
+  end
+  S.gone(name, pid)
+end
+
+--- Something of `name` may have changed (nil: any held server): look again
+--- on the next turn of the event loop.
+function S.changed(name)
+  local names = name and { name } or U.sorted_keys(held)
+  for _, n in ipairs(names) do
+    if held[n] and not pending[n] then
+      pending[n] = true
+      vim.schedule(function()
+        recheck(n)
+      end)
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- The wake-up
+---------------------------------------------------------------------------
+
+local function start_watch(ctx)
+  if watch or not uv.new_fs_event then
+    return
+  end
+  local w = uv.new_fs_event()
+  if not w then
+    return
+  end
+  -- Learn of readiness, restarts and exits from the state directory instead
+  -- of polling: the watcher rewrites <name>.server.json when the probe passes
+  -- (ready_at) and when it restarts the server (new pid), removes it when the
+  -- server is gone, and appends every exit to <name>.events.jsonl.
+  local ok = w:start(ctx:state_dir(), {}, function(err, filename)
+    if err or next(held) == nil and next(awaiting) == nil then
+      return
+    end
+    local name = filename and filename:match("^(.+)%.server%.json$")
+    if name and held[name] or not filename then
+      vim.schedule(function()
+        S.changed(name)
+      end)
+      return
+    end
+    name = filename:match("^(.+)%.events%.jsonl$")
+    if name and awaiting[name] then
+      vim.schedule(function()
+        try_exit_record(name)
+      end)
+    end
+  end)
+  if ok then
+    watch = w
+  else
+    w:close()
+  end
+end
+
+---------------------------------------------------------------------------
+-- Taking and dropping references
+---------------------------------------------------------------------------
+
+--- This instance now holds a reference to the server use() returned (r),
+--- asked for at unix ms t.
+function S.hold(name, r, t)
+  start_watch(context.current())
+  if held[name] ~= r.pid then
+    ready[name] = nil
+  end
+  held[name] = r.pid
+  since[name] = t
+end
+
+--- After hold() and the callbacks of the use: a ready server runs on_ready
+--- now; for one still starting, the next change of its record tells (a
+--- re-check is scheduled too, for a change that came before the watch saw it).
+function S.after_use(name, r)
+  if r.ready then
+    S.fire_ready(name, r.pid)
+  else
+    S.changed(name)
+  end
+end
+
+--- This instance restarted `name`; it runs as `pid` now.
+function S.restarted_by_us(name, pid)
+  if held[name] then
+    if held[name] ~= pid then
+      ready[name] = nil
+    end
+    held[name] = pid
+    since[name] = U.now_ms()
+  end
+  -- readiness of the new process: it may already have been recorded
+  S.changed(name)
+end
+
+--- The reference to `name` was released.
+function S.released(name)
+  held[name] = nil
+end
+
+--- A stop or restart of `name` starts in a worker thread (false: one runs).
+function S.begin_op(name)
+  if busy[name] then
+    return false
+  end
+  busy[name] = true
+  return true
+end
+
+function S.end_op(name)
+  busy[name] = nil
+end
+
+--- Neovim is quitting: release every reference and stop watching.
+function S.release_all()
+  local ctx = context.current()
+  if ctx then
+    for _, name in ipairs(U.sorted_keys(held)) do
+      ctx:unuse(name, PID)
+    end
+  end
+  held = {}
+  if watch then
+    watch:stop()
+    watch:close()
+    watch = nil
+  end
+end
+
+return S
