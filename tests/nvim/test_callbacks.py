@@ -118,3 +118,27 @@ def test_a_forced_stop_runs_on_exit_everywhere_without_an_unexpected_exit_notifi
         assert not any("unexpectedly" in m for m in n.messages())
     assert b.status("s")["state"] == "stopped"
     assert ss.record("s") is None
+
+
+def test_stop_and_restart_callbacks_get_nil_as_the_error_on_success(ss):
+    a = ss.nvim(
+        """
+        require('sharedserver').setup({ s = { command = 'sleep', args = { '1000' } } })
+        _G.DONE = {}
+        _G.done = function(op)
+          return function(ok, err)
+            table.insert(_G.DONE, { op, ok, type(err), err == nil and vim.NIL or err })
+          end
+        end
+        """
+    )
+    a.lua("require('sharedserver').restart('s', { callback = done('restart') })")
+    wait_for(lambda: a.lua("return #_G.DONE") == 1, timeout=10, what="the restart callback")
+    a.lua("require('sharedserver').stop('s', { force = true, callback = done('stop') })")
+    wait_for(lambda: a.lua("return #_G.DONE") == 2, timeout=10, what="the stop callback")
+    a.lua("require('sharedserver').stop('s', { force = true, callback = done('stop again') })")
+    wait_for(lambda: a.lua("return #_G.DONE") == 3, timeout=10, what="the failed stop's callback")
+    done = a.lua("return _G.DONE")
+    assert done[:2] == [["restart", True, "nil", None], ["stop", True, "nil", None]]
+    assert done[2][:3] == ["stop again", False, "string"]
+    assert "not running" in done[2][3]
