@@ -11,6 +11,7 @@
 --   context     the library and this process's context, opened once
 --   control     use, release, stop and restart
 --   state       what this Neovim holds; readiness, restarts and exits
+--   exits       what the user is told when a held server ends
 --   status      status() of one server
 --   commands    the user commands
 --   window, logs, health   :ServerStatus, :ServerLogs, :checkhealth
