@@ -1,8 +1,9 @@
-"""The Lua examples of bindings/nvim/README.md, run as written in real
-headless Neovims, so that they stay true.
+"""The Lua examples of bindings/nvim/README.md and of the vim help
+(doc/sharedserver.txt), run as written in real headless Neovims (the ffi one
+in plain luajit), so that they stay true.
 
-Each ```lua block is classified below; a new block fails the test until it is
-given a way to run. The programs the examples name (chroma, llama-server,
+Each ```lua block of the README and >lua block of the help has a check below;
+a new block fails the test until it is given one. The programs the examples name (chroma, llama-server,
 opencode) are stand-ins on $PATH that run `sleep`, and $HOME holds
 ~/src/sharedserver, a link to this checkout, so paths run unchanged.
 """
@@ -11,17 +12,24 @@ import json
 import os
 import re
 import stat
+import textwrap
 
 import pytest
 
 from conftest import PLUGIN, REPO, wait_for
 
 README = PLUGIN / "README.md"
+HELP = PLUGIN / "doc" / "sharedserver.txt"
 
 
-def lua_blocks():
+def readme_blocks():
     text = README.read_text()
     return [m.group(1) for m in re.finditer(r"```lua\n(.*?)```", text, re.S)]
+
+
+def help_blocks():
+    text = HELP.read_text()
+    return [textwrap.dedent(m.group(1)) for m in re.finditer(r">lua\n(.*?)\n\s*<\n", text, re.S)]
 
 
 def fill(block):
@@ -35,7 +43,7 @@ def prepare(ss):
     os.symlink(REPO, home / "src" / "sharedserver")
     bin_dir = ss.root / "bin"
     bin_dir.mkdir()
-    for program in ("chroma", "llama-server", "opencode"):
+    for program in ("chroma", "llama-server", "opencode", "redis-server"):
         path = bin_dir / program
         path.write_text("#!/bin/sh\nexec sleep 1000\n")
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -157,15 +165,55 @@ def check_block_7(ss, block):
     assert [m for m, level in a.notes() if level >= 4] == []
 
 
-CHECKS = [check_block_0, check_block_1, check_block_2, check_block_3,
-          check_block_4, check_block_5, check_block_6, check_block_7]
+def check_help_packpath(ss, block):
+    a = ss.nvim(block)
+    assert a.lua("return vim.opt.packpath:get()")[0] == "/opt/sharedserver/share/nvim/site"
 
 
-def test_every_lua_block_of_the_readme_has_a_check():
-    assert len(lua_blocks()) == len(CHECKS)
+def check_help_lazy_local(ss, block):
+    a = run_lazy_spec(ss, block, None)
+    assert a.lua("return _G.SPEC_DIR") == str(PLUGIN.resolve())
+    assert a.lua("return _G.SPEC_BUILD") == 1
+    assert problems(a) == []
 
 
-@pytest.mark.parametrize("index", range(len(CHECKS)))
-def test_the_readme_lua_example_runs_as_written(ss, index):
+def check_help_setup(ss, block):
+    a = ss.nvim(block)
+    assert a.lua("return require('sharedserver').list()") == ["chroma", "llm"]
+    wait_for(lambda: a.status("chroma").get("running"), what="chroma to start")
+    assert problems(a) == []
+
+
+def check_help_ready(ss, block):
+    a = ss.nvim(f'require("sharedserver").setup({{ {block} }})')
+    port = wait_for(lambda: a.status("web").get("port"), what="web's port")
+    wait_for(lambda: f"web is up on port {port}" in a.messages(), timeout=20, what="web's on_ready")
+    assert problems(a) == []
+
+
+def check_help_ffi(ss, block):
+    ss.luajit(block)
+    info = ss.info("redis")
+    assert info["state"] == "grace"  # its only client, the luajit process, released it
+
+
+CHECKS = {
+    "README": (readme_blocks, [check_block_0, check_block_1, check_block_2, check_block_3,
+                               check_block_4, check_block_5, check_block_6, check_block_7]),
+    "help": (help_blocks, [check_help_packpath, check_help_lazy_local, check_block_1, check_block_2,
+                           check_help_setup, check_help_ready, check_block_6, check_help_ffi]),
+}
+CASES = [(doc, i) for doc, (_, checks) in CHECKS.items() for i in range(len(checks))]
+
+
+@pytest.mark.parametrize("doc", list(CHECKS))
+def test_every_lua_block_of_the_docs_has_a_check(doc):
+    blocks, checks = CHECKS[doc]
+    assert len(blocks()) == len(checks)
+
+
+@pytest.mark.parametrize("doc,index", CASES)
+def test_the_lua_example_runs_as_written(ss, doc, index):
     prepare(ss)
-    CHECKS[index](ss, lua_blocks()[index])
+    blocks, checks = CHECKS[doc]
+    checks[index](ss, blocks()[index])
