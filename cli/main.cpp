@@ -14,6 +14,7 @@
 #include "output.hpp"
 #include "run_with.hpp"
 #include "follow_log.hpp"
+#include "hints.hpp"
 
 namespace {
 
@@ -461,7 +462,7 @@ int main(int argc, char **argv) {
                     default: return 3;
                 }
             } catch (const sharedserver::Error &e) {
-                return fail(e.what(), exit_check_error);
+                return fail(cli_message(e, name), exit_check_error);
             }
         }
         if (start->parsed()) {
@@ -513,7 +514,7 @@ int main(int argc, char **argv) {
             return 0;
         }
     } catch (const sharedserver::Error &e) {
-        return fail(e.what(), e.code() == SHAREDSERVER_EINVALID ? exit_usage : exit_failure);
+        return fail(cli_message(e, name), e.code() == SHAREDSERVER_EINVALID ? exit_usage : exit_failure);
     }
     return fail("no command given (see `sharedserver --help`)", exit_usage);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "clock.hpp"
+#include "definition.hpp"
 #include "duration.hpp"
 #include "events.hpp"
 #include "files.hpp"
@@ -45,8 +46,7 @@ std::string join(const std::vector<std::string> &items) {
 
 std::unexpected<Error> not_running(const std::string &name) {
     return fail(SHAREDSERVER_ENOTRUNNING,
-                "server " + quote(name) + " is not running; start it with `sharedserver use " + name +
-                    " -- <command>`");
+                "server " + quote(name) + " is not running");
 }
 
 // Whether the live server a record names is somebody else's process (a
@@ -298,28 +298,14 @@ std::vector<std::string> names_in_state_dir(const std::string &dir) {
 
 Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files) {
     if (spec.argv.empty() || spec.argv.front().empty())
-        return fail(SHAREDSERVER_EINVALID, "no command given for " + quote(files.name) +
-                                               ": pass it after `--` (sharedserver use " + files.name +
-                                               " -- <command> [args...])");
-    for (const auto &entry : spec.env) {
-        auto eq = entry.find('=');
-        if (eq == std::string::npos || eq == 0)
-            return fail(SHAREDSERVER_EINVALID,
-                        "invalid environment entry " + quote(entry) + ": expected KEY=VALUE (e.g. --env PORT=8080)");
-    }
-    if (spec.grace_period_ms < 0) spec.grace_period_ms = default_grace_period_ms;
-    if (spec.port < SHAREDSERVER_PORT_AUTO || spec.port > 65535)
-        return fail(SHAREDSERVER_EINVALID, "invalid port " + std::to_string(spec.port) +
-                                               ": expected auto or a number from 1 to 65535");
-    if (auto probe = normalize_probe(spec.ready, spec.port != 0); !probe) return std::unexpected(probe.error());
-    if (spec.restart.mode < SHAREDSERVER_RESTART_NO || spec.restart.mode > SHAREDSERVER_RESTART_ALWAYS)
-        return fail(SHAREDSERVER_EINVALID, "invalid restart policy " + std::to_string(spec.restart.mode) +
-                                               ": expected no, on-failure or always");
-    if (spec.restart.max_restarts < 0) spec.restart.max_restarts = 5;
-    if (spec.log_max_size < 0) spec.log_max_size = default_log_max_size;
-    if (spec.restart.window_ms < 0) spec.restart.window_ms = 60'000;
+        return std::unexpected(Error{SHAREDSERVER_EINVALID, "no command given for " + quote(files.name) + ": a definition needs a command to start",
+                                     0, {}, "command"});
+    if (auto valid = validate_definition(spec, files.name); !valid) return std::unexpected(valid.error());
+    spec = with_defaults(std::move(spec));
+    (void)normalize_probe(spec.ready, spec.port != 0);
     spec.working_dir = spec.working_dir.empty() ? current_directory() : absolute(spec.working_dir);
     spec.log_file = spec.log_file.empty() ? files.log() : absolute(spec.log_file);
+    // The filled-in paths count towards the size limits too.
     if (auto within = check_spec_limits(spec, files.name); !within) return std::unexpected(within.error());
     return spec;
 }
@@ -456,7 +442,7 @@ Result<std::size_t> Lifecycle::unuse(const std::string &name, pid_t client) {
         return fail(SHAREDSERVER_ENOTCLIENT,
                     "pid " + std::to_string(client) + " is not attached to " + quote(name) +
                         (attached.empty() ? std::string(" (no client is attached)") : " (attached: " + attached + ")") +
-                        "; pass the pid that ran `use` with --pid");
+                        "; detach the pid that attached");
     }
     auto dead = prune_dead_clients(*clients);
     // A client that leaves while others stay is none of the watcher's
@@ -488,7 +474,7 @@ Result<ServerRecord> Lifecycle::start(const std::string &name, const ServerSpec 
     if (*live)
         return fail(SHAREDSERVER_EALREADY, "server " + quote(name) + " is already running (pid " +
                                                std::to_string((*live)->server.pid) +
-                                               "); use `sharedserver use " + name + "` to attach");
+                                               "); attach to it instead");
     auto record = start_locked(f, watcher_path_, *spec, {});
     if (!record) {
         lock->remove_file();
@@ -536,7 +522,7 @@ Status Lifecycle::stop(const std::string &name, bool force, int64_t timeout_ms) 
             return fail(SHAREDSERVER_ETIMEOUT,
                         "server " + quote(name) + " (pid " + std::to_string(record.server.pid) +
                             ") did not exit within " + format_duration(timeout_ms) +
-                            " of SIGTERM; use --force to SIGKILL it");
+                            " of SIGTERM; stop it with force to SIGKILL it");
     }
     remove_records(f);
     lock->remove_file();

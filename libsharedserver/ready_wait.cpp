@@ -132,8 +132,7 @@ std::unexpected<Error> explain_end(const ServerFiles &files, const WaitTarget &t
                     with_log_tail(files, "server " + quote(files.name) + " (pid " + std::to_string(target.server) +
                                              ") exited while starting, and its watcher is gone too, so how it "
                                              "ended was not recorded"));
-    return fail(SHAREDSERVER_ENOTRUNNING, "server " + quote(files.name) + " is not running; start it with `sharedserver use " +
-                                              files.name + " -- <command>`");
+    return fail(SHAREDSERVER_ENOTRUNNING, "server " + quote(files.name) + " is not running");
 }
 
 }  // namespace
@@ -154,7 +153,7 @@ std::string describe_failure(const ServerFiles &files, const WaitTarget &target,
             stopped = true;
             stopped_because = e.value("reason", "");
         } else if (kind == "killed" && reason.empty()) {
-            reason = "was killed by `sharedserver admin kill` while starting";
+            reason = "was killed (admin kill) while starting";
         } else if (kind == "exited" && reason.empty()) {
             if (stopped)
                 reason = "was stopped while starting" + (stopped_because.empty() ? "" : " (" + stopped_because + ")");
@@ -204,10 +203,10 @@ Status wait_until_ready(const ServerFiles &files, int64_t timeout_ms, const Wait
                             with_log_tail(files, "server " + quote(files.name) + " (pid " +
                                                      std::to_string(record.server.pid) +
                                                      ") exited while starting, and its watcher has not recorded how; "
-                                                     "see `sharedserver admin debug " + files.name + "`"));
+                                                     "its event log may tell more"));
             return fail(SHAREDSERVER_ETIMEOUT, "server " + quote(files.name) + " is still starting after " +
                                                    format_duration(now - started) +
-                                                   "; wait longer with `sharedserver wait " + files.name + " --timeout 2m`");
+                                                   "; wait longer for it");
         }
         if (progress && now >= next_progress) {
             progress(now - started, newest_line(files));

@@ -36,23 +36,28 @@ inline const char *to_string(State state) { return sharedserver_state_name(stati
 // Every failure of the C ABI as one exception: code() is the C error code.
 class Error : public std::runtime_error {
 public:
-    Error(int code, const std::string &message, int sys_errno, std::string path)
-        : std::runtime_error(message), code_(code), errno_(sys_errno), path_(std::move(path)) {}
+    Error(int code, const std::string &message, int sys_errno, std::string path, std::string key = std::string())
+        : std::runtime_error(message), code_(code), errno_(sys_errno), path_(std::move(path)), key_(std::move(key)) {}
     int code() const noexcept { return code_; }
     int sys_errno() const noexcept { return errno_; }
     const std::string &path() const noexcept { return path_; }
+    // The definition key a bad input came in ("ready.port"); "" otherwise.
+    const std::string &key() const noexcept { return key_; }
 
 private:
     int code_;
     int errno_;
     std::string path_;
+    std::string key_;
 };
 
 namespace detail {
 
 // Throws the thread's last error when `rc` is a failure.
 inline void check(int rc) {
-    if (rc < 0) throw Error(rc, sharedserver_error_last(), sharedserver_error_last_errno(), sharedserver_error_last_path());
+    if (rc < 0)
+        throw Error(rc, sharedserver_error_last(), sharedserver_error_last_errno(), sharedserver_error_last_path(),
+                    sharedserver_error_last_key());
 }
 
 inline std::string take(sharedserver_buf &buf) {

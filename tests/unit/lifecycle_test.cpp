@@ -324,7 +324,7 @@ TEST_CASE("attaching without a command to a stopped name is not-running and leav
     REQUIRE_FALSE(outcome.has_value());
     CHECK(outcome.error().code == SHAREDSERVER_ENOTRUNNING);
     CHECK(outcome.error().message ==
-          "server \"web\" is not running; start it with `sharedserver use web -- <command>`");
+          "server \"web\" is not running");
     CHECK(testing::list_dir(fx.dir()).empty());
 }
 
@@ -348,7 +348,7 @@ TEST_CASE("a bad environment entry is refused naming it") {
     REQUIRE_FALSE(outcome.has_value());
     CHECK(outcome.error().code == SHAREDSERVER_EINVALID);
     CHECK(outcome.error().message ==
-          "invalid environment entry \"NOEQUALS\": expected KEY=VALUE (e.g. --env PORT=8080)");
+          "env: invalid environment entry \"NOEQUALS\": expected KEY=VALUE");
     CHECK(testing::list_dir(fx.dir()).empty());
 }
 
@@ -360,7 +360,7 @@ TEST_CASE("unuse of a pid that is not attached is not-a-client and lists who is"
     REQUIRE_FALSE(result.has_value());
     CHECK(result.error().code == SHAREDSERVER_ENOTCLIENT);
     CHECK(result.error().message == "pid 999999 is not attached to \"web\" (attached: " + std::to_string(::getpid()) +
-                                        "); pass the pid that ran `use` with --pid");
+                                        "); detach the pid that attached");
     CHECK(fx.state("web") == SHAREDSERVER_ACTIVE);
 }
 
@@ -379,7 +379,7 @@ TEST_CASE("start of a running name is already-running") {
     REQUIRE_FALSE(again.has_value());
     CHECK(again.error().code == SHAREDSERVER_EALREADY);
     CHECK(again.error().message == "server \"web\" is already running (pid " + std::to_string(started.server.pid) +
-                                       "); use `sharedserver use web` to attach");
+                                       "); attach to it instead");
 }
 
 TEST_CASE("an admin start begins in the grace period") {
@@ -423,7 +423,7 @@ TEST_CASE("stop without force of a server that ignores SIGTERM times out and kee
     REQUIRE_FALSE(stopped.has_value());
     CHECK(stopped.error().code == SHAREDSERVER_ETIMEOUT);
     CHECK(stopped.error().message == "server \"web\" (pid " + std::to_string(started.server.pid) +
-                                         ") did not exit within 200ms of SIGTERM; use --force to SIGKILL it");
+                                         ") did not exit within 200ms of SIGTERM; stop it with force to SIGKILL it");
     CHECK(process_alive(started.server));
     CHECK(fx.state("web") == SHAREDSERVER_ACTIVE);
     auto forced = fx.life().stop("web", true, 200);
