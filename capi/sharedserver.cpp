@@ -13,13 +13,16 @@
 #include <unistd.h>
 #include <vector>
 
+#include "../libsharedserver/client_use.hpp"
+#include "../libsharedserver/clock.hpp"
+#include "../libsharedserver/definition.hpp"
 #include "../libsharedserver/duration.hpp"
+#include "../libsharedserver/enums.hpp"
 #include "../libsharedserver/events.hpp"
 #include "../libsharedserver/lifecycle.hpp"
 #include "../libsharedserver/log_tail.hpp"
 #include "../libsharedserver/names.hpp"
 #include "../libsharedserver/project.hpp"
-#include "../libsharedserver/clock.hpp"
 #include "../libsharedserver/ready_wait.hpp"
 #include "../libsharedserver/spawn.hpp"
 #include "../libsharedserver/state_dir.hpp"
@@ -45,6 +48,10 @@ struct sharedserver_project {
     std::vector<std::vector<const char *>> argv, env;
 };
 
+struct sharedserver_definition {
+    Definition definition;
+};
+
 namespace {
 
 struct LastError {
@@ -52,16 +59,26 @@ struct LastError {
     int sys_errno = 0;
     std::string message;
     std::string path;
+    std::string key;
 };
 
 thread_local LastError last_error;
 
 int set_error(const Error &error) {
-    last_error = {error.code, error.sys_errno, error.message, error.path};
+    last_error = {error.code, error.sys_errno, error.message, error.path, error.key};
     return error.code;
 }
 
-int set_error(int code, std::string message) { return set_error(Error{code, std::move(message), 0, {}}); }
+int set_error(int code, std::string message) { return set_error(Error{code, std::move(message), 0, {}, {}}); }
+
+// Options structs are append-only: a version this library does not know
+// would have it read fields the caller never wrote.
+bool check_version(const char *type, unsigned version, unsigned current) {
+    if (version >= 1 && version <= current) return true;
+    set_error(SHAREDSERVER_EINVALID, std::string("unsupported ") + type + " version " + std::to_string(version) +
+                                         " (this library knows 1 to " + std::to_string(current) + ")");
+    return false;
+}
 
 int ok() {
     last_error = {};
@@ -151,24 +168,25 @@ std::size_t use_options_size(unsigned version) {
 }
 
 // Reads only the fields the caller's struct version has; the rest keep
-// their defaults.
-sharedserver_use_options effective_options(const sharedserver_use_options *opts) {
-    sharedserver_use_options o = SHAREDSERVER_USE_OPTIONS_INIT;
-    if (!opts) return o;
+// their defaults. false (the error set) for a version it does not know.
+bool effective_options(sharedserver_use_options &o, const sharedserver_use_options *opts) {
+    o = SHAREDSERVER_USE_OPTIONS_INIT;
+    if (!opts) return true;
+    if (!check_version("sharedserver_use_options", opts->version, SHAREDSERVER_USE_OPTIONS_VERSION)) return false;
     std::memcpy(&o, opts, use_options_size(opts->version));
     o.version = SHAREDSERVER_USE_OPTIONS_VERSION;
-    return o;
+    return true;
 }
 
-Result<ProcessId> resolve_client(int64_t pid) {
-    if (pid < 0 || pid > INT_MAX)
-        return fail(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(pid) + ": not a process id");
-    pid_t p = pid == 0 ? ::getpid() : static_cast<pid_t>(pid);
-    auto id = identify_process(p);
-    if (!id)
-        return fail(SHAREDSERVER_EINVALID, "client pid " + std::to_string(p) +
-                                               " is not a live process; pass the pid of the process that uses the server");
-    return *id;
+bool effective_client(ClientOptions &out, const sharedserver_client_options *client) {
+    out = {};
+    if (!client) return true;
+    if (!check_version("sharedserver_client_options", client->version, SHAREDSERVER_CLIENT_OPTIONS_VERSION)) return false;
+    out.client_pid = client->client_pid;
+    out.metadata = client->metadata ? client->metadata : "";
+    out.no_wait = client->no_wait != 0;
+    out.wait_timeout_ms = client->wait_timeout_ms;
+    return true;
 }
 
 ServerSpec spec_from(const sharedserver_use_options &o) {
@@ -190,13 +208,66 @@ ServerSpec spec_from(const sharedserver_use_options &o) {
     return spec;
 }
 
+// The old options struct as a definition: the same checks follow at use.
+Definition definition_from(const sharedserver_use_options &o) {
+    Definition def;
+    def.spec = spec_from(o);
+    def.working_dir_given = o.working_dir && *o.working_dir;
+    def.on_mismatch = o.on_mismatch;
+    return def;
+}
+
+ClientOptions client_from(const sharedserver_use_options &o) {
+    return {o.client_pid, o.metadata ? o.metadata : "", o.no_wait != 0, -1};
+}
+
 const ClientInfo *client_at(const sharedserver_info *info, size_t i) {
     if (!info || i >= info->info.clients.size()) return nullptr;
     return &info->info.clients[i];
 }
 
 const char *string_at(const std::vector<std::string> &items, size_t i) {
-    return i < items.size() ? items[i].c_str() : nullptr;
+    return i < items.size() ? items[i].c_str() : "";
+}
+
+template <class Init>
+int init_struct(const char *type, unsigned version, unsigned current, void *target, std::size_t size, Init defaults) {
+    if (!target) return set_error(SHAREDSERVER_EINVALID, std::string("the ") + type + " to initialise is NULL");
+    if (!check_version(type, version, current)) return last_error.code;
+    auto full = defaults;
+    std::memcpy(target, &full, size);
+    *static_cast<unsigned *>(target) = version;
+    return ok();
+}
+
+int fill_result(sharedserver_use_result *result, const UseOutcome &outcome) {
+    if (!result) return ok();
+    result->outcome = outcome.outcome;
+    result->pid = outcome.server.pid;
+    result->refcount = outcome.refcount;
+    std::snprintf(result->mismatch, sizeof result->mismatch, "%s", outcome.mismatch.c_str());
+    if (result->version >= 2) {
+        result->port = outcome.port;
+        result->ready = outcome.ready ? 1 : 0;
+    }
+    return ok();
+}
+
+int use_with(sharedserver_use_result *result, sharedserver_context *ctx, const char *name, const Definition *def,
+             const ClientOptions &client) {
+    if (result && !check_version("sharedserver_use_result", result->version, SHAREDSERVER_USE_RESULT_VERSION))
+        return last_error.code;
+    auto outcome = use_server(ctx->lifecycle, name, def, client);
+    if (!outcome) return set_error(outcome.error());
+    return fill_result(result, *outcome);
+}
+
+int start_with(int64_t *pid_out, sharedserver_context *ctx, const char *name, const Definition &def,
+               const ClientOptions &client) {
+    auto record = start_server(ctx->lifecycle, name, def, client);
+    if (!record) return set_error(record.error());
+    if (pid_out) *pid_out = record->server.pid;
+    return ok();
 }
 
 }  // namespace
@@ -222,6 +293,7 @@ const char *sharedserver_error_last(void) { return last_error.message.c_str(); }
 int sharedserver_error_last_code(void) { return last_error.code; }
 int sharedserver_error_last_errno(void) { return last_error.sys_errno; }
 const char *sharedserver_error_last_path(void) { return last_error.path.c_str(); }
+const char *sharedserver_error_last_key(void) { return last_error.key.c_str(); }
 
 void sharedserver_buf_dispose(sharedserver_buf *buf) {
     if (!buf) return;
@@ -250,6 +322,30 @@ int sharedserver_name_validate(const char *name) {
 
 const char *sharedserver_state_name(int state) { return state_name(state); }
 
+size_t sharedserver_enum_count(int kind) { return enum_entries(kind).size(); }
+
+int sharedserver_enum_at(int *value_out, const char **name_out, int kind, size_t i) {
+    auto entries = enum_entries(kind);
+    if (i >= entries.size())
+        return set_error(SHAREDSERVER_EINVALID, "enum kind " + std::to_string(kind) + " has no entry " + std::to_string(i) +
+                                                    " (it has " + std::to_string(entries.size()) + ")");
+    if (value_out) *value_out = entries[i].value;
+    if (name_out) *name_out = entries[i].name;
+    return ok();
+}
+
+const char *sharedserver_enum_name(int kind, int value) { return enum_name(kind, value); }
+
+int sharedserver_enum_parse(int *value_out, int kind, const char *name) {
+    return guard([&] {
+        if (!value_out || !name) return set_error(SHAREDSERVER_EINVALID, "enum_parse needs a name and an output");
+        auto value = enum_parse(kind, name);
+        if (!value) return set_error(value.error());
+        *value_out = *value;
+        return ok();
+    });
+}
+
 int sharedserver_context_open(sharedserver_context **out, const char *state_dir) {
     return guard([&] {
         if (!out) return set_error(SHAREDSERVER_EINVALID, "the context output pointer is NULL");
@@ -273,62 +369,107 @@ const char *sharedserver_context_watcher_path(const sharedserver_context *ctx) {
 }
 
 int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version) {
-    if (!opts || version == 0 || version > SHAREDSERVER_USE_OPTIONS_VERSION)
-        return set_error(SHAREDSERVER_EINVALID, "unsupported sharedserver_use_options version " +
-                                                    std::to_string(version) + " (this library knows 1 to " +
-                                                    std::to_string(SHAREDSERVER_USE_OPTIONS_VERSION) + ")");
     // A caller built against an older header owns a smaller struct: only its
     // fields may be written.
-    sharedserver_use_options defaults = SHAREDSERVER_USE_OPTIONS_INIT;
-    std::memcpy(opts, &defaults, use_options_size(version));
-    opts->version = version;
-    return ok();
+    return guard([&] {
+        return init_struct("sharedserver_use_options", version, SHAREDSERVER_USE_OPTIONS_VERSION, opts,
+                           use_options_size(version), sharedserver_use_options SHAREDSERVER_USE_OPTIONS_INIT);
+    });
+}
+
+int sharedserver_use_result_init(sharedserver_use_result *result, unsigned version) {
+    // Version 1 ends after mismatch; version 2 added port and ready.
+    std::size_t size = version == 1 ? offsetof(sharedserver_use_result, port) : sizeof(sharedserver_use_result);
+    return guard([&] {
+        return init_struct("sharedserver_use_result", version, SHAREDSERVER_USE_RESULT_VERSION, result, size,
+                           sharedserver_use_result SHAREDSERVER_USE_RESULT_INIT);
+    });
+}
+
+int sharedserver_client_options_init(sharedserver_client_options *opts, unsigned version) {
+    return guard([&] {
+        return init_struct("sharedserver_client_options", version, SHAREDSERVER_CLIENT_OPTIONS_VERSION, opts,
+                           sizeof(sharedserver_client_options), sharedserver_client_options SHAREDSERVER_CLIENT_OPTIONS_INIT);
+    });
+}
+
+int sharedserver_wait_options_init(sharedserver_wait_options *opts, unsigned version) {
+    return guard([&] {
+        return init_struct("sharedserver_wait_options", version, SHAREDSERVER_WAIT_OPTIONS_VERSION, opts,
+                           sizeof(sharedserver_wait_options), sharedserver_wait_options SHAREDSERVER_WAIT_OPTIONS_INIT);
+    });
+}
+
+int sharedserver_stop_options_init(sharedserver_stop_options *opts, unsigned version) {
+    return guard([&] {
+        return init_struct("sharedserver_stop_options", version, SHAREDSERVER_STOP_OPTIONS_VERSION, opts,
+                           sizeof(sharedserver_stop_options), sharedserver_stop_options SHAREDSERVER_STOP_OPTIONS_INIT);
+    });
 }
 
 int sharedserver_use(sharedserver_use_result *result, sharedserver_context *ctx, const char *name,
                      const sharedserver_use_options *opts) {
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
-        sharedserver_use_options o = effective_options(opts);
-        auto client = resolve_client(o.client_pid);
-        if (!client) return set_error(client.error());
-        UseRequest request;
-        if (o.argv && o.argc > 0) request.spec = spec_from(o);
-        request.working_dir_given = o.working_dir && *o.working_dir;
-        request.on_mismatch = o.on_mismatch;
-        request.client = *client;
-        request.metadata = o.metadata ? o.metadata : "";
-        int64_t since = unix_now_ms();
-        auto outcome = ctx->lifecycle.use(name, request);
-        if (!outcome) return set_error(outcome.error());
-        bool ready = outcome->ready;
-        // Every caller of a starting server waits for the same probe.
-        if (!ready && !o.no_wait) {
-            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, {outcome->server.pid, since});
-            if (!waited) return set_error(waited.error());
-            ready = true;
-        }
-        if (result) {
-            result->outcome = outcome->outcome;
-            result->pid = outcome->server.pid;
-            result->refcount = outcome->refcount;
-            std::snprintf(result->mismatch, sizeof result->mismatch, "%s", outcome->mismatch.c_str());
-            if (result->version >= 2) {
-                result->port = outcome->port;
-                result->ready = ready ? 1 : 0;
-            }
-        }
+        sharedserver_use_options o;
+        if (!effective_options(o, opts)) return last_error.code;
+        Definition def = definition_from(o);
+        return use_with(result, ctx, name, o.argv && o.argc > 0 ? &def : nullptr, client_from(o));
+    });
+}
+
+int sharedserver_use_definition(sharedserver_use_result *result, sharedserver_context *ctx, const char *name,
+                                const sharedserver_definition *def, const sharedserver_client_options *client) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        ClientOptions c;
+        if (!effective_client(c, client)) return last_error.code;
+        return use_with(result, ctx, name, def ? &def->definition : nullptr, c);
+    });
+}
+
+int sharedserver_start_definition(int64_t *pid_out, sharedserver_context *ctx, const char *name,
+                                  const sharedserver_definition *def, const sharedserver_client_options *client) {
+    return guard([&] {
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        if (!def) return set_error(SHAREDSERVER_EINVALID, "start_definition needs a definition with a command");
+        ClientOptions c;
+        if (!effective_client(c, client)) return last_error.code;
+        return start_with(pid_out, ctx, name, def->definition, c);
+    });
+}
+
+int sharedserver_definition_parse(sharedserver_definition **out, const char *json, const char *base_dir) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the definition output pointer is NULL");
+        *out = nullptr;
+        if (!json) return set_error(SHAREDSERVER_EINVALID, "the definition text is NULL");
+        auto def = parse_definition_text(json, base_dir ? base_dir : "");
+        if (!def) return set_error(def.error());
+        *out = new sharedserver_definition{std::move(*def)};
         return ok();
     });
+}
+
+void sharedserver_definition_free(sharedserver_definition *def) { delete def; }
+
+int sharedserver_definition_json(sharedserver_buf *out, const sharedserver_definition *def) {
+    return guard([&] {
+        if (!def) return set_error(SHAREDSERVER_EINVALID, "the definition is NULL");
+        return fill_buf(out, definition_to_json(def->definition).dump());
+    });
+}
+
+int sharedserver_definition_keys(sharedserver_buf *out) {
+    return guard([&] { return fill_buf(out, definition_keys_json()); });
 }
 
 int sharedserver_unuse(size_t *refcount_out, sharedserver_context *ctx, const char *name, int64_t client_pid) {
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
-        if (client_pid < 0 || client_pid > INT_MAX)
-            return set_error(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(client_pid) + ": not a process id");
-        pid_t pid = client_pid == 0 ? ::getpid() : static_cast<pid_t>(client_pid);
-        auto refcount = ctx->lifecycle.unuse(name, pid);
+        auto pid = client_pid_of(client_pid);
+        if (!pid) return set_error(pid.error());
+        auto refcount = ctx->lifecycle.unuse(name, *pid);
         if (!refcount) return set_error(refcount.error());
         if (refcount_out) *refcount_out = *refcount;
         return ok();
@@ -339,16 +480,9 @@ int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx, const char *
                        const sharedserver_use_options *opts) {
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
-        sharedserver_use_options o = effective_options(opts);
-        int64_t since = unix_now_ms();
-        auto record = ctx->lifecycle.start(name, spec_from(o));
-        if (!record) return set_error(record.error());
-        if (record->ready_at_ms == 0 && !o.no_wait) {
-            auto waited = wait_until_ready(ctx->lifecycle.files(name), -1, {record->server.pid, since});
-            if (!waited) return set_error(waited.error());
-        }
-        if (pid_out) *pid_out = record->server.pid;
-        return ok();
+        sharedserver_use_options o;
+        if (!effective_options(o, opts)) return last_error.code;
+        return start_with(pid_out, ctx, name, definition_from(o), client_from(o));
     });
 }
 
@@ -356,6 +490,8 @@ int sharedserver_wait(sharedserver_context *ctx, const char *name, const shareds
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
         sharedserver_wait_options o = SHAREDSERVER_WAIT_OPTIONS_INIT;
+        if (opts && !check_version("sharedserver_wait_options", opts->version, SHAREDSERVER_WAIT_OPTIONS_VERSION))
+            return last_error.code;
         if (opts) o = *opts;
         WaitProgress progress;
         if (o.progress)
@@ -371,6 +507,8 @@ int sharedserver_stop(sharedserver_context *ctx, const char *name, const shareds
     return guard([&] {
         if (!check_context(ctx) || !check_name(name)) return last_error.code;
         sharedserver_stop_options o = SHAREDSERVER_STOP_OPTIONS_INIT;
+        if (opts && !check_version("sharedserver_stop_options", opts->version, SHAREDSERVER_STOP_OPTIONS_VERSION))
+            return last_error.code;
         if (opts) o = *opts;
         auto stopped = ctx->lifecycle.stop(name, o.force != 0, o.timeout_ms);
         if (!stopped) return set_error(stopped.error());
@@ -449,15 +587,15 @@ int64_t sharedserver_info_client_attached_at(const sharedserver_info *i, size_t 
 }
 const char *sharedserver_info_client_metadata(const sharedserver_info *i, size_t n) {
     auto *c = client_at(i, n);
-    return c ? c->metadata.c_str() : nullptr;
+    return c ? c->metadata.c_str() : "";
 }
 size_t sharedserver_info_argc(const sharedserver_info *i) { return i ? i->info.spec.argv.size() : 0; }
 const char *sharedserver_info_argv(const sharedserver_info *i, size_t n) {
-    return i ? string_at(i->info.spec.argv, n) : nullptr;
+    return i ? string_at(i->info.spec.argv, n) : "";
 }
 size_t sharedserver_info_envc(const sharedserver_info *i) { return i ? i->info.spec.env.size() : 0; }
 const char *sharedserver_info_env(const sharedserver_info *i, size_t n) {
-    return i ? string_at(i->info.spec.env, n) : nullptr;
+    return i ? string_at(i->info.spec.env, n) : "";
 }
 const char *sharedserver_info_working_dir(const sharedserver_info *i) { return i ? i->info.spec.working_dir.c_str() : ""; }
 const char *sharedserver_info_log_file(const sharedserver_info *i) { return i ? i->info.spec.log_file.c_str() : ""; }
@@ -517,8 +655,8 @@ int sharedserver_project_open(sharedserver_project **out, const char *path, cons
         auto *handle = new sharedserver_project{std::move(*project), {}, {}};
         for (const auto &server : handle->project.servers) {
             std::vector<const char *> argv, env;
-            for (const auto &a : server.spec.argv) argv.push_back(a.c_str());
-            for (const auto &e : server.spec.env) env.push_back(e.c_str());
+            for (const auto &a : server.definition.spec.argv) argv.push_back(a.c_str());
+            for (const auto &e : server.definition.spec.env) env.push_back(e.c_str());
             handle->argv.push_back(std::move(argv));
             handle->env.push_back(std::move(env));
         }
@@ -534,24 +672,37 @@ const char *sharedserver_project_path(const sharedserver_project *p) { return p 
 size_t sharedserver_project_count(const sharedserver_project *p) { return p ? p->project.servers.size() : 0; }
 
 const char *sharedserver_project_name(const sharedserver_project *p, size_t i) {
-    return p && i < p->project.servers.size() ? p->project.servers[i].name.c_str() : nullptr;
+    return p && i < p->project.servers.size() ? p->project.servers[i].name.c_str() : "";
 }
 
 int sharedserver_project_lazy(const sharedserver_project *p, const char *name) {
     if (!p || !name) return SHAREDSERVER_EINVALID;
     const ProjectServer *server = p->project.find(name);
-    return server ? (server->lazy ? 1 : 0) : SHAREDSERVER_ENOTFOUND;
+    return server ? (server->definition.lazy ? 1 : 0) : SHAREDSERVER_ENOTFOUND;
+}
+
+int sharedserver_project_definition(sharedserver_definition **out, const sharedserver_project *p, const char *name) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the definition output pointer is NULL");
+        *out = nullptr;
+        if (!p || !name) return set_error(SHAREDSERVER_EINVALID, "project_definition needs a project and a name");
+        const ProjectServer *server = p->project.find(name);
+        if (!server) return set_error(SHAREDSERVER_ENOTFOUND, p->project.path + " does not define a server " + quote(name));
+        *out = new sharedserver_definition{server->definition};
+        return ok();
+    });
 }
 
 int sharedserver_project_use_options(sharedserver_use_options *opts, const sharedserver_project *p, const char *name) {
     return guard([&] {
         if (!opts || !p || !name) return set_error(SHAREDSERVER_EINVALID, "project_use_options needs options, a project and a name");
+        if (!check_version("sharedserver_use_options", opts->version, SHAREDSERVER_USE_OPTIONS_VERSION)) return last_error.code;
         if (opts->version < 2)
             return set_error(SHAREDSERVER_EINVALID, "project definitions need sharedserver_use_options version 2 or later");
         const auto &servers = p->project.servers;
         for (std::size_t i = 0; i < servers.size(); ++i) {
             if (servers[i].name != name) continue;
-            const ServerSpec &spec = servers[i].spec;
+            const ServerSpec &spec = servers[i].definition.spec;
             opts->argv = p->argv[i].data();
             opts->argc = p->argv[i].size();
             opts->env = p->env[i].empty() ? nullptr : p->env[i].data();
@@ -567,6 +718,10 @@ int sharedserver_project_use_options(sharedserver_use_options *opts, const share
             opts->restart_policy = spec.restart.mode;
             opts->max_restarts = spec.restart.max_restarts;
             opts->restart_window_ms = spec.restart.window_ms;
+            if (opts->version >= 3) {
+                opts->on_mismatch = servers[i].definition.on_mismatch;
+                opts->log_max_size = spec.log_max_size;
+            }
             return ok();
         }
         return set_error(SHAREDSERVER_ENOTFOUND, p->project.path + " does not define a server " + quote(name));

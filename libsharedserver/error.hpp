@@ -15,6 +15,7 @@ struct Error {
     std::string message;
     int sys_errno = 0;   // the errno behind an I/O or spawn failure
     std::string path;    // the file or command the failure is about
+    std::string key;     // the definition key a bad input came in ("ready.port"), else ""
 };
 
 template <class T>
@@ -24,7 +25,7 @@ using Status = Result<void>;
 
 inline std::unexpected<Error> fail(int code, std::string message, int sys_errno = 0,
                                    std::string path = {}) {
-    return std::unexpected(Error{code, std::move(message), sys_errno, std::move(path)});
+    return std::unexpected(Error{code, std::move(message), sys_errno, std::move(path), {}});
 }
 
 // "cannot open /x: Permission denied", keeping errno and path for bindings.

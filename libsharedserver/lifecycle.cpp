@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "clock.hpp"
+#include "definition.hpp"
 #include "duration.hpp"
 #include "events.hpp"
 #include "files.hpp"
@@ -298,28 +299,14 @@ std::vector<std::string> names_in_state_dir(const std::string &dir) {
 
 Result<ServerSpec> normalize_spec(ServerSpec spec, const ServerFiles &files) {
     if (spec.argv.empty() || spec.argv.front().empty())
-        return fail(SHAREDSERVER_EINVALID, "no command given for " + quote(files.name) +
-                                               ": pass it after `--` (sharedserver use " + files.name +
-                                               " -- <command> [args...])");
-    for (const auto &entry : spec.env) {
-        auto eq = entry.find('=');
-        if (eq == std::string::npos || eq == 0)
-            return fail(SHAREDSERVER_EINVALID,
-                        "invalid environment entry " + quote(entry) + ": expected KEY=VALUE (e.g. --env PORT=8080)");
-    }
-    if (spec.grace_period_ms < 0) spec.grace_period_ms = default_grace_period_ms;
-    if (spec.port < SHAREDSERVER_PORT_AUTO || spec.port > 65535)
-        return fail(SHAREDSERVER_EINVALID, "invalid port " + std::to_string(spec.port) +
-                                               ": expected auto or a number from 1 to 65535");
-    if (auto probe = normalize_probe(spec.ready, spec.port != 0); !probe) return std::unexpected(probe.error());
-    if (spec.restart.mode < SHAREDSERVER_RESTART_NO || spec.restart.mode > SHAREDSERVER_RESTART_ALWAYS)
-        return fail(SHAREDSERVER_EINVALID, "invalid restart policy " + std::to_string(spec.restart.mode) +
-                                               ": expected no, on-failure or always");
-    if (spec.restart.max_restarts < 0) spec.restart.max_restarts = 5;
-    if (spec.log_max_size < 0) spec.log_max_size = default_log_max_size;
-    if (spec.restart.window_ms < 0) spec.restart.window_ms = 60'000;
+        return std::unexpected(Error{SHAREDSERVER_EINVALID, "no command given for " + quote(files.name) + ": a definition needs a command to start",
+                                     0, {}, "command"});
+    if (auto valid = validate_definition(spec, files.name); !valid) return std::unexpected(valid.error());
+    spec = with_defaults(std::move(spec));
+    (void)normalize_probe(spec.ready, spec.port != 0);
     spec.working_dir = spec.working_dir.empty() ? current_directory() : absolute(spec.working_dir);
     spec.log_file = spec.log_file.empty() ? files.log() : absolute(spec.log_file);
+    // The filled-in paths count towards the size limits too.
     if (auto within = check_spec_limits(spec, files.name); !within) return std::unexpected(within.error());
     return spec;
 }

@@ -67,39 +67,49 @@ Status normalize_probe(ReadyProbe &probe, bool has_port) {
         case SHAREDSERVER_PROBE_PORT:
             if (probe.target.empty() || probe.target == "{port}") {
                 if (!has_port)
-                    return fail(SHAREDSERVER_EINVALID,
-                                "the port probe has no port: give one (--ready-port 6379) or let the server have one (--port auto)");
+                    return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                                 "the port probe has no port: give it one, or give the server a port (\"auto\")",
+                                                 0, {}, "ready.port"});
                 probe.target = "{port}";
             } else if (!valid_port_text(probe.target)) {
-                return fail(SHAREDSERVER_EINVALID,
-                            "invalid readiness port " + quote(probe.target) + ": expected a number from 1 to 65535");
+                return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                             "invalid readiness port " + quote(probe.target) + ": expected a number from 1 to 65535",
+                                             0, {}, "ready.port"});
             }
             break;
         case SHAREDSERVER_PROBE_SOCKET:
             if (probe.target.empty() || probe.target.size() >= sizeof(sockaddr_un{}.sun_path))
-                return fail(SHAREDSERVER_EINVALID,
-                            "invalid readiness socket " + quote(probe.target) + ": expected a path of at most 107 bytes");
+                return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                             "invalid readiness socket " + quote(probe.target) + ": expected a path of at most 107 bytes",
+                                             0, {}, "ready.socket"});
             break;
         case SHAREDSERVER_PROBE_HTTP: {
             auto url = parse_http_url(probe.target);
             if (!url || (url->port != "{port}" && !valid_port_text(url->port)))
-                return fail(SHAREDSERVER_EINVALID,
-                            "invalid readiness URL " + quote(probe.target) +
-                                ": expected http://host[:port]/path (plain HTTP, e.g. http://127.0.0.1:8000/health)");
+                return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                             "invalid readiness URL " + quote(probe.target) +
+                                                 ": expected http://host[:port]/path (plain HTTP, e.g. http://127.0.0.1:8000/health)",
+                                             0, {}, "ready.http"});
             if (url->port == "{port}" && !has_port)
-                return fail(SHAREDSERVER_EINVALID, "the readiness URL " + quote(probe.target) +
-                                                       " uses {port} but the server has no port: add --port auto");
+                return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                             "the readiness URL " + quote(probe.target) +
+                                                 " uses {port} but the server has no port: give it one (\"auto\")",
+                                             0, {}, "ready.http"});
             break;
         }
         case SHAREDSERVER_PROBE_COMMAND:
             if (probe.target.empty())
-                return fail(SHAREDSERVER_EINVALID, "the readiness command is empty: give a shell line (--ready-cmd 'redis-cli ping')");
+                return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                             "the readiness command is empty: give a shell line such as 'redis-cli ping'", 0, {},
+                                             "ready.cmd"});
             break;
         case SHAREDSERVER_PROBE_LOG:
             // Its syntax is checked by the watcher, which compiles it with
             // RE2 before it starts the server (see log_probe.hpp).
             if (probe.target.empty())
-                return fail(SHAREDSERVER_EINVALID, "the readiness log pattern is empty: give a regex (--ready-log 'Ready to accept')");
+                return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                             "the readiness log pattern is empty: give a regex such as 'Ready to accept'", 0, {},
+                                             "ready.log"});
             break;
         default:
             return fail(SHAREDSERVER_EINVALID, "unknown readiness probe kind " + std::to_string(probe.kind));

@@ -1,13 +1,11 @@
 #include "project.hpp"
 
 #include <cstdlib>
-#include <regex>
-#include <set>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include "duration.hpp"
+#include "definition.hpp"
 #include "files.hpp"
 #include "names.hpp"
 
@@ -33,181 +31,29 @@ std::string absolute_from(const std::string &base, const std::string &path) {
     return base + "/" + path;
 }
 
+
 std::string file_label(const std::string &path) {
     auto slash = path.rfind('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Reads one server definition; every error names where it is.
-class Reader {
-public:
-    Reader(std::string file, std::string name) : file_(std::move(file)), name_(std::move(name)) {}
-
-    std::unexpected<Error> bad(const std::string &key, const std::string &what) const {
-        // Keys and names come from the file: no raw control characters on the terminal.
-        return fail(SHAREDSERVER_EINVALID,
-                    escape_controls(file_ + ": servers." + name_ + (key.empty() ? "" : "." + key) + ": " + what), 0, file_);
-    }
-
-    Result<std::string> string(const json &value, const std::string &key) const {
-        if (!value.is_string()) return bad(key, "expected a string, got " + std::string(value.type_name()));
-        return value.get<std::string>();
-    }
-
-    Result<int64_t> duration(const json &value, const std::string &key) const {
-        if (!value.is_string()) return bad(key, "expected a duration such as \"30m\", got " + std::string(value.type_name()));
-        auto ms = parse_duration(value.get<std::string>());
-        if (!ms) return bad(key, quote(value.get<std::string>()) + " is not a duration (use e.g. 500ms, 90s, 30m, 2h30m)");
-        return *ms;
-    }
-
-    Result<int> port(const json &value, const std::string &key) const {
-        if (value.is_string() && value.get<std::string>() == "auto") return SHAREDSERVER_PORT_AUTO;
-        if (value.is_number_integer() && value.get<int64_t>() >= 1 && value.get<int64_t>() <= 65535)
-            return static_cast<int>(value.get<int64_t>());
-        return bad(key, value.dump() + " is not a port: use \"auto\" or a number from 1 to 65535");
-    }
-
-private:
-    std::string file_, name_;
-};
-
-Status read_ready(const Reader &r, const json &ready, ServerSpec &spec) {
-    if (!ready.is_object()) return r.bad("ready", "expected an object such as { \"port\": 6379 }");
-    static const std::pair<const char *, int> kinds[] = {{"port", SHAREDSERVER_PROBE_PORT},
-                                                         {"socket", SHAREDSERVER_PROBE_SOCKET},
-                                                         {"http", SHAREDSERVER_PROBE_HTTP},
-                                                         {"cmd", SHAREDSERVER_PROBE_COMMAND},
-                                                         {"log", SHAREDSERVER_PROBE_LOG}};
-    int found = 0;
-    for (auto &[key, value] : ready.items()) {
-        bool known = key == "timeout" || key == "interval";
-        for (const auto &[kind_key, kind] : kinds) {
-            if (key != kind_key) continue;
-            known = true;
-            ++found;
-            spec.ready.kind = kind;
-            if (kind == SHAREDSERVER_PROBE_PORT) {
-                if (value.is_boolean() && value.get<bool>()) continue;  // the server's own port
-                auto p = r.port(value, "ready.port");
-                if (!p) return std::unexpected(p.error());
-                if (*p != SHAREDSERVER_PORT_AUTO) spec.ready.target = std::to_string(*p);
-            } else {
-                auto text = r.string(value, "ready." + key);
-                if (!text) return std::unexpected(text.error());
-                spec.ready.target = *text;
-            }
-        }
-        if (!known) return r.bad("ready." + key, "unknown key (expected one of port, socket, http, cmd, log, and timeout, interval)");
-    }
-    if (found != 1) return r.bad("ready", "give exactly one of port, socket, http, cmd or log");
-    if (ready.contains("timeout")) {
-        auto ms = r.duration(ready["timeout"], "ready.timeout");
-        if (!ms) return std::unexpected(ms.error());
-        spec.ready.timeout_ms = *ms;
-    }
-    if (ready.contains("interval")) {
-        auto ms = r.duration(ready["interval"], "ready.interval");
-        if (!ms) return std::unexpected(ms.error());
-        spec.ready.interval_ms = *ms;
-    }
-    return {};
-}
-
-Status read_restart(const Reader &r, const json &restart, ServerSpec &spec) {
-    auto policy = [&](const json &value, const std::string &key) -> Status {
-        static const std::pair<const char *, int> modes[] = {
-            {"no", SHAREDSERVER_RESTART_NO}, {"on-failure", SHAREDSERVER_RESTART_ON_FAILURE}, {"always", SHAREDSERVER_RESTART_ALWAYS}};
-        if (value.is_string())
-            for (const auto &[text, mode] : modes)
-                if (value.get<std::string>() == text) {
-                    spec.restart.mode = mode;
-                    return {};
-                }
-        return r.bad(key, value.dump() + " is not a restart policy: use \"no\", \"on-failure\" or \"always\"");
-    };
-    if (!restart.is_object()) return policy(restart, "restart");
-    for (auto &[key, value] : restart.items()) {
-        if (key == "policy") {
-            if (auto s = policy(value, "restart.policy"); !s) return s;
-        } else if (key == "max_restarts") {
-            if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 1000)
-                return r.bad("restart.max_restarts", value.dump() + " is not a count from 0 to 1000");
-            spec.restart.max_restarts = static_cast<int>(value.get<int64_t>());
-        } else if (key == "window") {
-            auto ms = r.duration(value, "restart.window");
-            if (!ms) return std::unexpected(ms.error());
-            spec.restart.window_ms = *ms;
-        } else {
-            return r.bad("restart." + key, "unknown key (expected policy, max_restarts, window)");
-        }
-    }
-    return {};
-}
-
+// One server of the file, read by the definition table; every error names
+// the file and the server before the key.
 Result<ProjectServer> read_server(const std::string &file, const std::string &dir, const std::string &name,
                                   const json &def) {
-    Reader r(file, name);
-    if (auto valid = validate_name(name); !valid) return r.bad("", valid.error().message);
-    if (!def.is_object()) return r.bad("", "expected an object with at least \"command\"");
-    ProjectServer server;
-    server.name = name;
-    ServerSpec &spec = server.spec;
-    spec.grace_period_ms = -1;
-    spec.ready.timeout_ms = -1;
-    spec.ready.interval_ms = -1;
-    spec.restart.max_restarts = -1;
-    spec.restart.window_ms = -1;
-    if (!def.contains("command")) return r.bad("command", "missing: give the program to run");
-    for (auto &[key, value] : def.items()) {
-        if (key == "command") {
-            auto command = r.string(value, key);
-            if (!command) return std::unexpected(command.error());
-            if (command->empty()) return r.bad(key, "is empty");
-            spec.argv.insert(spec.argv.begin(), *command);
-        } else if (key == "args") {
-            if (!value.is_array()) return r.bad(key, "expected a list of strings");
-            for (std::size_t i = 0; i < value.size(); ++i) {
-                auto arg = r.string(value[i], "args[" + std::to_string(i) + "]");
-                if (!arg) return std::unexpected(arg.error());
-                spec.argv.push_back(*arg);
-            }
-        } else if (key == "env") {
-            if (!value.is_object()) return r.bad(key, "expected an object of strings, e.g. { \"DEBUG\": \"1\" }");
-            for (auto &[var, text] : value.items()) {
-                if (var.empty() || var.find('=') != std::string::npos) return r.bad("env", quote(var) + " is not a variable name");
-                auto v = r.string(text, "env." + var);
-                if (!v) return std::unexpected(v.error());
-                spec.env.push_back(var + "=" + *v);
-            }
-        } else if (key == "working_dir") {
-            auto wd = r.string(value, key);
-            if (!wd) return std::unexpected(wd.error());
-            spec.working_dir = absolute_from(dir, *wd);
-        } else if (key == "log_file") {
-            auto log = r.string(value, key);
-            if (!log) return std::unexpected(log.error());
-            spec.log_file = absolute_from(dir, *log);
-        } else if (key == "idle_timeout") {
-            auto ms = r.duration(value, key);
-            if (!ms) return std::unexpected(ms.error());
-            spec.grace_period_ms = *ms;
-        } else if (key == "lazy") {
-            if (!value.is_boolean()) return r.bad(key, "expected true or false");
-            server.lazy = value.get<bool>();
-        } else if (key == "ready") {
-            if (auto s = read_ready(r, value, spec); !s) return std::unexpected(s.error());
-        } else if (key == "port") {
-            auto p = r.port(value, key);
-            if (!p) return std::unexpected(p.error());
-            spec.port = *p;
-        } else if (key == "restart") {
-            if (auto s = read_restart(r, value, spec); !s) return std::unexpected(s.error());
-        } else {
-            return r.bad(key, "unknown option (expected command, args, env, working_dir, log_file, idle_timeout, lazy, ready, port, restart)");
-        }
-    }
-    if (spec.working_dir.empty()) spec.working_dir = dir;
+    const std::string where = escape_controls(file + ": servers." + name);
+    auto bad = [&](const Error &e) {
+        std::string message = e.key.empty() ? where + ": " + e.message : where + "." + e.message;
+        return std::unexpected(Error{SHAREDSERVER_EINVALID, std::move(message), 0, file, e.key});
+    };
+    if (auto valid = validate_name(name); !valid) return bad(valid.error());
+    if (!def.is_object()) return bad(Error{SHAREDSERVER_EINVALID, "expected an object with at least \"command\"", 0, {}, {}});
+    if (!def.contains("command"))
+        return bad(Error{SHAREDSERVER_EINVALID, "command: missing: give the program to run", 0, {}, "command"});
+    auto definition = parse_definition(def, dir);
+    if (!definition) return bad(definition.error());
+    ProjectServer server{name, std::move(*definition)};
+    if (!server.definition.working_dir_given) server.definition.spec.working_dir = dir;
     return server;
 }
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "definition.hpp"
 #include "error.hpp"
-#include "records.hpp"
 
 namespace sharedserver {
 
@@ -16,8 +16,9 @@ inline constexpr const char *project_file_name = "sharedserver.json";
 
 struct ProjectServer {
     std::string name;
-    ServerSpec spec;  // working_dir and log_file resolved against the file's directory
-    bool lazy = false;
+    // working_dir and log_file resolved against the file's directory, which
+    // is also the working dir when none is given.
+    Definition definition;
 };
 
 struct Project {

@@ -12,11 +12,13 @@ namespace sharedserver {
 
 namespace {
 
-std::unexpected<Error> not_utf8(const std::string &what, const std::string &text, std::size_t at) {
+std::unexpected<Error> not_utf8(const std::string &what, const std::string &text, std::size_t at, std::string key = {}) {
     char byte[8];
     std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[at]));
-    return fail(SHAREDSERVER_EINVALID, what + " is not valid UTF-8 (byte " + byte + " at offset " + std::to_string(at) +
-                                           "): records are JSON text and cannot keep such bytes; pass them in a file");
+    return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                 what + " is not valid UTF-8 (byte " + byte + " at offset " + std::to_string(at) +
+                                     "): records are JSON text and cannot keep such bytes; pass them in a file",
+                                 0, {}, std::move(key)});
 }
 
 // The size of `text` as a JSON string in a record.
@@ -30,13 +32,18 @@ struct Part {
     std::string what;   // "argument 3 of the command"
     std::string group;  // "command", "env", ...
     const std::string *text;
+    const char *key;    // the definition key it comes from
 };
 
-Status check_duration(const char *what, int64_t ms, const std::string &name) {
+// " of \"web\"", or nothing for a definition not yet given a name.
+std::string of_name(const std::string &name) { return name.empty() ? "" : " of " + quote(name); }
+
+Status check_duration(const char *what, const char *key, int64_t ms, const std::string &name) {
     if (ms <= max_duration_ms) return {};
-    return fail(SHAREDSERVER_EINVALID, "invalid " + std::string(what) + " of " + quote(name) + ": " + std::to_string(ms) +
-                                           " ms is longer than the longest duration (" + std::to_string(max_duration_ms) +
-                                           " ms)");
+    return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                 "invalid " + std::string(what) + of_name(name) + ": " + std::to_string(ms) +
+                                     " ms is longer than the longest duration (" + std::to_string(max_duration_ms) + " ms)",
+                                 0, {}, key});
 }
 
 }  // namespace
@@ -69,23 +76,23 @@ std::size_t invalid_utf8_at(const std::string &text) {
 }
 
 Status check_spec_limits(const ServerSpec &spec, const std::string &name) {
-    const std::string of = " of " + quote(name);
+    const std::string of = of_name(name);
     std::vector<Part> parts;
     for (std::size_t i = 0; i < spec.argv.size(); ++i)
         parts.push_back({i == 0 ? "the program" : "argument " + std::to_string(i) + " of the command", "command",
-                         &spec.argv[i]});
+                         &spec.argv[i], "command"});
     for (std::size_t i = 0; i < spec.env.size(); ++i)
-        parts.push_back({"env entry " + std::to_string(i + 1), "env", &spec.env[i]});
-    parts.push_back({"the working dir", "working dir", &spec.working_dir});
-    parts.push_back({"the log file", "log file", &spec.log_file});
-    parts.push_back({"the readiness target", "readiness target", &spec.ready.target});
+        parts.push_back({"env entry " + std::to_string(i + 1), "env", &spec.env[i], "env"});
+    parts.push_back({"the working dir", "working dir", &spec.working_dir, "working_dir"});
+    parts.push_back({"the log file", "log file", &spec.log_file, "log_file"});
+    parts.push_back({"the readiness target", "readiness target", &spec.ready.target, "ready"});
 
     std::size_t total = 0;
     std::vector<std::pair<std::string, std::size_t>> groups;  // in order of first appearance
     const Part *largest = nullptr;
     std::size_t largest_size = 0;
     for (const Part &part : parts) {
-        if (std::size_t at = invalid_utf8_at(*part.text); at != std::string::npos) return not_utf8(part.what + of, *part.text, at);
+        if (std::size_t at = invalid_utf8_at(*part.text); at != std::string::npos) return not_utf8(part.what + of, *part.text, at, part.key);
         std::size_t size = stored_size(*part.text);
         total += size;
         if (groups.empty() || groups.back().first != part.group) groups.push_back({part.group, 0});
@@ -96,19 +103,24 @@ Status check_spec_limits(const ServerSpec &spec, const std::string &name) {
         auto biggest = groups.front();
         for (const auto &g : groups)
             if (g.second > biggest.second) biggest = g;
-        return fail(SHAREDSERVER_EINVALID,
+        const char *key = "command";
+        for (const Part &part : parts)
+            if (part.group == biggest.first) key = part.key;
+        return std::unexpected(Error{SHAREDSERVER_EINVALID,
                     "the definition" + of + " is too large: its " + biggest.first + " takes " +
                         std::to_string(biggest.second) + " bytes (" + largest->what + " alone " +
                         std::to_string(largest_size) + "), and the command, env, working dir, log file and readiness "
-                        "target may take " + kib(max_definition_size) + " together; pass large data in a file");
+                        "target may take " + kib(max_definition_size) + " together; pass large data in a file", 0, {}, key});
     }
     if (spec.restart.max_restarts > max_restarts_limit)
-        return fail(SHAREDSERVER_EINVALID, "invalid max restarts " + std::to_string(spec.restart.max_restarts) + of +
-                                               ": expected a number from 0 to " + std::to_string(max_restarts_limit));
-    if (auto s = check_duration("grace period", spec.grace_period_ms, name); !s) return s;
-    if (auto s = check_duration("readiness timeout", spec.ready.timeout_ms, name); !s) return s;
-    if (auto s = check_duration("readiness interval", spec.ready.interval_ms, name); !s) return s;
-    if (auto s = check_duration("restart window", spec.restart.window_ms, name); !s) return s;
+        return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                     "invalid max restarts " + std::to_string(spec.restart.max_restarts) + of +
+                                         ": expected a number from 0 to " + std::to_string(max_restarts_limit),
+                                     0, {}, "max_restarts"});
+    if (auto s = check_duration("grace period", "idle_timeout", spec.grace_period_ms, name); !s) return s;
+    if (auto s = check_duration("readiness timeout", "ready.timeout", spec.ready.timeout_ms, name); !s) return s;
+    if (auto s = check_duration("readiness interval", "ready.interval", spec.ready.interval_ms, name); !s) return s;
+    if (auto s = check_duration("restart window", "restart_window", spec.restart.window_ms, name); !s) return s;
     return {};
 }
 

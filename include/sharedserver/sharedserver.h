@@ -12,7 +12,11 @@
  *    long as it does; owned strings come back in a sharedserver_buf released
  *    with sharedserver_buf_dispose();
  *  - options structs start with `unsigned version`, are initialised with
- *    their *_INIT macro and only ever grow at the end;
+ *    their *_INIT macro or *_init() function and only ever grow at the end;
+ *    a version of 0 or one newer than this library knows is refused with
+ *    SHAREDSERVER_EINVALID;
+ *  - string getters never return NULL: "" when the value is absent, the
+ *    index out of range or the handle NULL;
  *  - all functions are safe to call from several threads at once; a context
  *    may be shared between threads.
  */
@@ -106,6 +110,40 @@ typedef enum sharedserver_outcome {
     SHAREDSERVER_RESCUED = 2    /* joined a server in its grace period */
 } sharedserver_outcome;
 
+/* Why a server ended (sharedserver_exit_reason()). */
+typedef enum sharedserver_exit_reason {
+    SHAREDSERVER_EXIT_EXITED = 1,        /* exited on its own: see the code */
+    SHAREDSERVER_EXIT_SIGNALLED = 2,     /* died of a signal nobody of ours sent */
+    SHAREDSERVER_EXIT_PROBE_FAILED = 3,  /* not ready in time: stopped */
+    SHAREDSERVER_EXIT_GAVE_UP = 4,       /* kept exiting; its restart policy gave up */
+    SHAREDSERVER_EXIT_STOPPED = 5,       /* a client stopped it (stop, restart, a changed definition) */
+    SHAREDSERVER_EXIT_GRACE_EXPIRED = 6, /* the grace period ended */
+    SHAREDSERVER_EXIT_KILLED = 7,        /* sharedserver_kill() */
+    SHAREDSERVER_EXIT_ORPHANED = 8       /* its record was removed or replaced */
+} sharedserver_exit_reason;
+
+/* What a change notification reports: the event names of the event log. */
+typedef enum sharedserver_change_kind {
+    SHAREDSERVER_CHANGE_OTHER = 0,       /* an event this library does not name */
+    SHAREDSERVER_CHANGE_STARTED = 1,
+    SHAREDSERVER_CHANGE_READY = 2,
+    SHAREDSERVER_CHANGE_ATTACHED = 3,
+    SHAREDSERVER_CHANGE_DETACHED = 4,
+    SHAREDSERVER_CHANGE_CLIENT_DIED = 5,
+    SHAREDSERVER_CHANGE_GRACE_ENTERED = 6,
+    SHAREDSERVER_CHANGE_GRACE_CANCELLED = 7,
+    SHAREDSERVER_CHANGE_STOPPING = 8,
+    SHAREDSERVER_CHANGE_EXITED = 9,
+    SHAREDSERVER_CHANGE_RESTARTING = 10,
+    SHAREDSERVER_CHANGE_RESTARTED = 11,
+    SHAREDSERVER_CHANGE_GAVE_UP = 12,
+    SHAREDSERVER_CHANGE_PROBE_FAILED = 13,
+    SHAREDSERVER_CHANGE_ADOPTED = 14,
+    SHAREDSERVER_CHANGE_REPAIRED = 15,
+    SHAREDSERVER_CHANGE_KILLED = 16,
+    SHAREDSERVER_CHANGE_LEFT_ALONE = 17
+} sharedserver_change_kind;
+
 /* ---- library identity -------------------------------------------------- */
 
 SHAREDSERVER_API const char *sharedserver_version(void);
@@ -123,6 +161,9 @@ SHAREDSERVER_API int sharedserver_error_last_code(void);
 SHAREDSERVER_API int sharedserver_error_last_errno(void);
 /* The path the last failure is about (the command, a directory); never NULL. */
 SHAREDSERVER_API const char *sharedserver_error_last_path(void);
+/* For a bad definition: the key it is about ("idle_timeout", "ready.port");
+ * "" otherwise. Clients map it to their own option names. */
+SHAREDSERVER_API const char *sharedserver_error_last_key(void);
 
 /* ---- owned buffers ----------------------------------------------------- */
 
@@ -145,6 +186,36 @@ SHAREDSERVER_API int sharedserver_duration_format(sharedserver_buf *out, int64_t
 SHAREDSERVER_API int sharedserver_name_validate(const char *name);
 /* "stopped", "starting", "active", "grace", "stopping", "corrupt"; never NULL. */
 SHAREDSERVER_API const char *sharedserver_state_name(int state);
+
+/* ---- enum tables --------------------------------------------------------- */
+
+/* Every enum of this header as (value, name) pairs, so that no binding
+ * retypes a name or a number. Names are the words users see and give:
+ * errors "ok", "error", "not-running", ...; states "stopped", ...; probes
+ * "none", "port", ...; restart policies "no", "on-failure", "always";
+ * mismatch modes "warn", "error", "restart"; outcomes "started",
+ * "attached", "rescued"; exit reasons "exited", "signalled", ...; change
+ * kinds "started", "ready", ... */
+typedef enum sharedserver_enum_kind {
+    SHAREDSERVER_ENUM_ERROR = 1,
+    SHAREDSERVER_ENUM_STATE = 2,
+    SHAREDSERVER_ENUM_PROBE = 3,
+    SHAREDSERVER_ENUM_RESTART = 4,
+    SHAREDSERVER_ENUM_MISMATCH = 5,
+    SHAREDSERVER_ENUM_OUTCOME = 6,
+    SHAREDSERVER_ENUM_EXIT_REASON = 7,
+    SHAREDSERVER_ENUM_CHANGE = 8
+} sharedserver_enum_kind;
+
+/* How many values `kind` has; 0 for an unknown kind. */
+SHAREDSERVER_API size_t sharedserver_enum_count(int kind);
+/* The i-th (value, name) of `kind`; SHAREDSERVER_EINVALID past the end.
+ * name_out is static; either out-pointer may be NULL. */
+SHAREDSERVER_API int sharedserver_enum_at(int *value_out, const char **name_out, int kind, size_t i);
+/* The name of `value`; "" when unknown, never NULL. */
+SHAREDSERVER_API const char *sharedserver_enum_name(int kind, int value);
+/* The value named `name`; SHAREDSERVER_EINVALID listing the names when none is. */
+SHAREDSERVER_API int sharedserver_enum_parse(int *value_out, int kind, const char *name);
 
 /* ---- context ----------------------------------------------------------- */
 
@@ -224,6 +295,7 @@ typedef struct sharedserver_use_result {
 
 #define SHAREDSERVER_USE_RESULT_VERSION 2
 #define SHAREDSERVER_USE_RESULT_INIT {SHAREDSERVER_USE_RESULT_VERSION, 0, 0, 0, {0}, 0, 0}
+SHAREDSERVER_API int sharedserver_use_result_init(sharedserver_use_result *result, unsigned version);
 
 /* Attach client_pid to `name`, starting the server when none runs. Exactly one
  * server starts however many processes call this at once. With a readiness
@@ -243,6 +315,57 @@ SHAREDSERVER_API int sharedserver_unuse(size_t *refcount_out, sharedserver_conte
 SHAREDSERVER_API int sharedserver_start(int64_t *pid_out, sharedserver_context *ctx,
                                         const char *name, const sharedserver_use_options *opts);
 
+/* ---- definitions ---------------------------------------------------------- */
+
+/* What to run, as one JSON object: the same document a project file holds
+ * under "servers": {"<name>": {...}}, read by the same table of keys.
+ * sharedserver_definition_keys() lists them; the main ones: command (a
+ * string, or a list: the whole argv), args, env (an object), working_dir,
+ * log_file, idle_timeout (or grace_period), lazy, ready ({port|socket|http|
+ * cmd|log: target, timeout, interval}), port ("auto" or N), restart ("no",
+ * "on-failure", "always", or {policy, max_restarts, window}), max_restarts,
+ * restart_window, on_mismatch, log_max_size (bytes, or "10M"). Durations are
+ * text ("30m") or milliseconds. */
+typedef struct sharedserver_definition sharedserver_definition;
+
+/* SHAREDSERVER_EINVALID when the text is wrong: the message starts with the
+ * key ("idle_timeout: \"5x\" is not a duration ...") and
+ * sharedserver_error_last_key() returns it. base_dir resolves a relative
+ * working_dir and log_file (NULL: the current directory). A definition
+ * without "command" only attaches. */
+SHAREDSERVER_API int sharedserver_definition_parse(sharedserver_definition **out, const char *json,
+                                                   const char *base_dir);
+SHAREDSERVER_API void sharedserver_definition_free(sharedserver_definition *def);
+/* The definition as JSON, its defaults filled in. */
+SHAREDSERVER_API int sharedserver_definition_json(sharedserver_buf *out, const sharedserver_definition *def);
+/* The keys a definition may hold: a JSON array of {key, type, default, doc}
+ * (and alias_of for another name of a key). */
+SHAREDSERVER_API int sharedserver_definition_keys(sharedserver_buf *out);
+
+/* What the client brings to a use, apart from the definition. */
+typedef struct sharedserver_client_options {
+    unsigned version;
+    int64_t client_pid;      /* 0: the calling process */
+    const char *metadata;    /* free text stored with the client; may be NULL */
+    int no_wait;             /* non-zero: return once spawned, before the probe passes */
+    int64_t wait_timeout_ms; /* < 0: as long as the server's own probe timeout allows */
+} sharedserver_client_options;
+
+#define SHAREDSERVER_CLIENT_OPTIONS_VERSION 1
+#define SHAREDSERVER_CLIENT_OPTIONS_INIT {SHAREDSERVER_CLIENT_OPTIONS_VERSION, 0, NULL, 0, -1}
+SHAREDSERVER_API int sharedserver_client_options_init(sharedserver_client_options *opts, unsigned version);
+
+/* sharedserver_use() with a definition: def NULL attaches only. client NULL:
+ * the calling process, no metadata, wait for readiness. */
+SHAREDSERVER_API int sharedserver_use_definition(sharedserver_use_result *result, sharedserver_context *ctx,
+                                                 const char *name, const sharedserver_definition *def,
+                                                 const sharedserver_client_options *client);
+/* sharedserver_start() with a definition; client->client_pid and metadata
+ * are ignored. */
+SHAREDSERVER_API int sharedserver_start_definition(int64_t *pid_out, sharedserver_context *ctx, const char *name,
+                                                   const sharedserver_definition *def,
+                                                   const sharedserver_client_options *client);
+
 /* ---- readiness ---------------------------------------------------------- */
 
 typedef struct sharedserver_wait_options {
@@ -256,6 +379,7 @@ typedef struct sharedserver_wait_options {
 
 #define SHAREDSERVER_WAIT_OPTIONS_VERSION 1
 #define SHAREDSERVER_WAIT_OPTIONS_INIT {SHAREDSERVER_WAIT_OPTIONS_VERSION, -1, NULL, NULL}
+SHAREDSERVER_API int sharedserver_wait_options_init(sharedserver_wait_options *opts, unsigned version);
 
 /* Wait until `name` is ready. SHAREDSERVER_ENOTRUNNING when it is not running,
  * SHAREDSERVER_ETIMEOUT when the wait ran out, SHAREDSERVER_ESPAWN when the
@@ -273,6 +397,7 @@ typedef struct sharedserver_stop_options {
 
 #define SHAREDSERVER_STOP_OPTIONS_VERSION 1
 #define SHAREDSERVER_STOP_OPTIONS_INIT {SHAREDSERVER_STOP_OPTIONS_VERSION, 0, -1}
+SHAREDSERVER_API int sharedserver_stop_options_init(sharedserver_stop_options *opts, unsigned version);
 
 /* Stop the server for every client (TERM to its process group). Returns when
  * the server is gone and its records removed; without force, a server still
@@ -371,9 +496,13 @@ SHAREDSERVER_API size_t sharedserver_project_count(const sharedserver_project *p
 SHAREDSERVER_API const char *sharedserver_project_name(const sharedserver_project *project, size_t i);
 /* 1 when the definition says "lazy": true, 0 when not, <0 when it has no such server. */
 SHAREDSERVER_API int sharedserver_project_lazy(const sharedserver_project *project, const char *name);
+/* The definition of `name`; SHAREDSERVER_ENOTFOUND when the project does
+ * not define it. */
+SHAREDSERVER_API int sharedserver_project_definition(sharedserver_definition **out,
+                                                     const sharedserver_project *project, const char *name);
 /* Fills opts (initialised by the caller) with the definition of `name`:
- * command, env, working dir, log file, grace period, probe, port and restart
- * policy. Strings are borrowed from the project. The client's own fields
+ * command, env, working dir, log file, grace period, probe, port, restart
+ * policy, mismatch mode and log size. Strings are borrowed from the project. The client's own fields
  * (client_pid, metadata, no_wait) are left as they are.
  * SHAREDSERVER_ENOTFOUND when the project does not define `name`. */
 SHAREDSERVER_API int sharedserver_project_use_options(sharedserver_use_options *opts,

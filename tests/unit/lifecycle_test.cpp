@@ -348,7 +348,7 @@ TEST_CASE("a bad environment entry is refused naming it") {
     REQUIRE_FALSE(outcome.has_value());
     CHECK(outcome.error().code == SHAREDSERVER_EINVALID);
     CHECK(outcome.error().message ==
-          "invalid environment entry \"NOEQUALS\": expected KEY=VALUE (e.g. --env PORT=8080)");
+          "env: invalid environment entry \"NOEQUALS\": expected KEY=VALUE");
     CHECK(testing::list_dir(fx.dir()).empty());
 }
 

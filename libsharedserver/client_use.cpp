@@ -1,0 +1,62 @@
+#include "client_use.hpp"
+
+#include <climits>
+#include <unistd.h>
+
+#include "clock.hpp"
+#include "ready_wait.hpp"
+
+namespace sharedserver {
+
+Result<pid_t> client_pid_of(int64_t pid) {
+    if (pid < 0 || pid > INT_MAX)
+        return fail(SHAREDSERVER_EINVALID, "invalid client pid " + std::to_string(pid) + ": not a process id");
+    return pid == 0 ? ::getpid() : static_cast<pid_t>(pid);
+}
+
+Result<ProcessId> identify_client(int64_t pid) {
+    auto p = client_pid_of(pid);
+    if (!p) return std::unexpected(p.error());
+    auto id = identify_process(*p);
+    if (!id)
+        return fail(SHAREDSERVER_EINVALID, "client pid " + std::to_string(*p) +
+                                               " is not a live process; pass the pid of the process that uses the server");
+    return *id;
+}
+
+Result<UseOutcome> use_server(Lifecycle &lifecycle, const std::string &name, const Definition *def,
+                              const ClientOptions &client) {
+    auto id = identify_client(client.client_pid);
+    if (!id) return std::unexpected(id.error());
+    UseRequest request;
+    if (def && !def->spec.argv.empty()) {
+        request.spec = def->spec;
+        request.working_dir_given = def->working_dir_given;
+        request.on_mismatch = def->on_mismatch;
+    }
+    request.client = *id;
+    request.metadata = client.metadata;
+    int64_t since = unix_now_ms();
+    auto outcome = lifecycle.use(name, request);
+    if (!outcome) return outcome;
+    if (!outcome->ready && !client.no_wait) {
+        auto waited = wait_until_ready(lifecycle.files(name), client.wait_timeout_ms, {outcome->server.pid, since});
+        if (!waited) return std::unexpected(waited.error());
+        outcome->ready = true;
+    }
+    return outcome;
+}
+
+Result<ServerRecord> start_server(Lifecycle &lifecycle, const std::string &name, const Definition &def,
+                                  const ClientOptions &client) {
+    int64_t since = unix_now_ms();
+    auto record = lifecycle.start(name, def.spec);
+    if (!record) return record;
+    if (record->ready_at_ms == 0 && !client.no_wait) {
+        auto waited = wait_until_ready(lifecycle.files(name), client.wait_timeout_ms, {record->server.pid, since});
+        if (!waited) return std::unexpected(waited.error());
+    }
+    return record;
+}
+
+}  // namespace sharedserver

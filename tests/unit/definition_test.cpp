@@ -1,0 +1,181 @@
+// The one definition reader: every key of the table, its defaults, limits
+// and messages, and the round trip through definition_to_json.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "definition.hpp"
+#include "enums.hpp"
+#include "project.hpp"
+
+using namespace sharedserver;
+using nlohmann::json;
+
+namespace {
+
+Definition parsed(const std::string &text, const std::string &base = "/base") {
+    auto def = parse_definition_text(text, base);
+    REQUIRE_MESSAGE(def.has_value(), def.error().message);
+    return *def;
+}
+
+Error refused(const std::string &text) {
+    auto def = parse_definition_text(text, "/base");
+    REQUIRE_FALSE(def.has_value());
+    CHECK(def.error().code == SHAREDSERVER_EINVALID);
+    CHECK(def.error().message.find('\n') == std::string::npos);
+    return def.error();
+}
+
+}  // namespace
+
+TEST_SUITE("definition") {
+
+TEST_CASE("every key of a full definition is read") {
+    Definition def = parsed(R"({"command": "redis-server", "args": ["--port", "{port}"], "env": {"A": "1"},
+        "working_dir": "srv", "log_file": "/tmp/r.log", "idle_timeout": "30m", "lazy": true,
+        "ready": {"port": true, "timeout": "10s", "interval": 50}, "port": "auto", "restart": "on-failure",
+        "max_restarts": 3, "restart_window": "2m", "on_mismatch": "restart", "log_max_size": "1M"})");
+    CHECK(def.spec.argv == std::vector<std::string>{"redis-server", "--port", "{port}"});
+    CHECK(def.spec.env == std::vector<std::string>{"A=1"});
+    CHECK(def.spec.working_dir == "/base/srv");
+    CHECK(def.working_dir_given);
+    CHECK(def.spec.log_file == "/tmp/r.log");
+    CHECK(def.spec.grace_period_ms == 30 * 60 * 1000);
+    CHECK(def.lazy);
+    CHECK(def.spec.ready.kind == SHAREDSERVER_PROBE_PORT);
+    CHECK(def.spec.ready.timeout_ms == 10'000);
+    CHECK(def.spec.ready.interval_ms == 50);
+    CHECK(def.spec.port == SHAREDSERVER_PORT_AUTO);
+    CHECK(def.spec.restart.mode == SHAREDSERVER_RESTART_ON_FAILURE);
+    CHECK(def.spec.restart.max_restarts == 3);
+    CHECK(def.spec.restart.window_ms == 120'000);
+    CHECK(def.on_mismatch == SHAREDSERVER_MISMATCH_RESTART);
+    CHECK(def.spec.log_max_size == 1024 * 1024);
+}
+
+TEST_CASE("a command list is the whole argv, and args may come before it") {
+    CHECK(parsed(R"({"command": ["sh", "-c", "exit 0"]})").spec.argv == std::vector<std::string>{"sh", "-c", "exit 0"});
+    CHECK(parsed(R"({"args": ["b"], "command": "a"})").spec.argv == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("the project file's nested restart form and grace_period, the alias, are accepted") {
+    Definition def = parsed(R"({"command": "x", "restart": {"policy": "always", "max_restarts": 0, "window": "5s"},
+                                "grace_period": 1500})");
+    CHECK(def.spec.restart.mode == SHAREDSERVER_RESTART_ALWAYS);
+    CHECK(def.spec.restart.max_restarts == 0);
+    CHECK(def.spec.restart.window_ms == 5000);
+    CHECK(def.spec.grace_period_ms == 1500);
+}
+
+TEST_CASE("unset values stay unset until the server is named; no command only attaches") {
+    Definition def = parsed(R"({})");
+    CHECK(def.spec.argv.empty());
+    CHECK(def.spec.grace_period_ms == -1);
+    CHECK(def.spec.log_max_size == -1);
+    CHECK_FALSE(def.working_dir_given);
+}
+
+TEST_CASE("errors start with the key path and carry the key") {
+    Error e = refused(R"({"command": "x", "idle_timeout": "5x"})");
+    CHECK(e.message == "idle_timeout: \"5x\" is not a duration (use e.g. 500ms, 90s, 30m, 2h30m)");
+    CHECK(e.key == "idle_timeout");
+    e = refused(R"({"command": "x", "ready": {"port": 70000}})");
+    CHECK(e.message == "ready.port: 70000 is not a port: use \"auto\" or a number from 1 to 65535");
+    CHECK(e.key == "ready.port");
+    e = refused(R"({"command": "x", "colour": "red"})");
+    CHECK(e.message.starts_with("colour: unknown option (expected one of command, args, env,"));
+    CHECK(e.message.find("log_max_size") != std::string::npos);
+    e = refused(R"({"command": "x", "restart": "sometimes"})");
+    CHECK(e.message == "restart: \"sometimes\" is not a restart policy: use \"no\", \"on-failure\" or \"always\"");
+    e = refused(R"({"command": "x", "max_restarts": 1001})");
+    CHECK(e.message == "max_restarts: 1001 is not a count from 0 to 1000");
+    e = refused(R"({"command": "x", "on_mismatch": 1})");
+    CHECK(e.message == "on_mismatch: 1 is not a mismatch mode: use \"warn\", \"error\" or \"restart\"");
+    e = refused(R"({"command": "x", "log_max_size": "10Q"})");
+    CHECK(e.key == "log_max_size");
+    e = refused(R"({"command": "x", "ready": {"port": true}})");
+    CHECK(e.key == "ready.port");
+    CHECK(e.message.starts_with("ready.port: the port probe has no port"));
+    e = refused(R"({"command": "x", "env": {"A": 1}})");
+    CHECK(e.message == "env.A: expected a string, got number");
+    e = refused(R"({"command": "x", "idle_timeout": "1m", "grace_period": "2m"})");
+    CHECK(e.key == "grace_period");
+    e = refused(R"({"command": "x", "idle_timeout": -1})");
+    CHECK(e.key == "idle_timeout");
+    e = refused(R"([1])");
+    CHECK(e.message.starts_with("definition: expected an object"));
+    e = refused("{");
+    CHECK(e.message == "definition: not valid JSON text");
+    e = refused(R"({"command": "x", "env": {"\u001b=": "x"}})");
+    CHECK(e.message.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("the size limits of records are checked when the definition is read") {
+    Error e = refused(R"({"command": "x", "args": [")" + std::string(70'000, 'a') + R"("]})");
+    CHECK(e.key == "command");
+    CHECK(e.message.starts_with("command: the definition is too large"));
+}
+
+TEST_CASE("the normalized JSON reads back to the same definition, defaults filled in") {
+    Definition def = parsed(R"({"command": ["srv", "-v"], "env": {"B": "2", "A": "1"}, "ready": {"http": "http://127.0.0.1:{port}/"},
+                                "port": 8080, "working_dir": "/w"})");
+    json out = definition_to_json(def);
+    CHECK(out["idle_timeout"] == "5m");
+    CHECK(out["max_restarts"] == 5);
+    CHECK(out["restart_window"] == "1m");
+    CHECK(out["log_max_size"] == 10 * 1024 * 1024);
+    CHECK(out["ready"]["timeout"] == "30s");
+    Definition again = parsed(out.dump());
+    CHECK(again.spec == with_defaults(def.spec));
+    CHECK(again.working_dir_given == def.working_dir_given);
+    CHECK(again.on_mismatch == def.on_mismatch);
+}
+
+TEST_CASE("the key table lists every key with a type and a doc") {
+    json keys = json::parse(definition_keys_json());
+    REQUIRE(keys.is_array());
+    std::vector<std::string> names;
+    for (const auto &k : keys) {
+        names.push_back(k["key"]);
+        CHECK_FALSE(k["doc"].get<std::string>().empty());
+        CHECK_FALSE(k["type"].get<std::string>().empty());
+    }
+    for (const char *key : {"command", "args", "env", "working_dir", "log_file", "idle_timeout", "grace_period", "lazy",
+                            "ready", "port", "restart", "max_restarts", "restart_window", "on_mismatch", "log_max_size"})
+        CHECK(std::find(names.begin(), names.end(), key) != names.end());
+}
+
+TEST_CASE("a project file reads each server with the same table, prefixing the file and server") {
+    auto project = parse_project(R"({"servers": {"r": {"command": "redis", "log_max_size": 4096, "on_mismatch": "error",
+                                                        "max_restarts": 2}}})",
+                                 "/p/sharedserver.json");
+    REQUIRE_MESSAGE(project.has_value(), project.error().message);
+    const ProjectServer *r = project->find("r");
+    REQUIRE(r);
+    CHECK(r->definition.spec.log_max_size == 4096);
+    CHECK(r->definition.on_mismatch == SHAREDSERVER_MISMATCH_ERROR);
+    CHECK(r->definition.spec.restart.max_restarts == 2);
+    CHECK(r->definition.spec.working_dir == "/p");
+    auto bad = parse_project(R"({"servers": {"r": {"command": "x", "ready": {"port": "x"}}}})", "/p/sharedserver.json");
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().message.starts_with("sharedserver.json: servers.r.ready.port: \"x\" is not a port"));
+    CHECK(bad.error().key == "ready.port");
+}
+
+TEST_CASE("enum names come from one table and parse back") {
+    for (int kind = SHAREDSERVER_ENUM_ERROR; kind <= SHAREDSERVER_ENUM_CHANGE; ++kind) {
+        REQUIRE_FALSE(enum_entries(kind).empty());
+        for (const auto &e : enum_entries(kind)) {
+            auto back = enum_parse(kind, e.name);
+            REQUIRE(back.has_value());
+            CHECK(*back == e.value);
+        }
+    }
+    CHECK(std::string(enum_name(SHAREDSERVER_ENUM_ERROR, SHAREDSERVER_ENOTRUNNING)) == "not-running");
+    CHECK(std::string(enum_name(SHAREDSERVER_ENUM_STATE, 99)).empty());
+    CHECK(enum_parse(SHAREDSERVER_ENUM_RESTART, "maybe").error().message ==
+          "\"maybe\" is not a restart policy: use \"no\", \"on-failure\" or \"always\"");
+}
+
+}  // TEST_SUITE
