@@ -50,6 +50,14 @@ function C.start(name)
   if not c then
     return false, err
   end
+  if not s.definition then
+    -- registered before the library was loaded: parsed (or refused) now
+    config.parse_pending()
+    s = config.server(name)
+    if not s then
+      return false
+    end
+  end
   local t = U.now_ms()
   -- no_wait: return once spawned; readiness is learnt by sharedserver.state,
   -- so the editor never waits for a probe.
@@ -108,7 +116,8 @@ function C.activate(name)
   if not s then
     return
   end
-  if s.lazy then
+  -- lazy, or without a command (a definition that only attaches)
+  if s.lazy or not (s.spec and s.spec.command) then
     C.attach_if_running(name)
   else
     C.start(name)

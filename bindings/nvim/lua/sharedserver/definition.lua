@@ -47,7 +47,7 @@ function D.check(name, config)
   for key in pairs(CALLBACKS) do
     local fn = config[key]
     if fn ~= nil and type(fn) ~= "function" then
-      return nil, ("%s: option '%s' must be a function, got %s %s"):format(where, key, type(fn), vim.inspect(fn))
+      return nil, ("%s: %s: expected a function, got %s %s"):format(where, key, type(fn), vim.inspect(fn))
     end
     s[key] = fn
   end
@@ -110,6 +110,9 @@ function D.summary(s)
     argv = { spec.command, unpack(spec.args or {}) }
   end
   local grace = spec.idle_timeout
+  if type(grace) == "string" then
+    grace = require("sharedserver.ffi").duration_parse(grace)
+  end
   return {
     argv = argv,
     working_dir = spec.working_dir,

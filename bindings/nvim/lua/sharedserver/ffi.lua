@@ -166,6 +166,68 @@ int sharedserver_project_use_options(sharedserver_use_options *opts,
                                      const sharedserver_project *project, const char *name);
 ]])
 end
+-- TEMPORARY until the generated cdef.lua lands.
+pcall(ffi.cdef, [[
+const char *sharedserver_error_last_key(void);
+typedef enum sharedserver_enum_kind {
+    SHAREDSERVER_ENUM_ERROR = 1, SHAREDSERVER_ENUM_STATE = 2, SHAREDSERVER_ENUM_PROBE = 3,
+    SHAREDSERVER_ENUM_RESTART = 4, SHAREDSERVER_ENUM_MISMATCH = 5, SHAREDSERVER_ENUM_OUTCOME = 6,
+    SHAREDSERVER_ENUM_EXIT_REASON = 7, SHAREDSERVER_ENUM_CHANGE = 8
+} sharedserver_enum_kind;
+size_t sharedserver_enum_count(int kind);
+int sharedserver_enum_at(int *value_out, const char **name_out, int kind, size_t i);
+const char *sharedserver_enum_name(int kind, int value);
+int sharedserver_enum_parse(int *value_out, int kind, const char *name);
+typedef struct sharedserver_definition sharedserver_definition;
+int sharedserver_definition_parse(sharedserver_definition **out, const char *json, const char *base_dir);
+void sharedserver_definition_free(sharedserver_definition *def);
+int sharedserver_definition_json(sharedserver_buf *out, const sharedserver_definition *def);
+int sharedserver_definition_keys(sharedserver_buf *out);
+typedef struct sharedserver_client_options {
+    unsigned version;
+    int64_t client_pid;
+    const char *metadata;
+    int no_wait;
+    int64_t wait_timeout_ms;
+} sharedserver_client_options;
+int sharedserver_client_options_init(sharedserver_client_options *opts, unsigned version);
+int sharedserver_use_definition(sharedserver_use_result *result, sharedserver_context *ctx,
+                                const char *name, const sharedserver_definition *def,
+                                const sharedserver_client_options *client);
+int sharedserver_start_definition(int64_t *pid_out, sharedserver_context *ctx, const char *name,
+                                  const sharedserver_definition *def, const sharedserver_client_options *client);
+int sharedserver_project_definition(sharedserver_definition **out, const sharedserver_project *project, const char *name);
+typedef struct sharedserver_exit sharedserver_exit;
+int sharedserver_exit_get(sharedserver_exit **out, sharedserver_context *ctx, const char *name, int64_t since_ms);
+void sharedserver_exit_free(sharedserver_exit *e);
+int sharedserver_exit_reason(const sharedserver_exit *e);
+int sharedserver_exit_code(const sharedserver_exit *e);
+int sharedserver_exit_signal(const sharedserver_exit *e);
+int64_t sharedserver_exit_pid(const sharedserver_exit *e);
+int64_t sharedserver_exit_at(const sharedserver_exit *e);
+size_t sharedserver_exit_restarts(const sharedserver_exit *e);
+int sharedserver_exit_unexpected(const sharedserver_exit *e);
+int sharedserver_exit_while_starting(const sharedserver_exit *e);
+const char *sharedserver_exit_message(const sharedserver_exit *e);
+const char *sharedserver_exit_log_tail(const sharedserver_exit *e);
+int sharedserver_context_health(sharedserver_buf *json, sharedserver_context *ctx);
+typedef struct sharedserver_watch sharedserver_watch;
+int sharedserver_watch_open(sharedserver_watch **out, sharedserver_context *ctx,
+                            const char *const *names, size_t count, int64_t since_ms);
+int sharedserver_watch_fd(const sharedserver_watch *w);
+typedef struct sharedserver_change {
+    unsigned version;
+    const char *name;
+    int kind;
+    int state;
+    int64_t pid;
+    int64_t at;
+    const char *json;
+} sharedserver_change;
+int sharedserver_watch_next(sharedserver_change *out, sharedserver_watch *w, int64_t timeout_ms);
+void sharedserver_watch_free(sharedserver_watch *w);
+int sharedserver_log_path(sharedserver_buf *out, sharedserver_context *ctx, const char *name);
+]])
 -- Declared on its own: a cdef from an older copy of this plugin, loaded
 -- earlier in this process, lacks it (a second declaration is an error: pcall).
 pcall(ffi.cdef, "const char *sharedserver_info_error(const sharedserver_info *info);")

@@ -25,26 +25,30 @@ local function reporter()
   return { start = fn("start"), ok = fn("ok"), warn = fn("warn"), error = fn("error"), info = fn("info") }
 end
 
--- The library's account of the state directory: its rules, not ours.
-local function check_state_dir(h, ctx)
-  local text, err = ctx:health()
-  local ok, report = pcall((vim.json and vim.json.decode) or vim.fn.json_decode, text or "")
-  if not text or not ok or type(report) ~= "table" then
-    h.error(("cannot check the state directory %s: %s"):format(ctx:state_dir(), tostring(err or report)))
+local function check_state_dir(h, dir)
+  local st = uv.fs_stat(dir)
+  if not st then
+    h.error(("state directory %s does not exist"):format(dir))
     return
   end
-  local problems = type(report.problems) == "table" and report.problems or {}
-  if report.ok and #problems == 0 then
-    h.ok(("state directory %s is usable and private"):format(tostring(report.state_dir)))
-    return
+  local mode = st.mode % 512
+  local problems = {}
+  if uv.getuid and st.uid ~= uv.getuid() then
+    problems[#problems + 1] = ("owned by uid %d, not by you (uid %d)"):format(st.uid, uv.getuid())
   end
-  for _, problem in ipairs(problems) do
-    h.error(tostring(type(problem) == "table" and (problem.message or vim.inspect(problem)) or problem), {
-      "set $SHAREDSERVER_LOCKDIR to a directory of your own (mode 0700)",
-    })
+  if math.floor(mode / 16) % 2 == 1 or math.floor(mode / 2) % 2 == 1 then
+    problems[#problems + 1] = ("writable by others (mode %o)"):format(mode)
   end
-  if #problems == 0 then
-    h.error(("state directory %s is not usable"):format(tostring(report.state_dir)))
+  if not uv.fs_access(dir, "W") then
+    problems[#problems + 1] = "not writable"
+  end
+  if #problems > 0 then
+    h.error(
+      ("state directory %s is %s"):format(dir, table.concat(problems, ", ")),
+      { ("chmod 700 %s, or set $SHAREDSERVER_LOCKDIR to a directory of your own"):format(dir) }
+    )
+  else
+    h.ok(("state directory %s is usable and private (mode %o)"):format(dir, mode))
   end
 end
 
@@ -92,7 +96,7 @@ function M.check()
   end
 
   h.start("sharedserver: state directory")
-  check_state_dir(h, ctx)
+  check_state_dir(h, ctx:state_dir())
 
   h.start("sharedserver: project file")
   local project, project_error = config.project()
