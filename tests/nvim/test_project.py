@@ -123,8 +123,8 @@ def test_on_mismatch_and_log_max_size_are_validated(ss):
         " y = { command = 'sleep', log_max_size = -5 } })\n"
     )
     msgs = [m for m, lvl in a.notes() if lvl == 4]
-    assert any("option 'on_mismatch' must be" in m for m in msgs), msgs
-    assert any("option 'log_max_size' must be" in m for m in msgs), msgs
+    assert "sharedserver: server 'x': on_mismatch: \"explode\" is not a mismatch mode: use \"warn\", \"error\" or \"restart\"" in msgs, msgs
+    assert any(m.startswith("sharedserver: server 'y': log_max_size: -5 is not a size") for m in msgs), msgs
 
 
 def test_setup_after_vimenter_reads_the_project_file(ss):

@@ -279,7 +279,7 @@ def test_the_new_options_are_validated(ss):
           p1 = { command = 'sleep', ready = { port = 80, http = 'http://x/' } },
           p2 = { command = 'sleep', ready = { prot = 80 } },
           p3 = { command = 'sleep', ready = { port = true } },
-          p4 = { command = 'sleep', ready = { log = 'x', timeout = 30 } },
+          p4 = { command = 'sleep', ready = { log = 'x', timeout = true } },
           p5 = { command = 'sleep', port = 'any' },
           p6 = { command = 'sleep', restart = 'sometimes' },
           p7 = { command = 'sleep', max_restarts = -1 },
@@ -294,16 +294,18 @@ def test_the_new_options_are_validated(ss):
     errs = sorted(errors(a))
     assert len(errs) == 10, errs
     by = {e.split("'")[1]: e for e in errs}
-    assert by["p1"] == ("sharedserver: server 'p1': option 'ready': give exactly one probe of port, socket, "
-                        "http, cmd or log, got http, port")
-    assert by["p2"].startswith("sharedserver: server 'p2': option 'ready': unknown key 'prot' (known: cmd, http,")
-    assert by["p3"].startswith("sharedserver: server 'p3': option 'ready': port = true probes the server's port")
-    assert by["p4"].startswith("sharedserver: server 'p4': option 'ready': 'timeout' must be a duration string")
-    assert by["p5"] == "sharedserver: server 'p5': option 'port' must be \"auto\" or a port number, got string \"any\""
-    assert by["p6"].startswith("sharedserver: server 'p6': option 'restart' must be \"no\", \"on-failure\" or")
-    assert by["p7"].startswith("sharedserver: server 'p7': option 'max_restarts' must be a non-negative integer")
-    assert by["p8"].startswith("sharedserver: server 'p8': option 'restart_window': ")
-    assert by["p9"].startswith("sharedserver: server 'p9': option 'on_ready' must be a function")
-    assert by["pa"].startswith("sharedserver: server 'pa': option 'ready' must be a table")
+    # the library's messages, naming the key, after the server's name
+    assert by["p1"] == "sharedserver: server 'p1': ready: give exactly one of port, socket, http, cmd or log"
+    assert by["p2"].startswith("sharedserver: server 'p2': ready.prot: unknown key (expected one of port,")
+    assert by["p3"].startswith("sharedserver: server 'p3': ready.port: the port probe has no port")
+    assert by["p4"].startswith("sharedserver: server 'p4': ready.timeout: expected a duration")
+    assert by["p5"] == ("sharedserver: server 'p5': port: \"any\" is not a port: use \"auto\" or a number "
+                        "from 1 to 65535")
+    assert by["p6"].startswith("sharedserver: server 'p6': restart: \"sometimes\" is not a restart policy")
+    assert by["p7"] == "sharedserver: server 'p7': max_restarts: -1 is not a count from 0 to 1000"
+    assert by["p8"].startswith("sharedserver: server 'p8': restart_window: \"1y\" is not a duration")
+    # the plugin's own keys are checked by the plugin, in the same form
+    assert by["p9"] == "sharedserver: server 'p9': on_ready: expected a function, got string \"yes\""
+    assert by["pa"].startswith("sharedserver: server 'pa': ready: expected an object")
     assert a.lua("return require('sharedserver').list()") == ["good"]
     assert a.status("good")["port"] > 0

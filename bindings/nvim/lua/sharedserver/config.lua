@@ -1,6 +1,6 @@
 -- What the user configured: setup options, notification preferences, and
 -- which servers are registered (from setup()/register() and the project file).
--- Checking one server's table is sharedserver.definition's job.
+-- One server's table is sharedserver.definition's (and the library's) job.
 
 local levels = vim.log.levels
 local U = require("sharedserver.util")
@@ -179,8 +179,8 @@ end
 -- Registered servers
 ---------------------------------------------------------------------------
 
--- The library, when checking a definition may load it (after VimEnter, or
--- once something else loaded it): names and durations are checked by it.
+-- The library, when parsing a definition may load it (after VimEnter, or
+-- once something else loaded it).
 local function library_for_checks()
   local context = require("sharedserver.context")
   if entered or context.library_loaded() then
@@ -189,8 +189,15 @@ local function library_for_checks()
 end
 
 --- Register (or replace) one server; false and the problem when refused.
+--- Before the library is loaded only the plugin's own keys are checked; the
+--- definition is parsed by the library on the first turn after VimEnter.
 function C.register(name, raw)
-  local s, problem = require("sharedserver.definition").check(name, raw, library_for_checks())
+  local definition = require("sharedserver.definition")
+  local s, problem = definition.check(name, raw)
+  local f = s and library_for_checks()
+  if f then
+    s, problem = definition.parse(s, f)
+  end
   if not s then
     problems[tostring(name)] = problem
     C.notify("on_error", problem, levels.ERROR)
@@ -224,21 +231,20 @@ function C.problems()
   return vim.deepcopy(problems)
 end
 
---- Check again, with the library, the servers registered before it was
+--- Parse, with the library, the definitions registered before it was
 --- loaded; the refused ones are reported and unregistered.
-function C.recheck()
+function C.parse_pending()
   local f = library_for_checks()
   if not f then
     return
   end
+  local definition = require("sharedserver.definition")
   local kept = {}
   for _, name in ipairs(order) do
     local s = servers[name]
-    if s and not s.checked then
-      local checked, problem = require("sharedserver.definition").check(name, s.raw, f)
-      if checked then
-        servers[name] = checked
-      else
+    if s and not s.definition then
+      local parsed, problem = definition.parse(s, f)
+      if not parsed then
         servers[name] = nil
         problems[name] = problem
         C.notify("on_error", problem, levels.ERROR)
@@ -283,7 +289,7 @@ function C.load_project()
   local definition = require("sharedserver.definition")
   for _, name in ipairs(p.names) do
     if not servers[name] then
-      servers[name] = definition.from_project(name, p.servers[name], p.path)
+      servers[name] = definition.from_project(name, p.definitions[name], p.path)
       order[#order + 1] = name
       added[#added + 1] = name
     end

@@ -8,29 +8,20 @@ local U = require("sharedserver.util")
 local config = require("sharedserver.config")
 local context = require("sharedserver.context")
 local state = require("sharedserver.state")
-local definition = require("sharedserver.definition")
 
 local C = {}
 
 local PID = state.PID
 local notify = config.notify
 
-local function metadata()
-  return "nvim " .. tostring(uv.cwd())
-end
-
 ---------------------------------------------------------------------------
 -- Use
 ---------------------------------------------------------------------------
 
 local function warn_mismatch(name, s, r)
-  -- The library compares the caller's working directory even when none was
-  -- configured; a server shared across projects would warn on every attach.
-  local cwd_only = r.mismatch:find("^working dir is ") and not s.working_dir
-  local mode = s.mismatch_mode or "warn"
-  if mode == "restart" then
+  if (s.spec and s.spec.on_mismatch) == "restart" then
     notify("on_start", ("sharedserver: restarted '%s' with this configuration (%s)"):format(name, r.mismatch))
-  elseif not cwd_only then
+  else
     notify(
       "on_error",
       ("sharedserver: '%s' already runs with a different configuration (%s); :ServerStop! %s and :ServerStart %s run yours"):format(
@@ -44,6 +35,10 @@ local function warn_mismatch(name, s, r)
   end
 end
 
+local function client()
+  return { client_pid = PID, metadata = "nvim " .. tostring(uv.cwd()), no_wait = true }
+end
+
 --- Use a server: start it when none runs, else attach. True on success.
 function C.start(name)
   local s = config.server(name)
@@ -55,11 +50,19 @@ function C.start(name)
   if not c then
     return false, err
   end
+  if not s.definition then
+    -- registered before the library was loaded: parsed (or refused) now
+    config.parse_pending()
+    s = config.server(name)
+    if not s then
+      return false
+    end
+  end
   local t = U.now_ms()
   -- no_wait: return once spawned; readiness is learnt by sharedserver.state,
   -- so the editor never waits for a probe.
   local r
-  r, err = c:use(name, definition.use_spec(s, { client_pid = PID, metadata = metadata(), no_wait = true }))
+  r, err = c:use_definition(name, s.definition, client())
   if not r then
     notify("on_error", ("sharedserver: cannot start '%s': %s"):format(name, U.bare(err)), levels.ERROR)
     return false, err
@@ -93,7 +96,7 @@ function C.attach_if_running(name)
   end
   local r, code
   local t = U.now_ms()
-  r, err, code = c:use(name, { client_pid = PID, metadata = metadata(), no_wait = true })
+  r, err, code = c:use_definition(name, nil, client())
   if not r then
     if code ~= context.library().E.NOTRUNNING then
       notify("on_error", ("sharedserver: cannot attach to '%s': %s"):format(name, U.bare(err)), levels.ERROR)
@@ -113,7 +116,8 @@ function C.activate(name)
   if not s then
     return
   end
-  if s.lazy then
+  -- lazy, or without a command (a definition that only attaches)
+  if s.lazy or not (s.spec and s.spec.command) then
     C.attach_if_running(name)
   else
     C.start(name)
@@ -124,7 +128,7 @@ end
 --- the project file read, and every registered server used.
 function C.enter()
   config.load_project()
-  config.recheck()
+  config.parse_pending()
   for _, name in ipairs(config.order()) do
     C.activate(name)
   end

@@ -40,7 +40,12 @@ local function log_path(ctx, name)
     return info.log_file
   end
   local s = config.server(name)
-  return s and s.log_file or nil
+  local configured = s and require("sharedserver.definition").summary(s).log_file
+  if configured then
+    return configured
+  end
+  local path = ctx and ctx:log_path(name)
+  return path ~= "" and path or nil
 end
 
 local function split_lines(text)

@@ -22,10 +22,11 @@ function St.status(name)
     state = "stopped",
   }
   if s then
-    st.argv = { s.command, unpack(s.args) }
-    st.working_dir = s.working_dir
-    st.log_file = s.log_file
-    st.grace_period_ms = s.grace_period_ms
+    local summary = require("sharedserver.definition").summary(s)
+    st.argv = summary.argv
+    st.working_dir = summary.working_dir
+    st.log_file = summary.log_file
+    st.grace_period_ms = summary.grace_period_ms
   end
   local c, err = context.get()
   if not c then
