@@ -8,9 +8,6 @@ local ffi = require("ffi")
 
 local M = {}
 
--- The ABI this binding was written for (SHAREDSERVER_ABI_VERSION).
-M.ABI = 1
-
 -- The library's names for its error codes and enums, filled in by load()
 -- from its tables (sharedserver_enum_*): E.NOTRUNNING for the error
 -- "not-running", PROBE.HTTP for the probe "http", and so on.
@@ -31,6 +28,9 @@ if not pcall(ffi.typeof, "sharedserver_context") then
   local here = debug.getinfo(1, "S").source:sub(2)
   ffi.cdef(dofile((here:gsub("ffi%.lua$", "cdef.lua"))))
 end
+
+-- The ABI this binding was written for: the header's, as cdef.lua holds it.
+M.ABI = ffi.C.SHAREDSERVER_ABI_VERSION
 -- Declared on its own: a cdef from an older copy of this plugin, loaded
 -- earlier in this process, lacks it (a second declaration is an error: pcall).
 pcall(ffi.cdef, "const char *sharedserver_info_error(const sharedserver_info *info);")
