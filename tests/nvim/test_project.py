@@ -112,7 +112,8 @@ def test_on_mismatch_error_refuses_a_different_command(ss):
     )
     wait_for(lambda: any(lvl == 4 for _, lvl in b.notes()), what="error notification")
     errors = [m for m, lvl in b.notes() if lvl == 4]
-    assert "cannot start 'db'" in errors[0], errors
+    assert errors[0].startswith('sharedserver: server "db" runs with a different definition (command is `sleep 1007`, '
+                                'asked `sleep 1008`)'), errors
     assert ss.info("db")["pid"] == pid
     assert alive(pid)
 

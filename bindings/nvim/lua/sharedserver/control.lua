@@ -64,7 +64,8 @@ function C.start(name)
   local r
   r, err = c:use_definition(name, s.definition, client())
   if not r then
-    notify("on_error", ("sharedserver: cannot start '%s': %s"):format(name, U.bare(err)), levels.ERROR)
+    -- the library's message names the server and what went wrong
+    notify("on_error", "sharedserver: " .. U.bare(err), levels.ERROR)
     return false, err
   end
   state.hold(name, r, t)
@@ -99,7 +100,7 @@ function C.attach_if_running(name)
   r, err, code = c:use_definition(name, nil, client())
   if not r then
     if code ~= context.library().E.NOTRUNNING then
-      notify("on_error", ("sharedserver: cannot attach to '%s': %s"):format(name, U.bare(err)), levels.ERROR)
+      notify("on_error", "sharedserver: " .. U.bare(err), levels.ERROR)
     end
     return false, err
   end
