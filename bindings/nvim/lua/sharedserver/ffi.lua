@@ -797,6 +797,105 @@ function Context:log_tail(name, lines)
 end
 
 ---------------------------------------------------------------------------
+-- Why a server ended (sharedserver_exit_*)
+---------------------------------------------------------------------------
+
+local EXIT_P1 = ffi.typeof("sharedserver_exit *[1]")
+
+-- The newest ending of `name` recorded at or after since_ms (unix ms; nil:
+-- any): { reason = "exited"|"signalled"|…, code (-1 unless it exited),
+-- signal (0 unless signalled), pid, at, restarts, unexpected, while_starting,
+-- message (one line), log_tail }; nil, message, E.NOTRUNNING when none is.
+function Context:exit(name, since_ms)
+  local out = EXIT_P1()
+  local rc = lib.sharedserver_exit_get(out, self.handle, name, since_ms or 0)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local e = ffi.gc(out[0], lib.sharedserver_exit_free)
+  local t = {
+    reason = ffi.string(lib.sharedserver_enum_name(lib.SHAREDSERVER_ENUM_EXIT_REASON, lib.sharedserver_exit_reason(e))),
+    code = lib.sharedserver_exit_code(e),
+    signal = lib.sharedserver_exit_signal(e),
+    pid = num(lib.sharedserver_exit_pid(e)),
+    at = num(lib.sharedserver_exit_at(e)),
+    restarts = num(lib.sharedserver_exit_restarts(e)),
+    unexpected = lib.sharedserver_exit_unexpected(e) ~= 0,
+    while_starting = lib.sharedserver_exit_while_starting(e) ~= 0,
+    message = ffi.string(lib.sharedserver_exit_message(e)),
+    log_tail = ffi.string(lib.sharedserver_exit_log_tail(e)),
+  }
+  ffi.gc(e, nil)
+  lib.sharedserver_exit_free(e)
+  return t
+end
+
+---------------------------------------------------------------------------
+-- Changes (sharedserver_watch_*)
+---------------------------------------------------------------------------
+
+local WATCH_P1 = ffi.typeof("sharedserver_watch *[1]")
+
+local Watch = {}
+Watch.__index = Watch
+
+-- Watch the changes of `names` (nil: every name). since_ms: -1 (nil) only
+-- new changes, 0 every recorded one, else those at or after it.
+function Context:watch(names, since_ms)
+  local out = WATCH_P1()
+  local arr, count = nil, 0
+  if names then
+    count = #names
+    arr = C_STR_ARRAY(count)
+    for k, n in ipairs(names) do
+      arr[k - 1] = n
+    end
+  end
+  local rc = lib.sharedserver_watch_open(out, self.handle, arr, count, since_ms or -1)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return setmetatable({ handle = ffi.gc(out[0], lib.sharedserver_watch_free), names = names }, Watch)
+end
+
+-- A descriptor that polls readable when a change may be pending.
+function Watch:fd()
+  return lib.sharedserver_watch_fd(self.handle)
+end
+
+-- The next change { name, kind, state, pid, at, json }: kind and state are
+-- the library's names. nil when none came within timeout_ms (0: do not
+-- block); nil, message, code on failure.
+function Watch:next(timeout_ms)
+  local c = ffi.new("sharedserver_change")
+  lib.sharedserver_change_init(c, 1)
+  local rc = lib.sharedserver_watch_next(c, self.handle, timeout_ms or 0)
+  if rc == M.E.TIMEOUT then
+    return nil
+  end
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return {
+    name = ffi.string(c.name),
+    kind = ffi.string(lib.sharedserver_enum_name(lib.SHAREDSERVER_ENUM_CHANGE, c.kind)),
+    state = ffi.string(lib.sharedserver_state_name(c.state)),
+    pid = num(c.pid),
+    at = num(c.at),
+    json = ffi.string(c.json),
+  }
+end
+
+function Watch:close()
+  if self.handle ~= nil then
+    local h = self.handle
+    self.handle = nil
+    ffi.gc(h, nil)
+    lib.sharedserver_watch_free(h)
+  end
+end
+
+---------------------------------------------------------------------------
 -- Paths
 ---------------------------------------------------------------------------
 

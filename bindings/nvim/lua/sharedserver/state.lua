@@ -18,10 +18,12 @@ S.PID = PID
 local held = {} -- name -> server pid, while this instance holds a reference
 local ready = {} -- name -> the server pid whose readiness this instance has seen
 local since = {} -- name -> unix ms when this instance attached (or saw a restart)
-local awaiting = {} -- name -> { pid, since, starting, timer }: gone, exit not yet recorded
+local awaiting = {} -- name -> { pid, since, timer }: gone, exit not yet recorded
 local pending = {} -- name -> a re-check of that server is scheduled
 local busy = {} -- name -> a stop or restart of this instance runs in a worker thread
-local watch -- fs_event on the state directory
+local watch -- { handle = the library's change watch, poll = uv poll on its fd }
+local last_change = {} -- name -> kind of the newest change seen
+local drain_scheduled = false
 
 ---------------------------------------------------------------------------
 -- What is held
@@ -48,12 +50,12 @@ local function try_exit_record(name)
   if not a then
     return
   end
-  local ex = context.current():last_exit(name)
-  if ex and ex.at >= a.since then
+  local ex = context.current():exit(name, a.since)
+  if ex then
     awaiting[name] = nil
     a.timer:stop()
     a.timer:close()
-    require("sharedserver.exits").report(name, a.pid, ex, a)
+    require("sharedserver.exits").report(name, a.pid, ex)
   end
 end
 
@@ -67,7 +69,7 @@ function S.gone(name, pid)
     old.timer:close()
   end
   local timer = uv.new_timer()
-  local a = { pid = pid, since = since[name] or 0, timer = timer, starting = ready[name] ~= pid }
+  local a = { pid = pid, since = since[name] or 0, timer = timer }
   awaiting[name] = a
   ready[name] = nil
   -- A watcher that was killed records nothing: give up waiting after a while.
@@ -79,7 +81,7 @@ function S.gone(name, pid)
       if cur and cur.timer == timer then
         awaiting[name] = nil
         timer:close()
-        require("sharedserver.exits").report(name, pid, nil, cur)
+        require("sharedserver.exits").report(name, pid, nil)
       end
     end)
   )
@@ -128,9 +130,7 @@ local function restarted(name, old_pid, info)
   if how then
     config.notify(
       "on_exit",
-      ("sharedserver: '%s' (pid %d) %s; restarted as pid %d (restart %d)"):format(
-        name,
-        old_pid,
+      ("sharedserver: %s; restarted as pid %d (restart %d)"):format(
         how,
         info.pid,
         info.restart_count or 0
@@ -148,10 +148,6 @@ local function restarted(name, old_pid, info)
       S.start_info(name, info.pid, info.port, "restarted", info.restart_count)
     )
   end
-end
-
-local function record_exists(ctx, name)
-  return uv.fs_stat(ctx:state_dir() .. "/" .. name .. ".server.json") ~= nil
 end
 
 local function recheck(name, tries)
@@ -180,8 +176,9 @@ local function recheck(name, tries)
     held[name] = nil
     return
   end
-  -- A stop or restart in flight rewrites or removes the record when it ends.
-  if (info.state == "stopping" or (not alive and record_exists(ctx, name))) and (tries or 0) < 25 then
+  -- A stop or restart in flight: its end is the next change.
+  local restarting = last_change[name] == "restarting" or last_change[name] == "stopping"
+  if (info.state == "stopping" or (not alive and restarting)) and (tries or 0) < 25 then
     pending[name] = true
     vim.defer_fn(function()
       recheck(name, (tries or 0) + 1)
@@ -209,41 +206,51 @@ end
 -- The wake-up
 ---------------------------------------------------------------------------
 
+-- Every change the library reports is looked at by name: a held server's
+-- state is read again, an awaited exit fetched.
+local function drain()
+  drain_scheduled = false
+  if not watch then
+    return
+  end
+  while true do
+    local change = watch.handle:next(0)
+    if not change then
+      return
+    end
+    local name = change.name
+    last_change[name] = change.kind
+    if held[name] then
+      S.changed(name)
+    elseif awaiting[name] then
+      try_exit_record(name)
+    end
+  end
+end
+
+-- Learn of readiness, restarts and exits without polling: the library's
+-- change watch has a descriptor that becomes readable when a change of a
+-- server may be pending, which Neovim's event loop waits on.
 local function start_watch(ctx)
-  if watch or not uv.new_fs_event then
+  if watch or not uv.new_poll then
     return
   end
-  local w = uv.new_fs_event()
-  if not w then
+  local handle = ctx:watch(nil, -1)
+  if not handle then
     return
   end
-  -- Learn of readiness, restarts and exits from the state directory instead
-  -- of polling: the watcher rewrites <name>.server.json when the probe passes
-  -- (ready_at) and when it restarts the server (new pid), removes it when the
-  -- server is gone, and appends every exit to <name>.events.jsonl.
-  local ok = w:start(ctx:state_dir(), {}, function(err, filename)
-    if err or next(held) == nil and next(awaiting) == nil then
-      return
-    end
-    local name = filename and filename:match("^(.+)%.server%.json$")
-    if name and held[name] or not filename then
-      vim.schedule(function()
-        S.changed(name)
-      end)
-      return
-    end
-    name = filename:match("^(.+)%.events%.jsonl$")
-    if name and awaiting[name] then
-      vim.schedule(function()
-        try_exit_record(name)
-      end)
+  local poll = uv.new_poll(handle:fd())
+  if not poll then
+    handle:close()
+    return
+  end
+  watch = { handle = handle, poll = poll }
+  poll:start("r", function(err)
+    if not err and not drain_scheduled then
+      drain_scheduled = true
+      vim.schedule(drain)
     end
   end)
-  if ok then
-    watch = w
-  else
-    w:close()
-  end
 end
 
 ---------------------------------------------------------------------------
@@ -313,8 +320,9 @@ function S.release_all()
   end
   held = {}
   if watch then
-    watch:stop()
-    watch:close()
+    watch.poll:stop()
+    watch.poll:close()
+    watch.handle:close()
     watch = nil
   end
 end
