@@ -142,3 +142,27 @@ def test_stop_and_restart_callbacks_get_nil_as_the_error_on_success(ss):
     assert done[:2] == [["restart", True, "nil", None], ["stop", True, "nil", None]]
     assert done[2][:3] == ["stop again", False, "string"]
     assert "not running" in done[2][3]
+
+
+def test_exits_of_every_held_server_are_seen_when_it_holds_several(ss):
+    """The change watch is on the names this instance used, reopened for
+    each new one: the first name's exit still arrives after the reopen."""
+    flag = ss.root / "go"
+    a = ss.nvim(
+        f"""
+        require('sharedserver').setup({{
+          first = {{ command = 'sh', args = {{ '-c', 'while [ ! -e {flag} ]; do sleep 0.05; done; exit 4' }},
+                     on_exit = record('exit', 'first') }},
+          second = {{ command = 'sleep', args = {{ '1000' }}, on_exit = record('exit', 'second') }},
+        }})
+        """
+    )
+    a.lua("require('sharedserver').register('third', "
+          "{ command = 'sleep', args = { '1001' }, on_exit = record('exit', 'third') })")
+    assert a.status("third")["attached"] is True
+    flag.touch()
+    wait_for(lambda: events(a, "exit"), timeout=5, what="on_exit of the first server")
+    assert events(a, "exit") == [["exit", "first", 4, 0]]
+    a.lua("require('sharedserver').stop('third', { force = true })")
+    wait_for(lambda: len(events(a, "exit")) == 2, timeout=5, what="on_exit of the third server")
+    assert events(a, "exit")[1][:2] == ["exit", "third"]

@@ -22,6 +22,7 @@ local awaiting = {} -- name -> { pid, since, timer }: gone, exit not yet recorde
 local pending = {} -- name -> a re-check of that server is scheduled
 local busy = {} -- name -> a stop or restart of this instance runs in a worker thread
 local watch -- { handle = the library's change watch, poll = uv poll on its fd }
+local watched = {} -- name -> true: the names the watch is on
 local last_change = {} -- name -> kind of the newest change seen
 local drain_scheduled = false
 
@@ -228,14 +229,27 @@ local function drain()
   end
 end
 
+local function stop_watch()
+  if watch then
+    watch.poll:stop()
+    watch.poll:close()
+    watch.handle:close()
+    watch = nil
+  end
+end
+
 -- Learn of readiness, restarts and exits without polling: the library's
 -- change watch has a descriptor that becomes readable when a change of a
--- server may be pending, which Neovim's event loop waits on.
-local function start_watch(ctx)
-  if watch or not uv.new_poll then
+-- server may be pending, which Neovim's event loop waits on. It is on the
+-- names this Neovim used, so that others' servers do not wake it: a new
+-- name reopens it, with the changes since unix ms t (re-reading those of the
+-- names it had is harmless: recheck and the exit lookup are idempotent).
+local function watch_name(ctx, name, t)
+  if (watched[name] and watch) or not uv.new_poll then
     return
   end
-  local handle = ctx:watch(nil, -1)
+  watched[name] = true
+  local handle = ctx:watch(U.sorted_keys(watched), t)
   if not handle then
     return
   end
@@ -244,6 +258,7 @@ local function start_watch(ctx)
     handle:close()
     return
   end
+  stop_watch()
   watch = { handle = handle, poll = poll }
   poll:start("r", function(err)
     if not err and not drain_scheduled then
@@ -260,7 +275,7 @@ end
 --- This instance now holds a reference to the server use() returned (r),
 --- asked for at unix ms t.
 function S.hold(name, r, t)
-  start_watch(context.current())
+  watch_name(context.current(), name, t)
   if held[name] ~= r.pid then
     ready[name] = nil
   end
@@ -319,12 +334,7 @@ function S.release_all()
     end
   end
   held = {}
-  if watch then
-    watch.poll:stop()
-    watch.poll:close()
-    watch.handle:close()
-    watch = nil
-  end
+  stop_watch()
 end
 
 return S
