@@ -71,7 +71,7 @@ vim.api.nvim_create_autocmd("VimEnter", { once = true, callback = function()
   -- is queued after it, so it sees the attach done, then quits.
   vim.schedule(function()
     local w2, c2 = uv.hrtime(), cpu()
-    local held = vim.tbl_count(require("sharedserver")._held)
+    local held = #require("sharedserver.state").held_names()
     local f = io.open("$work/inproc.txt", "a")
     f:write(string.format("%.3f %.3f %.3f %.3f %d\\n", (w1 - w0) / 1e6, (w2 - we) / 1e6, c1 - c0, c2 - ce, held))
     f:close()

@@ -8,17 +8,20 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
+#include <memory>
 #include <new>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+#include "../libsharedserver/change_watch.hpp"
 #include "../libsharedserver/client_use.hpp"
 #include "../libsharedserver/clock.hpp"
 #include "../libsharedserver/definition.hpp"
 #include "../libsharedserver/duration.hpp"
 #include "../libsharedserver/enums.hpp"
 #include "../libsharedserver/events.hpp"
+#include "../libsharedserver/exit_info.hpp"
 #include "../libsharedserver/lifecycle.hpp"
 #include "../libsharedserver/log_tail.hpp"
 #include "../libsharedserver/names.hpp"
@@ -50,6 +53,15 @@ struct sharedserver_project {
 
 struct sharedserver_definition {
     Definition definition;
+};
+
+struct sharedserver_exit {
+    ExitInfo exit;
+};
+
+struct sharedserver_watch {
+    std::unique_ptr<ChangeWatch> watch;
+    Change current;  // what the last sharedserver_watch_next() lent out
 };
 
 namespace {
@@ -751,6 +763,77 @@ int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at, int *unexpe
         return ok();
     });
 }
+
+int sharedserver_exit_get(sharedserver_exit **out, sharedserver_context *ctx, const char *name, int64_t since_ms) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the exit output pointer is NULL");
+        *out = nullptr;
+        if (!check_context(ctx) || !check_name(name)) return last_error.code;
+        auto exit = find_exit(ctx->lifecycle.files(name), since_ms);
+        if (!exit) return set_error(SHAREDSERVER_ENOTRUNNING, "no ending of " + quote(name) + " is recorded");
+        *out = new sharedserver_exit{std::move(*exit)};
+        return ok();
+    });
+}
+
+void sharedserver_exit_free(sharedserver_exit *e) { delete e; }
+int sharedserver_exit_reason(const sharedserver_exit *e) { return e ? e->exit.reason : 0; }
+int sharedserver_exit_code(const sharedserver_exit *e) { return e ? e->exit.code : -1; }
+int sharedserver_exit_signal(const sharedserver_exit *e) { return e ? e->exit.signal : 0; }
+int64_t sharedserver_exit_pid(const sharedserver_exit *e) { return e ? e->exit.pid : 0; }
+int64_t sharedserver_exit_at(const sharedserver_exit *e) { return e ? e->exit.at_ms : 0; }
+size_t sharedserver_exit_restarts(const sharedserver_exit *e) { return e ? e->exit.restarts : 0; }
+int sharedserver_exit_unexpected(const sharedserver_exit *e) { return e && e->exit.unexpected ? 1 : 0; }
+int sharedserver_exit_while_starting(const sharedserver_exit *e) { return e && e->exit.while_starting ? 1 : 0; }
+const char *sharedserver_exit_message(const sharedserver_exit *e) { return e ? e->exit.message.c_str() : ""; }
+const char *sharedserver_exit_log_tail(const sharedserver_exit *e) { return e ? e->exit.log_tail.c_str() : ""; }
+
+int sharedserver_watch_open(sharedserver_watch **out, sharedserver_context *ctx, const char *const *names, size_t count,
+                            int64_t since_ms) {
+    return guard([&] {
+        if (!out) return set_error(SHAREDSERVER_EINVALID, "the watch output pointer is NULL");
+        *out = nullptr;
+        if (!check_context(ctx)) return last_error.code;
+        std::vector<std::string> wanted;
+        for (size_t i = 0; names && i < count; ++i) {
+            if (!check_name(names[i])) return last_error.code;
+            wanted.emplace_back(names[i]);
+        }
+        auto watch = ChangeWatch::open(ctx->lifecycle.state_dir(), std::move(wanted), since_ms);
+        if (!watch) return set_error(watch.error());
+        *out = new sharedserver_watch{std::move(*watch), {}};
+        return ok();
+    });
+}
+
+int sharedserver_watch_fd(const sharedserver_watch *w) { return w ? w->watch->fd() : -1; }
+
+int sharedserver_change_init(sharedserver_change *change, unsigned version) {
+    return guard([&] {
+        return init_struct("sharedserver_change", version, SHAREDSERVER_CHANGE_VERSION, change, sizeof(sharedserver_change),
+                           sharedserver_change SHAREDSERVER_CHANGE_INIT);
+    });
+}
+
+int sharedserver_watch_next(sharedserver_change *out, sharedserver_watch *w, int64_t timeout_ms) {
+    return guard([&] {
+        if (!out || !w) return set_error(SHAREDSERVER_EINVALID, "watch_next needs a change to fill and a watch");
+        if (!check_version("sharedserver_change", out->version, SHAREDSERVER_CHANGE_VERSION)) return last_error.code;
+        auto change = w->watch->next(timeout_ms);
+        if (!change) return set_error(change.error());
+        if (!*change) return set_error(SHAREDSERVER_ETIMEOUT, "no change came within " + format_duration(std::max<int64_t>(timeout_ms, 0)));
+        w->current = std::move(**change);
+        out->name = w->current.name.c_str();
+        out->kind = w->current.kind;
+        out->state = w->current.state;
+        out->pid = w->current.pid;
+        out->at = w->current.at_ms;
+        out->json = w->current.json.c_str();
+        return ok();
+    });
+}
+
+void sharedserver_watch_free(sharedserver_watch *w) { delete w; }
 
 int sharedserver_log_path(sharedserver_buf *out, sharedserver_context *ctx, const char *name) {
     return guard([&] {

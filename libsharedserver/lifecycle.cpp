@@ -269,7 +269,8 @@ Result<ServerRecord> start_locked(const ServerFiles &files, const WatcherExecuta
     json started = {{"pid", record.server.pid},
                     {"watcher_pid", record.watcher.pid},
                     {"command", spec.argv},
-                    {"log_file", spec.log_file}};
+                    {"log_file", spec.log_file},
+                    {"ready", record.ready_at_ms > 0}};
     if (port > 0) started["port"] = port;
     record_event(files, "started", started);
     spawned->handshake.claim();
@@ -393,7 +394,10 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
             return std::unexpected(started.error());
         }
         record_client_deaths(f, dead);
-        record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", started->server.pid}, {"reason", "definition changed"}});
+        record_event(f, "restarted", {{"old_pid", old.server.pid},
+                                      {"pid", started->server.pid},
+                                      {"reason", "definition changed"},
+                                      {"ready", started->ready_at_ms > 0}});
         outcome.outcome = SHAREDSERVER_STARTED;
         outcome.server = started->server;
         outcome.port = started->port;
@@ -559,7 +563,7 @@ Result<ProcessId> Lifecycle::restart(const std::string &name) {
         return std::unexpected(record.error());
     }
     record_client_deaths(f, dead);
-    record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", record->server.pid}});
+    record_event(f, "restarted", {{"old_pid", old.server.pid}, {"pid", record->server.pid}, {"ready", record->ready_at_ms > 0}});
     return record->server;
 }
 

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <optional>
 #include <poll.h>
-#include <sstream>
 #include <sys/inotify.h>
 #include <unistd.h>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "clock.hpp"
 #include "duration.hpp"
 #include "events.hpp"
+#include "exit_info.hpp"
 #include "log_tail.hpp"
 #include "name_lock.hpp"
 #include "names.hpp"
@@ -69,16 +69,6 @@ std::string newest_line(const ServerFiles &files) {
     std::string line = *tail;
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
     return line;
-}
-
-std::vector<json> parse_events(const std::string &text) {
-    std::vector<json> events;
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) {
-        json e = json::parse(line, nullptr, false);
-        if (e.is_object()) events.push_back(std::move(e));
-    }
-    return events;
 }
 
 pid_t pid_of(const json &event) {
@@ -140,40 +130,38 @@ std::unexpected<Error> explain_end(const ServerFiles &files, const WaitTarget &t
 std::string describe_failure(const ServerFiles &files, const WaitTarget &target, int *code) {
     auto text = read_events(files);
     if (!text) return {};
-    std::string reason, stopped_because;
-    bool stopped = false;
     *code = SHAREDSERVER_ESPAWN;
-    for (const json &e : events_of(parse_events(*text), target)) {
-        std::string kind = e.value("event", "");
-        if (kind == "probe-failed" && reason.empty()) {
-            reason = "did not become ready within " + format_duration(e.value("timeout_ms", int64_t{0})) + " (" +
-                     e.value("probe", "") + ": " + e.value("reason", "") + ")";
-            *code = SHAREDSERVER_ETIMEOUT;
-        } else if (kind == "stopping") {
-            stopped = true;
-            stopped_because = e.value("reason", "");
-        } else if (kind == "killed" && reason.empty()) {
-            reason = "was killed (admin kill) while starting";
-        } else if (kind == "exited" && reason.empty()) {
-            if (stopped)
-                reason = "was stopped while starting" + (stopped_because.empty() ? "" : " (" + stopped_because + ")");
-            else if (e.contains("signal") && e["signal"].is_number_integer() && e.value("signal", 0) != 0)
-                reason = "was killed by signal " + std::to_string(e.value("signal", 0)) + " while starting";
-            else if (e.contains("code") && e["code"].is_number_integer())
-                reason = "exited with code " + std::to_string(e.value("code", 0)) + " while starting";
-            else
-                reason = "exited while starting";
-        } else if (kind == "gave-up" && reason.empty()) {
-            reason = "kept exiting and was given up after " + std::to_string(e.value("restarts", 0)) + " restarts";
-        } else if (kind == "repaired" && reason.empty() && pid_of(e) == target.server && target.server > 0) {
-            reason = "exited while starting, and its watcher is gone too, so how it ended was not recorded";
+    const std::vector<json> events = events_of(parse_event_lines(*text), target);
+    std::optional<ExitInfo> ended;
+    if (auto exits = exits_in(events); !exits.empty()) ended = exits.front();
+    if (!ended) {
+        // The exit may not be recorded yet: the probe's verdict or a stop's
+        // own event is enough.
+        for (const json &e : events) {
+            std::string kind = e.value("event", "");
+            if (kind == "probe-failed" || kind == "stopping") {
+                ExitInfo x;
+                x.pid = pid_of(e);
+                x.reason = kind == "probe-failed" ? SHAREDSERVER_EXIT_PROBE_FAILED : SHAREDSERVER_EXIT_STOPPED;
+                if (kind == "probe-failed") {
+                    x.detail = probe_failure_detail(e.value("probe", ""), e.value("reason", ""));
+                    x.probe_timeout_ms = e.value("timeout_ms", int64_t{0});
+                } else {
+                    x.detail = e.value("reason", "");
+                }
+                ended = x;
+                break;
+            }
+            if (kind == "repaired" && pid_of(e) == target.server && target.server > 0)
+                return with_log_tail(files, "server " + quote(files.name) +
+                                                " exited while starting, and its watcher is gone too, so how it ended was not recorded");
         }
     }
-    // A stop's own event is enough: the exit its watcher records may come later.
-    if (reason.empty() && stopped)
-        reason = "was stopped while starting" + (stopped_because.empty() ? "" : " (" + stopped_because + ")");
-    if (reason.empty()) return {};
-    return with_log_tail(files, "server " + quote(files.name) + " " + reason);
+    if (!ended) return {};
+    // The waiter waits for a start: however it ended, it ended while starting.
+    ended->while_starting = true;
+    if (ended->reason == SHAREDSERVER_EXIT_PROBE_FAILED) *code = SHAREDSERVER_ETIMEOUT;
+    return with_log_tail(files, "server " + quote(files.name) + " " + exit_phrase(*ended));
 }
 
 Status wait_until_ready(const ServerFiles &files, int64_t timeout_ms, const WaitTarget &asked,

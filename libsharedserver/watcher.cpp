@@ -690,7 +690,10 @@ void Watcher::restart_due() {
     r.restarts_boot_ms.push_back(boot_now_ms());
     r.ready_at_ms = r.spec.ready.kind == SHAREDSERVER_PROBE_NONE ? unix_now_ms() : 0;
     (void)save_server_record(files_, r);
-    record_event(files_, "restarted", {{"old_pid", old.pid}, {"pid", server_.pid}, {"restarts", r.restarts_boot_ms.size()}});
+    record_event(files_, "restarted", {{"old_pid", old.pid},
+                                       {"pid", server_.pid},
+                                       {"restarts", r.restarts_boot_ms.size()},
+                                       {"ready", r.ready_at_ms > 0}});
     must_check_record_ = true;  // the record is a new file: watch that one
     if (!events_->watch_process(server_)) {
         server_gone_ = true;  // died at once: the exit path handles it

@@ -8,6 +8,7 @@ reachable, it fails instead, so CI never passes by skipping.
 """
 
 import contextlib
+import fcntl
 import os
 import re
 import subprocess
@@ -24,16 +25,21 @@ VENV_PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else "pyth
 @contextlib.contextmanager
 def kept_install_log(build_dir):
     """`meson install` rewrites <build>/meson-logs/install-log.txt, which
-    `ninja uninstall` reads: keep the one of the user's real install."""
+    `ninja uninstall` reads: keep the one of the user's real install. Held
+    exclusively (a lock beside the log), because suites that run at once
+    (nvim and nvim-0.11) install from the same build dir: an uninstall must
+    read the log its own install wrote."""
     log = Path(build_dir) / "meson-logs" / "install-log.txt"
-    saved = log.read_bytes() if log.exists() else None
-    try:
-        yield
-    finally:
-        if saved is None:
-            log.unlink(missing_ok=True)
-        else:
-            log.write_bytes(saved)
+    with open(log.with_name("install-log.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = log.read_bytes() if log.exists() else None
+        try:
+            yield
+        finally:
+            if saved is None:
+                log.unlink(missing_ok=True)
+            else:
+                log.write_bytes(saved)
 
 
 def meson_install(build_dir, destdir, tags="runtime"):

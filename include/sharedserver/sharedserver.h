@@ -110,8 +110,9 @@ typedef enum sharedserver_outcome {
     SHAREDSERVER_RESCUED = 2    /* joined a server in its grace period */
 } sharedserver_outcome;
 
-/* Why a server ended (sharedserver_exit_reason()). */
-typedef enum sharedserver_exit_reason {
+/* Why a server ended: what sharedserver_exit_reason() returns (the type is
+ * named _kind because C has one namespace for the function and the type). */
+typedef enum sharedserver_exit_kind {
     SHAREDSERVER_EXIT_EXITED = 1,        /* exited on its own: see the code */
     SHAREDSERVER_EXIT_SIGNALLED = 2,     /* died of a signal nobody of ours sent */
     SHAREDSERVER_EXIT_PROBE_FAILED = 3,  /* not ready in time: stopped */
@@ -120,7 +121,7 @@ typedef enum sharedserver_exit_reason {
     SHAREDSERVER_EXIT_GRACE_EXPIRED = 6, /* the grace period ended */
     SHAREDSERVER_EXIT_KILLED = 7,        /* sharedserver_kill() */
     SHAREDSERVER_EXIT_ORPHANED = 8       /* its record was removed or replaced */
-} sharedserver_exit_reason;
+} sharedserver_exit_kind;
 
 /* What a change notification reports: the event names of the event log. */
 typedef enum sharedserver_change_kind {
@@ -524,6 +525,73 @@ SHAREDSERVER_API int sharedserver_events(sharedserver_buf *out, sharedserver_con
 SHAREDSERVER_API int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at,
                                             int *unexpected, sharedserver_context *ctx,
                                             const char *name);
+
+/* How a server ended, as data: reason, numbers, and one line any client may
+ * show. Getters take NULL and then give 0, -1 or "" as documented. */
+typedef struct sharedserver_exit sharedserver_exit;
+
+/* The newest ending of `name` recorded at or after since_ms (unix ms; 0:
+ * any). SHAREDSERVER_ENOTRUNNING when none is. */
+SHAREDSERVER_API int sharedserver_exit_get(sharedserver_exit **out, sharedserver_context *ctx, const char *name,
+                                           int64_t since_ms);
+SHAREDSERVER_API void sharedserver_exit_free(sharedserver_exit *exit);
+/* sharedserver_exit_kind: SHAREDSERVER_EXIT_EXITED, ... */
+SHAREDSERVER_API int sharedserver_exit_reason(const sharedserver_exit *exit);
+/* The exit status; -1 unless the reason is SHAREDSERVER_EXIT_EXITED with a known status. */
+SHAREDSERVER_API int sharedserver_exit_code(const sharedserver_exit *exit);
+/* The signal that ended it; 0 unless it died of one. */
+SHAREDSERVER_API int sharedserver_exit_signal(const sharedserver_exit *exit);
+SHAREDSERVER_API int64_t sharedserver_exit_pid(const sharedserver_exit *exit);
+/* Unix time in milliseconds. */
+SHAREDSERVER_API int64_t sharedserver_exit_at(const sharedserver_exit *exit);
+/* For SHAREDSERVER_EXIT_GAVE_UP: the restarts made before giving up. */
+SHAREDSERVER_API size_t sharedserver_exit_restarts(const sharedserver_exit *exit);
+/* Non-zero when no client, grace period or stop asked for it. */
+SHAREDSERVER_API int sharedserver_exit_unexpected(const sharedserver_exit *exit);
+/* Non-zero when it ended before it was ready. */
+SHAREDSERVER_API int sharedserver_exit_while_starting(const sharedserver_exit *exit);
+/* One line: "server \"db\" exited with code 3 while starting". Borrowed. */
+SHAREDSERVER_API const char *sharedserver_exit_message(const sharedserver_exit *exit);
+/* The last lines of its log ("" when there are none). Borrowed. */
+SHAREDSERVER_API const char *sharedserver_exit_log_tail(const sharedserver_exit *exit);
+
+/* ---- change notifications ----------------------------------------------- */
+
+/* What happens to servers, as it happens, without knowing where it is kept:
+ * a handle with a pollable fd (for an event loop) and a "next change" call.
+ * Each change is one event of a server's event log, which is written after
+ * the state it describes: when a change arrives, sharedserver_info_get()
+ * already shows its effect. One thread at a time per handle. */
+typedef struct sharedserver_watch sharedserver_watch;
+
+/* names NULL or count 0: every name in the state directory, present and
+ * future. since_ms: -1 only changes from now on; 0 every recorded one; else
+ * those recorded at or after it (unix ms). */
+SHAREDSERVER_API int sharedserver_watch_open(sharedserver_watch **out, sharedserver_context *ctx,
+                                             const char *const *names, size_t count, int64_t since_ms);
+/* Readable while a change may be pending: after it polls readable, call
+ * sharedserver_watch_next() with timeout 0 until SHAREDSERVER_ETIMEOUT.
+ * Owned by the watch; -1 for NULL. */
+SHAREDSERVER_API int sharedserver_watch_fd(const sharedserver_watch *watch);
+
+typedef struct sharedserver_change {
+    unsigned version;
+    const char *name;   /* borrowed until the next call on the watch */
+    int kind;           /* sharedserver_change_kind: the event */
+    int state;          /* sharedserver_state of the name when the change was read */
+    int64_t pid;        /* the server's pid when the event names one, else 0 */
+    int64_t at;         /* unix ms */
+    const char *json;   /* the whole event as recorded; borrowed like name */
+} sharedserver_change;
+
+#define SHAREDSERVER_CHANGE_VERSION 1
+#define SHAREDSERVER_CHANGE_INIT {SHAREDSERVER_CHANGE_VERSION, "", 0, 0, 0, 0, ""}
+SHAREDSERVER_API int sharedserver_change_init(sharedserver_change *change, unsigned version);
+
+/* Fills *out with the next change: 0. SHAREDSERVER_ETIMEOUT when none came
+ * within timeout_ms (0: do not block; < 0: block until one comes). */
+SHAREDSERVER_API int sharedserver_watch_next(sharedserver_change *out, sharedserver_watch *watch, int64_t timeout_ms);
+SHAREDSERVER_API void sharedserver_watch_free(sharedserver_watch *watch);
 
 /* The path of the server's log file: the running server's, else the one the
  * last server under `name` wrote to, else the default. */

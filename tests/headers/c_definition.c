@@ -1,5 +1,6 @@
 /* The definition ABI from C: a server defined as JSON text is used,
- * attached to again with no definition, and stopped; bad definitions,
+ * attached to again with no definition, watched, and stopped (its exit read
+ * back as data); bad definitions,
  * unknown struct versions and enum names fail with one clear line. */
 #include <sharedserver/sharedserver.h>
 
@@ -76,6 +77,10 @@ int main(void) {
     sharedserver_use_result result = SHAREDSERVER_USE_RESULT_INIT;
     sharedserver_client_options client = SHAREDSERVER_CLIENT_OPTIONS_INIT;
     size_t refcount = 99;
+    sharedserver_watch *watch = NULL;
+    sharedserver_change change = SHAREDSERVER_CHANGE_INIT;
+    sharedserver_exit *exit = NULL;
+    const char *names[] = {"cdef"};
 
     check_enums();
     check_versions();
@@ -86,10 +91,12 @@ int main(void) {
 
     if (!mkdtemp(dir)) return 2;
     EXPECT(sharedserver_context_open(&ctx, dir) == SHAREDSERVER_OK);
-    EXPECT(sharedserver_definition_parse(&def, "{\"command\": [\"sleep\", \"1000\"], \"idle_timeout\": 0, \"log_max_size\": \"1K\"}",
+    EXPECT(sharedserver_definition_parse(&def, "{\"command\": [\"sleep\", \"1000\"], \"idle_timeout\": \"1m\", \"log_max_size\": \"1K\"}",
                                          dir) == SHAREDSERVER_OK);
+    EXPECT(sharedserver_watch_open(&watch, ctx, names, 1, -1) == SHAREDSERVER_OK && sharedserver_watch_fd(watch) >= 0);
+    EXPECT(sharedserver_watch_next(&change, watch, 0) == SHAREDSERVER_ETIMEOUT);
     EXPECT(sharedserver_definition_json(&buf, def) == SHAREDSERVER_OK && strstr(buf.ptr, "\"log_max_size\":1024") != NULL &&
-           strstr(buf.ptr, "\"idle_timeout\":\"0s\"") != NULL);
+           strstr(buf.ptr, "\"idle_timeout\":\"1m\"") != NULL);
     sharedserver_buf_dispose(&buf);
 
     client.metadata = "c_definition";
@@ -98,9 +105,22 @@ int main(void) {
     EXPECT(sharedserver_use_definition(&result, ctx, "cdef", NULL, NULL) == SHAREDSERVER_OK);
     EXPECT(result.outcome == SHAREDSERVER_ATTACHED);
     EXPECT(sharedserver_start_definition(NULL, ctx, "cdef", def, NULL) == SHAREDSERVER_EALREADY);
+    EXPECT(sharedserver_watch_next(&change, watch, 5000) == SHAREDSERVER_OK);
+    EXPECT(change.kind == SHAREDSERVER_CHANGE_STARTED && strcmp(change.name, "cdef") == 0 && change.pid == result.pid);
     EXPECT(sharedserver_unuse(&refcount, ctx, "cdef", 0) == SHAREDSERVER_OK && refcount == 0);
-    EXPECT(sharedserver_stop(ctx, "cdef", NULL) == SHAREDSERVER_OK || sharedserver_error_last_code() == SHAREDSERVER_ENOTRUNNING);
+    EXPECT(sharedserver_stop(ctx, "cdef", NULL) == SHAREDSERVER_OK);
     EXPECT(sharedserver_use_definition(&result, ctx, "cdef", NULL, NULL) == SHAREDSERVER_ENOTRUNNING);
+    /* The watcher records the exit once the records are gone: wait for it. */
+    while (sharedserver_watch_next(&change, watch, 5000) == SHAREDSERVER_OK && change.kind != SHAREDSERVER_CHANGE_EXITED) {
+    }
+    EXPECT(change.kind == SHAREDSERVER_CHANGE_EXITED && change.state == SHAREDSERVER_STOPPED);
+    EXPECT(sharedserver_exit_get(&exit, ctx, "cdef", 0) == SHAREDSERVER_OK);
+    EXPECT(sharedserver_exit_reason(exit) == SHAREDSERVER_EXIT_STOPPED && !sharedserver_exit_unexpected(exit));
+    EXPECT(strcmp(sharedserver_exit_message(exit), "server \"cdef\" was stopped by a client") == 0);
+    EXPECT(strcmp(sharedserver_enum_name(SHAREDSERVER_ENUM_EXIT_REASON, sharedserver_exit_reason(exit)), "stopped") == 0);
+    EXPECT(strcmp(sharedserver_exit_message(NULL), "") == 0 && sharedserver_exit_code(NULL) == -1);
+    sharedserver_exit_free(exit);
+    sharedserver_watch_free(watch);
 
     sharedserver_definition_free(def);
     sharedserver_context_free(ctx);

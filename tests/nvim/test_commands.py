@@ -144,7 +144,7 @@ def test_server_stop_all_releases_every_reference(ss):
     a.api.command("ServerStopAll")
     assert ss.info("web")["state"] == "grace"
     assert ss.info("idle")["state"] == "grace"
-    assert a.lua("return vim.tbl_isempty(require('sharedserver')._held)") is True
+    assert a.lua("return vim.tbl_isempty(require('sharedserver.state').held_names())") is True
 
 
 def test_checkhealth_reports_library_watcher_state_dir_and_servers(ss):

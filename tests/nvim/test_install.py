@@ -42,7 +42,7 @@ local ok, err = pcall(function()
   out.module = debug.getinfo(ss.setup, 'S').source:sub(2)
   assert(ss.register('installed', { command = 'sleep', args = { '1000' } }))
   assert(ss.start('installed'))
-  out.library = ss._library().library_path()
+  out.library = require('sharedserver.context').library().library_path()
   out.pid = ss.status('installed').pid
   vim.cmd('help sharedserver')
   out.help_file = vim.fn.expand('%:p')

@@ -61,7 +61,7 @@ typedef enum sharedserver_outcome {
     SHAREDSERVER_RESCUED = 2
 } sharedserver_outcome;
 
-typedef enum sharedserver_exit_reason {
+typedef enum sharedserver_exit_kind {
     SHAREDSERVER_EXIT_EXITED = 1,
     SHAREDSERVER_EXIT_SIGNALLED = 2,
     SHAREDSERVER_EXIT_PROBE_FAILED = 3,
@@ -70,7 +70,7 @@ typedef enum sharedserver_exit_reason {
     SHAREDSERVER_EXIT_GRACE_EXPIRED = 6,
     SHAREDSERVER_EXIT_KILLED = 7,
     SHAREDSERVER_EXIT_ORPHANED = 8
-} sharedserver_exit_reason;
+} sharedserver_exit_kind;
 
 typedef enum sharedserver_change_kind {
     SHAREDSERVER_CHANGE_OTHER = 0,
@@ -346,6 +346,54 @@ int sharedserver_events(sharedserver_buf *out, sharedserver_context *ctx,
 int sharedserver_last_exit(int *exit_code, int *signal, int64_t *at,
                                             int *unexpected, sharedserver_context *ctx,
                                             const char *name);
+
+typedef struct sharedserver_exit sharedserver_exit;
+
+int sharedserver_exit_get(sharedserver_exit **out, sharedserver_context *ctx, const char *name,
+                                           int64_t since_ms);
+void sharedserver_exit_free(sharedserver_exit *exit);
+
+int sharedserver_exit_reason(const sharedserver_exit *exit);
+
+int sharedserver_exit_code(const sharedserver_exit *exit);
+
+int sharedserver_exit_signal(const sharedserver_exit *exit);
+int64_t sharedserver_exit_pid(const sharedserver_exit *exit);
+
+int64_t sharedserver_exit_at(const sharedserver_exit *exit);
+
+size_t sharedserver_exit_restarts(const sharedserver_exit *exit);
+
+int sharedserver_exit_unexpected(const sharedserver_exit *exit);
+
+int sharedserver_exit_while_starting(const sharedserver_exit *exit);
+
+const char *sharedserver_exit_message(const sharedserver_exit *exit);
+
+const char *sharedserver_exit_log_tail(const sharedserver_exit *exit);
+
+typedef struct sharedserver_watch sharedserver_watch;
+
+int sharedserver_watch_open(sharedserver_watch **out, sharedserver_context *ctx,
+                                             const char *const *names, size_t count, int64_t since_ms);
+
+int sharedserver_watch_fd(const sharedserver_watch *watch);
+
+typedef struct sharedserver_change {
+    unsigned version;
+    const char *name;
+    int kind;
+    int state;
+    int64_t pid;
+    int64_t at;
+    const char *json;
+} sharedserver_change;
+
+static const int SHAREDSERVER_CHANGE_VERSION = 1;
+int sharedserver_change_init(sharedserver_change *change, unsigned version);
+
+int sharedserver_watch_next(sharedserver_change *out, sharedserver_watch *watch, int64_t timeout_ms);
+void sharedserver_watch_free(sharedserver_watch *watch);
 
 int sharedserver_log_path(sharedserver_buf *out, sharedserver_context *ctx, const char *name);
 

@@ -8,29 +8,16 @@ local ffi = require("ffi")
 
 local M = {}
 
--- The ABI this binding was written for (SHAREDSERVER_ABI_VERSION).
-M.ABI = 1
-
-M.E = {
-  ERROR = -1,
-  NOTRUNNING = -2,
-  ALREADY = -3,
-  INVALID = -4,
-  SPAWN = -5,
-  TIMEOUT = -6,
-  BUSY = -7,
-  PERM = -8,
-  NOTCLIENT = -9,
-  CORRUPT = -10,
-  NOTFOUND = -11,
-}
-
-M.PROBE = { NONE = 0, PORT = 1, SOCKET = 2, HTTP = 3, COMMAND = 4, LOG = 5 }
-M.RESTART = { NO = 0, ON_FAILURE = 1, ALWAYS = 2 }
-M.MISMATCH = { WARN = 0, ERROR = 1, RESTART = 2 }
+-- The library's names for its error codes and enums, filled in by load()
+-- from its tables (sharedserver_enum_*): E.NOTRUNNING for the error
+-- "not-running", PROBE.HTTP for the probe "http", and so on.
+M.E = {}
+M.PROBE = {}
+M.RESTART = {}
+M.MISMATCH = {}
 M.PORT_AUTO = -1
 
-local OUTCOMES = { [0] = "started", [1] = "attached", [2] = "rescued" }
+local OUTCOMES = {} -- value -> "started", "attached", "rescued"
 
 -- ffi.C and the cdef namespace are shared by every plugin in the process and
 -- survive a reload of this module, so declare only once.
@@ -41,6 +28,9 @@ if not pcall(ffi.typeof, "sharedserver_context") then
   local here = debug.getinfo(1, "S").source:sub(2)
   ffi.cdef(dofile((here:gsub("ffi%.lua$", "cdef.lua"))))
 end
+
+-- The ABI this binding was written for: the header's, as cdef.lua holds it.
+M.ABI = ffi.C.SHAREDSERVER_ABI_VERSION
 -- Declared on its own: a cdef from an older copy of this plugin, loaded
 -- earlier in this process, lacks it (a second declaration is an error: pcall).
 pcall(ffi.cdef, "const char *sharedserver_info_error(const sharedserver_info *info);")
@@ -210,6 +200,42 @@ local function try_load(path)
   return l
 end
 
+---------------------------------------------------------------------------
+-- The ABI's tables of names (sharedserver_enum_*)
+---------------------------------------------------------------------------
+
+-- name -> value and value -> name of one sharedserver_enum_kind, e.g.
+-- enum("EXIT_REASON") = { exited = 1, ..., [1] = "exited", ... }.
+function M.enum(kind)
+  local k = lib["SHAREDSERVER_ENUM_" .. kind]
+  local t = {}
+  local value, name = INT_1(), ffi.new("const char *[1]")
+  for i = 0, num(lib.sharedserver_enum_count(k)) - 1 do
+    if lib.sharedserver_enum_at(value, name, k, i) == 0 then
+      local n = ffi.string(name[0])
+      t[n] = value[0]
+      t[value[0]] = n
+    end
+  end
+  return t
+end
+
+local function load_tables()
+  local constants = { E = "ERROR", PROBE = "PROBE", RESTART = "RESTART", MISMATCH = "MISMATCH" }
+  for field, kind in pairs(constants) do
+    for k, v in pairs(M.enum(kind)) do
+      if type(k) == "string" then
+        M[field][(k:upper():gsub("-", ""))] = v
+      end
+    end
+  end
+  for k, v in pairs(M.enum("OUTCOME")) do
+    if type(k) == "number" then
+      OUTCOMES[k] = v
+    end
+  end
+end
+
 -- Load the library, once per process. `explicit` is the lib_path option.
 -- Returns true, or nil and a message naming every place tried.
 function M.load(explicit)
@@ -226,6 +252,7 @@ function M.load(explicit)
       local l, err = try_load(path)
       if l then
         lib, lib_path = l, path
+        load_tables()
         return true
       end
       if err:find("^sharedserver:") then
@@ -648,44 +675,89 @@ function Context:last_exit(name)
 end
 
 ---------------------------------------------------------------------------
+-- Definitions (JSON text, the keys of a project file's server)
+---------------------------------------------------------------------------
+
+local DEF_P1 = ffi.typeof("sharedserver_definition *[1]")
+
+local Definition = {}
+Definition.__index = Definition
+
+local function fail_key(rc)
+  local _, msg = fail(rc)
+  return nil, msg, rc, ffi.string(lib.sharedserver_error_last_key())
+end
+
+local function definition(handle)
+  return setmetatable({ handle = ffi.gc(handle, lib.sharedserver_definition_free) }, Definition)
+end
+
+-- Parse a definition; relative working_dir and log_file are resolved in
+-- base_dir (nil: the current directory). nil, message, code and the key the
+-- message is about on failure.
+function M.definition(json, base_dir)
+  local out = DEF_P1()
+  local rc = lib.sharedserver_definition_parse(out, json, base_dir)
+  if rc ~= 0 then
+    return fail_key(rc)
+  end
+  return definition(out[0])
+end
+
+-- The definition as JSON with its defaults filled in.
+function Definition:json()
+  local buf = BUF_1()
+  local rc = lib.sharedserver_definition_json(buf, self.handle)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
+local function client_options(client)
+  local o = ffi.new("sharedserver_client_options")
+  lib.sharedserver_client_options_init(o, 1)
+  client = client or {}
+  if client.client_pid then
+    o.client_pid = client.client_pid
+  end
+  o.metadata = client.metadata
+  o.no_wait = client.no_wait and 1 or 0
+  if client.wait_timeout_ms then
+    o.wait_timeout_ms = client.wait_timeout_ms
+  end
+  return o
+end
+
+-- Use `name` with a definition (nil: attach only) and the client's options
+-- { client_pid, metadata, no_wait, wait_timeout_ms }. Returns what use() does.
+function Context:use_definition(name, def, client)
+  local o = client_options(client)
+  local r = ffi.new("sharedserver_use_result")
+  r.version = 2
+  local rc = lib.sharedserver_use_definition(r, self.handle, name, def and def.handle or nil, o)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local mismatch = ffi.string(r.mismatch)
+  return {
+    outcome = OUTCOMES[r.outcome] or tostring(r.outcome),
+    pid = num(r.pid),
+    refcount = num(r.refcount),
+    mismatch = mismatch ~= "" and mismatch or nil,
+    port = r.port,
+    ready = r.ready ~= 0,
+  }
+end
+
+---------------------------------------------------------------------------
 -- Project files (sharedserver.json)
 ---------------------------------------------------------------------------
 
--- One server definition of an open project as a use() spec table (strings
--- copied, so it outlives the project handle).
-local function project_spec(p, name)
-  local o = ffi.new("sharedserver_use_options")
-  local rc = lib.sharedserver_use_options_init(o, 3)
-  if rc ~= 0 then
-    return fail(rc)
-  end
-  rc = lib.sharedserver_project_use_options(o, p, name)
-  if rc ~= 0 then
-    return fail(rc)
-  end
-  local spec = { argv = {}, env = {} }
-  for k = 0, num(o.argc) - 1 do
-    spec.argv[#spec.argv + 1] = ffi.string(o.argv[k])
-  end
-  for k = 0, num(o.envc) - 1 do
-    spec.env[#spec.env + 1] = ffi.string(o.env[k])
-  end
-  spec.working_dir = opt_string(o.working_dir)
-  spec.log_file = opt_string(o.log_file)
-  spec.ready_target = o.ready_target ~= nil and ffi.string(o.ready_target) or nil
-  for _, k in ipairs({ "grace_period_ms", "ready_kind", "ready_timeout_ms", "ready_interval_ms", "port",
-                       "restart_policy", "max_restarts", "restart_window_ms", "on_mismatch", "log_max_size" }) do
-    spec[k] = num(o[k])
-  end
-  spec.lazy = lib.sharedserver_project_lazy(p, name) == 1
-  return spec
-end
-
 -- Read a project file. path nil: $SHAREDSERVER_CONFIG, else the first
 -- sharedserver.json walking up from start_dir (nil: the current directory).
--- Returns { path, names = {...} (file order), servers = { name -> spec } }
--- where each spec is a use() spec plus `lazy`; or nil, message, code
--- (M.E.NOTFOUND when there is no file).
+-- Returns { path, names = {...} (file order), definitions = { name ->
+-- definition } }; or nil, message, code (M.E.NOTFOUND when there is no file).
 function M.project(path, start_dir)
   if not lib then
     return nil, "sharedserver: the library is not loaded; call load() first"
@@ -696,17 +768,18 @@ function M.project(path, start_dir)
     return fail(rc)
   end
   local p = ffi.gc(out[0], lib.sharedserver_project_free)
-  local t = { path = ffi.string(lib.sharedserver_project_path(p)), names = {}, servers = {} }
+  local t = { path = ffi.string(lib.sharedserver_project_path(p)), names = {}, definitions = {} }
   for k = 0, num(lib.sharedserver_project_count(p)) - 1 do
     local name = ffi.string(lib.sharedserver_project_name(p, k))
-    local spec, err, code = project_spec(p, name)
-    if not spec then
+    local def = DEF_P1()
+    rc = lib.sharedserver_project_definition(def, p, name)
+    if rc ~= 0 then
       ffi.gc(p, nil)
       lib.sharedserver_project_free(p)
-      return nil, err, code
+      return fail(rc)
     end
     t.names[#t.names + 1] = name
-    t.servers[name] = spec
+    t.definitions[name] = definition(def[0])
   end
   ffi.gc(p, nil)
   lib.sharedserver_project_free(p)
@@ -717,6 +790,119 @@ end
 function Context:log_tail(name, lines)
   local buf = BUF_1()
   local rc = lib.sharedserver_log_tail(buf, self.handle, name, lines or 10)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
+---------------------------------------------------------------------------
+-- Why a server ended (sharedserver_exit_*)
+---------------------------------------------------------------------------
+
+local EXIT_P1 = ffi.typeof("sharedserver_exit *[1]")
+
+-- The newest ending of `name` recorded at or after since_ms (unix ms; nil:
+-- any): { reason = "exited"|"signalled"|…, code (-1 unless it exited),
+-- signal (0 unless signalled), pid, at, restarts, unexpected, while_starting,
+-- message (one line), log_tail }; nil, message, E.NOTRUNNING when none is.
+function Context:exit(name, since_ms)
+  local out = EXIT_P1()
+  local rc = lib.sharedserver_exit_get(out, self.handle, name, since_ms or 0)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local e = ffi.gc(out[0], lib.sharedserver_exit_free)
+  local t = {
+    reason = ffi.string(lib.sharedserver_enum_name(lib.SHAREDSERVER_ENUM_EXIT_REASON, lib.sharedserver_exit_reason(e))),
+    code = lib.sharedserver_exit_code(e),
+    signal = lib.sharedserver_exit_signal(e),
+    pid = num(lib.sharedserver_exit_pid(e)),
+    at = num(lib.sharedserver_exit_at(e)),
+    restarts = num(lib.sharedserver_exit_restarts(e)),
+    unexpected = lib.sharedserver_exit_unexpected(e) ~= 0,
+    while_starting = lib.sharedserver_exit_while_starting(e) ~= 0,
+    message = ffi.string(lib.sharedserver_exit_message(e)),
+    log_tail = ffi.string(lib.sharedserver_exit_log_tail(e)),
+  }
+  ffi.gc(e, nil)
+  lib.sharedserver_exit_free(e)
+  return t
+end
+
+---------------------------------------------------------------------------
+-- Changes (sharedserver_watch_*)
+---------------------------------------------------------------------------
+
+local WATCH_P1 = ffi.typeof("sharedserver_watch *[1]")
+
+local Watch = {}
+Watch.__index = Watch
+
+-- Watch the changes of `names` (nil: every name). since_ms: -1 (nil) only
+-- new changes, 0 every recorded one, else those at or after it.
+function Context:watch(names, since_ms)
+  local out = WATCH_P1()
+  local arr, count = nil, 0
+  if names then
+    count = #names
+    arr = C_STR_ARRAY(count)
+    for k, n in ipairs(names) do
+      arr[k - 1] = n
+    end
+  end
+  local rc = lib.sharedserver_watch_open(out, self.handle, arr, count, since_ms or -1)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return setmetatable({ handle = ffi.gc(out[0], lib.sharedserver_watch_free), names = names }, Watch)
+end
+
+-- A descriptor that polls readable when a change may be pending.
+function Watch:fd()
+  return lib.sharedserver_watch_fd(self.handle)
+end
+
+-- The next change { name, kind, state, pid, at, json }: kind and state are
+-- the library's names. nil when none came within timeout_ms (0: do not
+-- block); nil, message, code on failure.
+function Watch:next(timeout_ms)
+  local c = ffi.new("sharedserver_change")
+  lib.sharedserver_change_init(c, 1)
+  local rc = lib.sharedserver_watch_next(c, self.handle, timeout_ms or 0)
+  if rc == M.E.TIMEOUT then
+    return nil
+  end
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return {
+    name = ffi.string(c.name),
+    kind = ffi.string(lib.sharedserver_enum_name(lib.SHAREDSERVER_ENUM_CHANGE, c.kind)),
+    state = ffi.string(lib.sharedserver_state_name(c.state)),
+    pid = num(c.pid),
+    at = num(c.at),
+    json = ffi.string(c.json),
+  }
+end
+
+function Watch:close()
+  if self.handle ~= nil then
+    local h = self.handle
+    self.handle = nil
+    ffi.gc(h, nil)
+    lib.sharedserver_watch_free(h)
+  end
+end
+
+---------------------------------------------------------------------------
+-- Paths
+---------------------------------------------------------------------------
+
+-- The log file `name` uses (or would use when started).
+function Context:log_path(name)
+  local buf = BUF_1()
+  local rc = lib.sharedserver_log_path(buf, self.handle, name)
   if rc ~= 0 then
     return fail(rc)
   end

@@ -55,6 +55,8 @@ end
 function M.check()
   local h = reporter()
   local sharedserver = require("sharedserver")
+  local config = require("sharedserver.config")
+  local context = require("sharedserver.context")
 
   h.start("sharedserver: Neovim")
   if jit then
@@ -67,7 +69,7 @@ function M.check()
   end
 
   h.start("sharedserver: library")
-  local f, err = sharedserver._library()
+  local f, err = context.library()
   if not f then
     h.error(err or "the library could not be loaded", {
       "build it: `meson setup build && ninja -C build` in the sharedserver checkout",
@@ -77,7 +79,7 @@ function M.check()
   end
   h.ok(("library %s, version %s, ABI %d"):format(f.library_path(), f.version(), f.abi()))
 
-  local ctx, cerr = sharedserver._context()
+  local ctx, cerr = context.get()
   if not ctx then
     h.error(cerr or "cannot open the state directory", { "set $SHAREDSERVER_LOCKDIR to a private directory (mode 0700)" })
     return
@@ -97,11 +99,12 @@ function M.check()
   check_state_dir(h, ctx:state_dir())
 
   h.start("sharedserver: project file")
-  if sharedserver._project then
-    h.ok(("%s defines %s"):format(sharedserver._project.path, table.concat(sharedserver._project.names, ", ")))
-  elseif sharedserver._project_error then
-    h.error(sharedserver._project_error)
-  elseif sharedserver._config.project == false then
+  local project, project_error = config.project()
+  if project then
+    h.ok(("%s defines %s"):format(project.path, table.concat(project.names, ", ")))
+  elseif project_error then
+    h.error(project_error)
+  elseif config.project_option() == false then
     h.info("not read (setup option project = false)")
   else
     h.info("no sharedserver.json found from " .. tostring(uv.cwd()))
@@ -136,8 +139,9 @@ function M.check()
       h.ok(desc)
     end
   end
-  for _, name in ipairs(vim.tbl_keys(sharedserver._problems)) do
-    h.error(sharedserver._problems[name], { "fix this server's configuration in setup()" })
+  local problems = config.problems()
+  for _, name in ipairs(vim.tbl_keys(problems)) do
+    h.error(problems[name], { "fix this server's configuration in setup()" })
   end
 end
 

@@ -4,6 +4,10 @@
 local uv = vim.uv or vim.loop
 local levels = vim.log.levels
 
+local config = require("sharedserver.config")
+local context = require("sharedserver.context")
+local U = require("sharedserver.util")
+
 local M = {}
 
 local TAIL_LINES = 200
@@ -30,13 +34,18 @@ local function read_range(path, offset, len)
 end
 
 -- The file the server logs to: the running server's, else the configured one.
-local function log_path(ss, ctx, name)
+local function log_path(ctx, name)
   local info = ctx and ctx:info(name)
   if info and info.log_file then
     return info.log_file
   end
-  local s = ss._servers[name]
-  return s and s.log_file or nil
+  local s = config.server(name)
+  local configured = s and require("sharedserver.definition").summary(s).log_file
+  if configured then
+    return configured
+  end
+  local path = ctx and ctx:log_path(name)
+  return path ~= "" and path or nil
 end
 
 local function split_lines(text)
@@ -125,16 +134,15 @@ end
 --- Show `name`'s log. opts.lines: how many lines of it to show first (200).
 function M.show(name, opts)
   opts = opts or {}
-  local ss = require("sharedserver")
   if type(name) ~= "string" or name == "" then
-    ss._i.notify("on_error", "sharedserver: :ServerLogs needs a server name", levels.ERROR)
+    config.notify("on_error", "sharedserver: :ServerLogs needs a server name", levels.ERROR)
     return nil, "no name"
   end
-  local ctx, err = ss._context()
+  local ctx, err = context.get()
   if not ctx then
     return nil, err
   end
-  local path = log_path(ss, ctx, name)
+  local path = log_path(ctx, name)
   local text
   local offset = 0
   if path and fs_size(path) then
@@ -153,10 +161,10 @@ function M.show(name, opts)
   else
     local tail, terr = ctx:log_tail(name, opts.lines or TAIL_LINES)
     if not tail then
-      if not ss._servers[name] and not ctx:info(name) then
-        ss._i.unknown(name)
+      if not config.server(name) and not ctx:info(name) then
+        config.unknown(name)
       else
-        ss._i.notify("on_error", ("sharedserver: no log for '%s': %s"):format(name, ss._i.bare(terr)), levels.ERROR)
+        config.notify("on_error", ("sharedserver: no log for '%s': %s"):format(name, U.bare(terr)), levels.ERROR)
       end
       return nil, terr
     end

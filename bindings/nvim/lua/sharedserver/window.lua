@@ -51,20 +51,7 @@ end
 -- The lines of the table of every registered server (and any other server
 -- running in the state directory).
 local function table_lines()
-  local names = M.list()
-  local seen = {}
-  for _, n in ipairs(names) do
-    seen[n] = true
-  end
-  local c = M._context()
-  if c then
-    for _, info in ipairs(c:list() or {}) do
-      if not seen[info.name] then
-        names[#names + 1] = info.name
-        seen[info.name] = true
-      end
-    end
-  end
+  local names = require("sharedserver.status").names()
   local rows = { { "", "NAME", "STATE", "PID", "PORT", "REFS", "UPTIME", "GRACE LEFT", "" } }
   for _, name in ipairs(names) do
     local st = M.status(name)
