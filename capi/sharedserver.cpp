@@ -22,6 +22,7 @@
 #include "../libsharedserver/enums.hpp"
 #include "../libsharedserver/events.hpp"
 #include "../libsharedserver/exit_info.hpp"
+#include "../libsharedserver/health.hpp"
 #include "../libsharedserver/lifecycle.hpp"
 #include "../libsharedserver/log_tail.hpp"
 #include "../libsharedserver/names.hpp"
@@ -378,6 +379,13 @@ const char *sharedserver_context_state_dir(const sharedserver_context *ctx) {
 
 const char *sharedserver_context_watcher_path(const sharedserver_context *ctx) {
     return ctx ? ctx->lifecycle.watcher_path().c_str() : "";
+}
+
+int sharedserver_context_health(sharedserver_buf *json, sharedserver_context *ctx) {
+    return guard([&] {
+        if (!check_context(ctx)) return last_error.code;
+        return fill_buf(json, state_dir_health_json(ctx->lifecycle.state_dir(), ctx->lifecycle.watcher_path()));
+    });
 }
 
 int sharedserver_use_options_init(sharedserver_use_options *opts, unsigned version) {

@@ -238,6 +238,12 @@ SHAREDSERVER_API const char *sharedserver_context_state_dir(const sharedserver_c
  * Borrowed from ctx; "" when none was found. */
 SHAREDSERVER_API const char *sharedserver_context_watcher_path(const sharedserver_context *ctx);
 
+/* Whether the context's state directory can be used, as JSON: {"state_dir",
+ * "ok", "problems": [one line each], "watcher", "free_bytes", "mode",
+ * "owner_uid", "uid", "corrupt": [names]}. The same rules every client
+ * shows (doctor, :checkhealth). */
+SHAREDSERVER_API int sharedserver_context_health(sharedserver_buf *json, sharedserver_context *ctx);
+
 /* ---- use / unuse ------------------------------------------------------- */
 
 typedef struct sharedserver_use_options {

@@ -276,6 +276,76 @@ private:
     void reset(sharedserver_project *p) { project_.reset(p, Free{}); }
 };
 
+// How a server ended (sharedserver_exit_get), as data.
+struct ExitInfo {
+    int reason = 0;  // SHAREDSERVER_EXIT_*; enum_name(SHAREDSERVER_ENUM_EXIT_REASON, reason) names it
+    int code = -1;
+    int signal = 0;
+    int64_t pid = 0;
+    int64_t at_ms = 0;
+    std::size_t restarts = 0;
+    bool unexpected = false;
+    bool while_starting = false;
+    std::string message;
+    std::string log_tail;
+};
+
+// One change of a watched server (sharedserver_watch_next).
+struct Change {
+    std::string name;
+    int kind = 0;   // SHAREDSERVER_CHANGE_*
+    int state = 0;  // SHAREDSERVER_STOPPED, ...
+    int64_t pid = 0;
+    int64_t at_ms = 0;
+    std::string json;
+};
+
+// The (value, name) pairs of one enum of the C header.
+inline std::vector<std::pair<int, std::string>> enum_table(int kind) {
+    std::vector<std::pair<int, std::string>> out;
+    for (std::size_t i = 0, n = sharedserver_enum_count(kind); i < n; ++i) {
+        int value = 0;
+        const char *name = "";
+        detail::check(sharedserver_enum_at(&value, &name, kind, i));
+        out.emplace_back(value, name);
+    }
+    return out;
+}
+
+// The keys a definition may hold, as the JSON array of the library.
+inline std::string definition_keys() {
+    sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+    detail::check(sharedserver_definition_keys(&buf));
+    return detail::take(buf);
+}
+
+// A change watch (sharedserver_watch_open): poll fd(), then next(0) until nullopt.
+class Watch {
+public:
+    Watch(sharedserver_context *ctx, const std::vector<std::string> &names, int64_t since_ms) {
+        std::vector<const char *> pointers;
+        for (const auto &n : names) pointers.push_back(n.c_str());
+        sharedserver_watch *w = nullptr;
+        detail::check(sharedserver_watch_open(&w, ctx, pointers.empty() ? nullptr : pointers.data(), pointers.size(), since_ms));
+        watch_.reset(w);
+    }
+    int fd() const noexcept { return sharedserver_watch_fd(watch_.get()); }
+    // nullopt when nothing came within timeout_ms (< 0: wait until something does).
+    std::optional<Change> next(int64_t timeout_ms) {
+        sharedserver_change c = SHAREDSERVER_CHANGE_INIT;
+        int rc = sharedserver_watch_next(&c, watch_.get(), timeout_ms);
+        if (rc == SHAREDSERVER_ETIMEOUT) return std::nullopt;
+        detail::check(rc);
+        return Change{c.name, c.kind, c.state, c.pid, c.at, c.json};
+    }
+
+private:
+    struct Free {
+        void operator()(sharedserver_watch *w) const noexcept { sharedserver_watch_free(w); }
+    };
+    std::unique_ptr<sharedserver_watch, Free> watch_;
+};
+
 class Context {
 public:
     // An empty state_dir means the default ($SHAREDSERVER_LOCKDIR, ...).
@@ -317,6 +387,47 @@ public:
         o.timeout_ms = timeout_ms;
         detail::check(sharedserver_wait(ctx_.get(), name.c_str(), &o));
     }
+
+    // Uses `name` with a definition given as JSON text (a project file's
+    // server object); an empty definition attaches only.
+    UseResult use_definition(const std::string &name, const std::string &definition_json, int64_t client_pid = 0,
+                             const std::string &metadata = {}, bool no_wait = false, const std::string &base_dir = {}) {
+        sharedserver_definition *def = nullptr;
+        if (!definition_json.empty())
+            detail::check(sharedserver_definition_parse(&def, definition_json.c_str(), base_dir.empty() ? nullptr : base_dir.c_str()));
+        std::unique_ptr<sharedserver_definition, void (*)(sharedserver_definition *)> owned(def, sharedserver_definition_free);
+        sharedserver_client_options c = SHAREDSERVER_CLIENT_OPTIONS_INIT;
+        c.client_pid = client_pid;
+        c.metadata = metadata.empty() ? nullptr : metadata.c_str();
+        c.no_wait = no_wait ? 1 : 0;
+        sharedserver_use_result r = SHAREDSERVER_USE_RESULT_INIT;
+        detail::check(sharedserver_use_definition(&r, ctx_.get(), name.c_str(), def, &c));
+        return {static_cast<Outcome>(r.outcome), r.pid, r.refcount, r.mismatch, r.port, r.ready != 0};
+    }
+
+    // How `name` last ended at or after since_ms (0: any); nullopt when no ending is recorded.
+    std::optional<ExitInfo> exit_info(const std::string &name, int64_t since_ms = 0) {
+        sharedserver_exit *e = nullptr;
+        int rc = sharedserver_exit_get(&e, ctx_.get(), name.c_str(), since_ms);
+        if (rc == SHAREDSERVER_ENOTRUNNING) return std::nullopt;
+        detail::check(rc);
+        ExitInfo out{sharedserver_exit_reason(e),  sharedserver_exit_code(e),       sharedserver_exit_signal(e),
+                     sharedserver_exit_pid(e),     sharedserver_exit_at(e),         sharedserver_exit_restarts(e),
+                     sharedserver_exit_unexpected(e) != 0, sharedserver_exit_while_starting(e) != 0,
+                     sharedserver_exit_message(e), sharedserver_exit_log_tail(e)};
+        sharedserver_exit_free(e);
+        return out;
+    }
+
+    // The state directory's health as JSON (sharedserver_context_health).
+    std::string health() {
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_context_health(&buf, ctx_.get()));
+        return detail::take(buf);
+    }
+
+    // names empty: every name. since_ms: -1 from now, 0 every recorded change.
+    Watch watch(const std::vector<std::string> &names = {}, int64_t since_ms = -1) { return Watch(ctx_.get(), names, since_ms); }
 
     std::size_t unuse(const std::string &name, int64_t client_pid = 0) {
         std::size_t refcount = 0;

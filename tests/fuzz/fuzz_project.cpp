@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "definition.hpp"
 #include "duration.hpp"
 #include "lifecycle.hpp"
 #include "names.hpp"
@@ -39,7 +40,7 @@ bool is_duration(int64_t ms) { return ms >= -1; }  // -1: not given
 
 void check_server(const ProjectServer &server) {
     if (!validate_name(server.name)) std::abort();
-    const ServerSpec &spec = server.spec;
+    const ServerSpec &spec = server.definition.spec;
     if (spec.argv.empty() || spec.argv.front().empty()) std::abort();
     for (const auto &entry : spec.env) {
         auto eq = entry.find('=');
@@ -56,64 +57,32 @@ void check_server(const ProjectServer &server) {
     if (!is_duration(spec.restart.window_ms)) std::abort();
 }
 
-// The inverse of the loader: a file that defines exactly these servers.
+// The inverse of the loader: a file that defines exactly these servers,
+// written by the core's own definition_to_json.
 std::string write_back(const Project &project) {
     json servers = json::object();
     for (const auto &server : project.servers) {
-        const ServerSpec &spec = server.spec;
-        json def = {{"command", spec.argv.front()}, {"lazy", server.lazy}, {"working_dir", spec.working_dir}};
-        if (spec.argv.size() > 1) def["args"] = json(std::vector<std::string>(spec.argv.begin() + 1, spec.argv.end()));
-        if (!spec.env.empty()) {
-            json env = json::object();
-            for (const auto &entry : spec.env) {
-                auto eq = entry.find('=');
-                env[entry.substr(0, eq)] = entry.substr(eq + 1);
-            }
-            def["env"] = env;
-        }
-        if (!spec.log_file.empty()) def["log_file"] = spec.log_file;
-        if (spec.grace_period_ms >= 0) def["idle_timeout"] = format_duration(spec.grace_period_ms);
-        if (spec.port == SHAREDSERVER_PORT_AUTO) def["port"] = "auto";
-        else if (spec.port != 0) def["port"] = spec.port;
-        if (spec.ready.kind != SHAREDSERVER_PROBE_NONE) {
-            static const char *const keys[] = {"", "port", "socket", "http", "cmd", "log"};
-            json ready = json::object();
-            const char *key = keys[spec.ready.kind];
-            if (spec.ready.kind == SHAREDSERVER_PROBE_PORT)
-                ready[key] = spec.ready.target.empty() ? json(true) : json(std::stoi(spec.ready.target));
-            else
-                ready[key] = spec.ready.target;
-            if (spec.ready.timeout_ms >= 0) ready["timeout"] = format_duration(spec.ready.timeout_ms);
-            if (spec.ready.interval_ms >= 0) ready["interval"] = format_duration(spec.ready.interval_ms);
-            def["ready"] = ready;
-        }
-        static const char *const policies[] = {"no", "on-failure", "always"};
-        json restart = {{"policy", policies[spec.restart.mode]}};
-        if (spec.restart.max_restarts >= 0) restart["max_restarts"] = spec.restart.max_restarts;
-        if (spec.restart.window_ms >= 0) restart["window"] = format_duration(spec.restart.window_ms);
-        def["restart"] = restart;
+        json def = definition_to_json(server.definition);
+        def["working_dir"] = server.definition.spec.working_dir;
         servers[server.name] = def;
     }
     return json{{"$schema", "./schema/sharedserver.schema.json"}, {"servers", servers}}.dump(2);
 }
 
 bool same(const ProjectServer &a, const ProjectServer &b) {
-    return a.name == b.name && a.lazy == b.lazy && a.spec.argv == b.spec.argv && a.spec.env == b.spec.env &&
-           a.spec.working_dir == b.spec.working_dir && a.spec.log_file == b.spec.log_file &&
-           a.spec.grace_period_ms == b.spec.grace_period_ms && a.spec.ready == b.spec.ready &&
-           a.spec.port == b.spec.port && a.spec.restart == b.spec.restart &&
-           a.spec.log_max_size == b.spec.log_max_size;
+    return a.name == b.name && a.definition.lazy == b.definition.lazy && a.definition.on_mismatch == b.definition.on_mismatch &&
+           with_defaults(a.definition.spec) == with_defaults(b.definition.spec);
 }
 
 void check_normalized(const ProjectServer &server) {
     ServerFiles files{"/nonexistent-state-dir", server.name};
-    auto normalized = normalize_spec(server.spec, files);
+    auto normalized = normalize_spec(server.definition.spec, files);
     if (!normalized) {
         if (normalized.error().code != SHAREDSERVER_EINVALID || has_controls(normalized.error().message)) std::abort();
         return;
     }
     const ServerSpec &spec = *normalized;
-    if (spec.argv != server.spec.argv || spec.env != server.spec.env) std::abort();
+    if (spec.argv != server.definition.spec.argv || spec.env != server.definition.spec.env) std::abort();
     if (spec.working_dir.empty() || spec.working_dir.front() != '/') std::abort();
     if (spec.log_file.empty() || spec.log_file.front() != '/') std::abort();
     if (spec.grace_period_ms < 0 || spec.restart.max_restarts < 0 || spec.restart.window_ms < 0) std::abort();

@@ -91,6 +91,9 @@ int main(void) {
 
     if (!mkdtemp(dir)) return 2;
     EXPECT(sharedserver_context_open(&ctx, dir) == SHAREDSERVER_OK);
+    EXPECT(sharedserver_context_health(&buf, ctx) == SHAREDSERVER_OK && strstr(buf.ptr, "\"ok\":true") != NULL &&
+           strstr(buf.ptr, "\"mode\":\"0700\"") != NULL);
+    sharedserver_buf_dispose(&buf);
     EXPECT(sharedserver_definition_parse(&def, "{\"command\": [\"sleep\", \"1000\"], \"idle_timeout\": \"1m\", \"log_max_size\": \"1K\"}",
                                          dir) == SHAREDSERVER_OK);
     EXPECT(sharedserver_watch_open(&watch, ctx, names, 1, -1) == SHAREDSERVER_OK && sharedserver_watch_fd(watch) >= 0);

@@ -36,7 +36,7 @@ from ._errors import (
     SpawnError,
     WaitTimeoutError,
 )
-from ._types import Client, Exit, Outcome, Ready, RestartPolicy, State, Status
+from ._types import Change, Client, Exit, Outcome, Ready, RestartPolicy, State, Status
 
 __version__: str = _sharedserver.version()
 
@@ -45,6 +45,7 @@ __version__: str = _sharedserver.version()
 __all__ = [
     "AlreadyRunningError",
     "BusyError",
+    "Change",
     "Client",
     "Context",
     "CorruptStateError",

@@ -6,13 +6,13 @@ import json
 import os
 import threading
 import warnings
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, Union
 
 from . import _sharedserver
 from ._errors import DefinitionMismatchWarning, InvalidArgumentError, NotAClientError, NotFoundError, NotRunningError
-from ._types import Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
+from ._types import Change, Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
 
 #: A duration: text such as "500ms", "30m" or "1h30m", or a timedelta.
 Duration = Union[str, timedelta]
@@ -24,6 +24,18 @@ _PORT_AUTO = -1  # SHAREDSERVER_PORT_AUTO
 _RESTART_POLICIES = {RestartPolicy.NO: 0, RestartPolicy.ON_FAILURE: 1, RestartPolicy.ALWAYS: 2}
 # sharedserver_mismatch_mode
 _MISMATCH_MODES = {"warn": 0, "error": 1, "restart": 2}
+
+
+# Enum kinds of the C header (sharedserver_enum_kind): names come from the library.
+_EXIT_REASONS = 7
+_CHANGE_KINDS = 8
+_enum_cache: Dict[int, Dict[int, str]] = {}
+
+
+def _enum_names(kind: int) -> Dict[int, str]:
+    if kind not in _enum_cache:
+        _enum_cache[kind] = {value: name for value, name in _sharedserver.enum_table(kind)}
+    return _enum_cache[kind]
 
 
 def parse_duration(value: Duration) -> timedelta:
@@ -504,6 +516,45 @@ class Context:
         code, sig, at, unexpected = raw
         return Exit(exit_code=None if code < 0 else code, signal=sig or None, at=_time(at),
                     unexpected=bool(unexpected))
+
+    def exit(self, name: str, since: Optional[datetime] = None) -> Optional[Exit]:
+        """How ``name`` last ended (at or after ``since``), with the library's
+        reason and message, or None when no ending is recorded."""
+        since_ms = int(since.timestamp() * 1000) if since is not None else 0
+        raw = self._ctx.exit_info(name, since_ms)
+        if raw is None:
+            return None
+        reason, code, sig, pid, at, restarts, unexpected, starting, message, tail = raw
+        return Exit(exit_code=None if code < 0 else code, signal=sig or None, at=_time(at), unexpected=bool(unexpected),
+                    reason=_enum_names(_EXIT_REASONS).get(reason), message=message, log_tail=tail, pid=pid or None,
+                    restarts=restarts, while_starting=bool(starting))
+
+    def health(self) -> Dict[str, Any]:
+        """Whether the state directory can be used: {"ok", "problems", ...} (the library's rules)."""
+        return dict(json.loads(self._ctx.health()))
+
+    def changes(self, names: Optional[Sequence[str]] = None, *, since: Optional[datetime] = None,
+                timeout: Optional[Duration] = None) -> Iterator[Change]:
+        """Yield each change of ``names`` (every server when None) as it happens.
+
+        Only new changes, unless ``since`` asks for the recorded ones from that
+        time on. Stops when nothing came for ``timeout`` (None: never)."""
+        since_ms = int(since.timestamp() * 1000) if since is not None else -1
+        # Opened now, not at the first next(): changes from here on are kept.
+        watch = self._ctx.watch(list(names or []), since_ms)
+        timeout_ms = -1 if timeout is None else _milliseconds(timeout, "timeout")
+        return self._follow(watch, timeout_ms)
+
+    @staticmethod
+    def _follow(watch: _sharedserver.Watch, timeout_ms: int) -> Iterator[Change]:
+        kinds = _enum_names(_CHANGE_KINDS)
+        while True:
+            raw = watch.next(timeout_ms)
+            if raw is None:
+                return
+            name, kind, state, pid, at, text = raw
+            yield Change(name=name, kind=kinds.get(kind, "other"), state=_state(state), pid=pid or None, at=_time(at),
+                         event=json.loads(text))
 
     def log_tail(self, name: str, lines: int = 20) -> str:
         """The last ``lines`` lines of the server's log file."""

@@ -6,7 +6,7 @@ import enum
 import types
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 
 class State(enum.Enum):
@@ -178,3 +178,22 @@ class Exit:
     signal: Optional[int]     # None when it exited
     at: Optional[datetime]
     unexpected: bool          # True when no client, stop() or grace expiry ended it
+    # From Context.exit() (the library's exit info); defaults for last_exit().
+    reason: Optional[str] = None  # "exited", "signalled", "probe-failed", "gave-up", "stopped", ...
+    message: str = ""             # one line, composed by the library
+    log_tail: str = ""
+    pid: Optional[int] = None
+    restarts: int = 0
+    while_starting: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a watched server: an event of its event log (Context.changes())."""
+
+    name: str
+    kind: str        # the event: "started", "ready", "attached", "exited", ...
+    state: "State"   # the name's state when the change was read
+    pid: Optional[int]
+    at: Optional[datetime]
+    event: Dict[str, Any]  # the whole event as recorded

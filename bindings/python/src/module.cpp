@@ -290,5 +290,38 @@ PYBIND11_MODULE(_sharedserver, m) {
                 return std::make_tuple(e->exit_code, e->signal, e->at_ms, e->unexpected);
             },
             py::arg("name"), release_gil())
+        .def(
+            "exit_info",
+            [](ss::Context &ctx, const std::string &name, int64_t since_ms) -> py::object {
+                std::optional<ss::ExitInfo> e;
+                {
+                    py::gil_scoped_release unlocked;
+                    e = ctx.exit_info(name, since_ms);
+                }
+                if (!e) return py::none();
+                return py::make_tuple(e->reason, e->code, e->signal, e->pid, e->at_ms, e->restarts, e->unexpected,
+                                      e->while_starting, e->message, e->log_tail);
+            },
+            py::arg("name"), py::arg("since_ms"))
+        .def("health", &ss::Context::health, release_gil())
+        .def("watch", &ss::Context::watch, py::arg("names"), py::arg("since_ms"))
         .def("log_tail", &ss::Context::log_tail, py::arg("name"), py::arg("lines"), release_gil());
+
+    py::class_<ss::Watch>(m, "Watch")
+        .def("fd", &ss::Watch::fd)
+        .def(
+            "next",
+            [](ss::Watch &w, int64_t timeout_ms) -> py::object {
+                std::optional<ss::Change> c;
+                {
+                    py::gil_scoped_release unlocked;
+                    c = w.next(timeout_ms);
+                }
+                if (!c) return py::none();
+                return py::make_tuple(c->name, c->kind, c->state, c->pid, c->at_ms, c->json);
+            },
+            py::arg("timeout_ms"));
+
+    m.def("enum_table", &ss::enum_table, py::arg("kind"));
+    m.def("definition_keys", &ss::definition_keys);
 }

@@ -151,6 +151,8 @@ const char *sharedserver_context_state_dir(const sharedserver_context *ctx);
 
 const char *sharedserver_context_watcher_path(const sharedserver_context *ctx);
 
+int sharedserver_context_health(sharedserver_buf *json, sharedserver_context *ctx);
+
 typedef struct sharedserver_use_options {
     unsigned version;
 
