@@ -25,6 +25,12 @@ if ((${#missing[@]})); then
   echo "==> installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # redis-server is here for the examples, which start their own copies:
+  # the system-wide service its package enables was not asked for.
+  if [[ " ${missing[*]} " == *" redis-server "* ]] && [ -d /run/systemd/system ]; then
+    echo "==> disabling the redis-server system service the package started (the examples run their own)"
+    $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ ! -f build/build.ninja ]; then
