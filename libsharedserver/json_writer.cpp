@@ -96,6 +96,14 @@ JsonWriter &JsonWriter::value(int64_t number) {
     return *this;
 }
 
+JsonWriter &JsonWriter::value(uint64_t number) {
+    separate();
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+    out_.append(digits, end);
+    return *this;
+}
+
 JsonWriter &JsonWriter::value(bool flag) {
     separate();
     out_ += flag ? "true" : "false";

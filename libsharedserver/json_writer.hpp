@@ -23,6 +23,7 @@ public:
     JsonWriter &value(std::string_view text);  // invalid UTF-8 becomes U+FFFD
     JsonWriter &value(const char *text) { return value(std::string_view(text)); }
     JsonWriter &value(int64_t number);
+    JsonWriter &value(uint64_t number);
     JsonWriter &value(bool flag);
     JsonWriter &null();
     JsonWriter &strings(const std::vector<std::string> &texts);

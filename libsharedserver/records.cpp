@@ -7,6 +7,7 @@
 
 #include "clock.hpp"
 #include "files.hpp"
+#include "json_writer.hpp"
 #include "names.hpp"
 #include "record_reader.hpp"
 
@@ -81,11 +82,22 @@ std::string to_json(const ServerRecord &r) {
     return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// Written on every attach and detach: streamed, not built as a tree. Keys
+// in the order a tree printed them (sorted), pids in numeric order.
 std::string to_json(const ClientMap &clients) {
-    json map = json::object();
-    for (const auto &[pid, c] : clients)
-        map[std::to_string(pid)] = {{"start", c.start}, {"attached_at_ms", c.attached_at_ms}, {"metadata", c.metadata}};
-    return json{{"schema", record_schema_version}, {"clients", map}}.dump();
+    std::string text;
+    text.reserve(32 + clients.size() * 80);
+    JsonWriter out(text);
+    out.begin_object().key("clients").begin_object();
+    for (const auto &[pid, c] : clients) {
+        out.key(std::to_string(pid)).begin_object();
+        out.key("attached_at_ms").value(c.attached_at_ms);
+        out.key("metadata").value(std::string_view(c.metadata));
+        out.key("start").value(c.start);
+        out.end_object();
+    }
+    out.end_object().key("schema").value(int64_t{record_schema_version}).end_object();
+    return text;
 }
 
 Result<ServerRecord> parse_server_record(const std::string &text, const std::string &path) {

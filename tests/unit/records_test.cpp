@@ -166,9 +166,12 @@ TEST_CASE("a client map survives a JSON round trip") {
     ClientMap clients;
     clients[100] = {11, 1'700'000'000'001, "nvim pid 100"};
     clients[200] = {22, 1'700'000'000'002, ""};
+    clients[3] = {UINT64_MAX, 0, "quote \" backslash \\ newline \n é"};
     auto parsed = parse_clients(to_json(clients), "/s/x.clients.json");
     REQUIRE(parsed.has_value());
-    REQUIRE(parsed->size() == 2);
+    REQUIRE(parsed->size() == 3);
+    CHECK(parsed->at(3).start == UINT64_MAX);
+    CHECK(parsed->at(3).metadata == clients[3].metadata);
     CHECK(parsed->at(100).start == 11);
     CHECK(parsed->at(100).attached_at_ms == 1'700'000'000'001);
     CHECK(parsed->at(100).metadata == "nvim pid 100");
