@@ -17,11 +17,8 @@ another one. Every failure is a :class:`sharedserver.Error`.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
-
 from . import _sharedserver
-from ._api import Context, Duration, Lease, Port, Project, StrPath, format_duration, parse_duration, project
+from ._api import TYPE_CHECKING, Context, Lease, Project, format_duration, parse_duration, project
 from ._errors import (
     AlreadyRunningError,
     BusyError,
@@ -37,6 +34,19 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._types import Change, Client, Exit, Outcome, Ready, RestartPolicy, State, Status
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+    from ._api import Duration, Port, StrPath
+else:
+    def __getattr__(name: str) -> object:
+        # The type aliases need typing, which an import should not pay for.
+        if name in ("Duration", "Port", "StrPath"):
+            from . import _api
+            return getattr(_api, name)
+        raise AttributeError(f"module 'sharedserver' has no attribute {name!r}")
 
 __version__: str = _sharedserver.version()
 

@@ -2,33 +2,49 @@
 
 from __future__ import annotations
 
-import json
+import _thread
 import os
-import threading
-import warnings
-from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, Union
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+else:
+    try:  # CPython's C module: the same classes, without running datetime.py (issue 14)
+        from _datetime import datetime, timedelta
+    except ImportError:
+        from datetime import datetime, timedelta
 
 from . import _sharedserver
 from ._errors import DefinitionMismatchWarning, InvalidArgumentError, NotAClientError, NotFoundError, NotRunningError
-from ._types import Change, Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
+from ._types import _RESTART_POLICIES, Change, Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
 
-#: A duration: text such as "500ms", "30m" or "1h30m", or a timedelta.
-Duration = Union[str, timedelta]
-StrPath = Union[str, "os.PathLike[str]"]
-#: A port: a number, or "auto" for a free port picked at the first start.
-Port = Union[int, str]
+# typing costs more than the rest of the import together (issue 14): the
+# annotations are strings, so it is needed only by type checkers and by
+# whoever reads the aliases below at run time (built on first access).
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, Union
+
+    #: A duration: text such as "500ms", "30m" or "1h30m", or a timedelta.
+    Duration = Union[str, timedelta]
+    StrPath = Union[str, "os.PathLike[str]"]
+    #: A port: a number, or "auto" for a free port picked at the first start.
+    Port = Union[int, str]
+else:
+    def __getattr__(name: str) -> object:
+        if name not in ("Duration", "StrPath", "Port"):
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from typing import Union
+
+        aliases = {"Duration": Union[str, timedelta], "StrPath": Union[str, "os.PathLike[str]"],
+                   "Port": Union[int, str]}
+        globals().update(aliases)
+        return aliases[name]
 
 _PORT_AUTO = -1  # SHAREDSERVER_PORT_AUTO
-_RESTART_POLICIES = {RestartPolicy.NO: 0, RestartPolicy.ON_FAILURE: 1, RestartPolicy.ALWAYS: 2}
-# sharedserver_mismatch_mode
-_MISMATCH_MODES = {"warn": 0, "error": 1, "restart": 2}
-
-
-# Enum kinds of the C header (sharedserver_enum_kind): names come from the library.
-_EXIT_REASONS = 7
-_CHANGE_KINDS = 8
+_MISMATCH_MODES = {name: value for value, name in _sharedserver.enum_table(_sharedserver.ENUM_MISMATCH)}
+_EXIT_REASONS = _sharedserver.ENUM_EXIT_REASON
+_CHANGE_KINDS = _sharedserver.ENUM_CHANGE
 _enum_cache: Dict[int, Dict[int, str]] = {}
 
 
@@ -299,7 +315,7 @@ class Lease:
                  refcount: int, mismatch: str, port: int, ready: bool) -> None:
         self._context = context
         self._owner = os.getpid()
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._released = False
         self.name = name
         #: The attached process: the pid passed to use(), else the caller.
@@ -422,6 +438,8 @@ class Context:
         options = _use_options(command, client_pid=client, base=base, **kwargs)
         outcome, server_pid, refcount, mismatch, server_port, is_ready = self._ctx.use(name, options)
         if mismatch and options["on_mismatch"] == _MISMATCH_MODES["warn"]:
+            import warnings
+
             warnings.warn(f"sharedserver: \"{name}\" runs with a different definition than asked: {mismatch}",
                           DefinitionMismatchWarning, stacklevel=3)
         return Lease(self, name, client, _outcome(outcome), server_pid, refcount, mismatch, server_port, is_ready)
@@ -505,6 +523,8 @@ class Context:
 
     def events(self, name: str) -> List[Dict[str, Any]]:
         """The event log of ``name``, oldest first, one dict per event."""
+        import json
+
         text = str(self._ctx.events(name))
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
@@ -531,6 +551,8 @@ class Context:
 
     def health(self) -> Dict[str, Any]:
         """Whether the state directory can be used: {"ok", "problems", ...} (the library's rules)."""
+        import json
+
         return dict(json.loads(self._ctx.health()))
 
     def changes(self, names: Optional[Sequence[str]] = None, *, since: Optional[datetime] = None,
@@ -547,6 +569,8 @@ class Context:
 
     @staticmethod
     def _follow(watch: _sharedserver.Watch, timeout_ms: int) -> Iterator[Change]:
+        import json
+
         kinds = _enum_names(_CHANGE_KINDS)
         while True:
             raw = watch.next(timeout_ms)

@@ -9,20 +9,15 @@ failures that have a natural builtin counterpart also derive from it, so
 from __future__ import annotations
 
 import builtins
-from typing import Any, Dict, Optional, Tuple, Type
 
-# Values of `sharedserver_error` in sharedserver.h.
-_ERROR = -1
-_ENOTRUNNING = -2
-_EALREADY = -3
-_EINVALID = -4
-_ESPAWN = -5
-_ETIMEOUT = -6
-_EBUSY = -7
-_EPERM = -8
-_ENOTCLIENT = -9
-_ECORRUPT = -10
-_ENOTFOUND = -11
+from . import _sharedserver
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional, Tuple, Type
+
+# `sharedserver_error` by the names the library gives its codes.
+_CODES: Dict[str, int] = {name: value for value, name in _sharedserver.enum_table(_sharedserver.ENUM_ERROR)}
 
 
 class Error(Exception):
@@ -32,7 +27,7 @@ class Error(Exception):
     ``path`` the file, directory or command the failure is about (or None).
     """
 
-    code: int = _ERROR
+    code: int = _CODES["error"]
     path: Optional[str]
 
     def __init__(self, message: str, *, path: Optional[str] = None) -> None:
@@ -75,19 +70,19 @@ def _rebuild(cls: Type[Error], message: str, path: Optional[str], extra: Dict[st
 class NotRunningError(Error):
     """No live server runs under that name (attach-only use, unuse, stop...)."""
 
-    code = _ENOTRUNNING
+    code = _CODES["not-running"]
 
 
 class AlreadyRunningError(Error):
     """A server already runs under that name (admin start)."""
 
-    code = _EALREADY
+    code = _CODES["already-running"]
 
 
 class InvalidArgumentError(Error, ValueError):
     """A bad argument: server name, duration, environment entry, pid..."""
 
-    code = _EINVALID
+    code = _CODES["invalid"]
 
 
 class SpawnError(_OSFailure):
@@ -97,43 +92,43 @@ class SpawnError(_OSFailure):
     command that does not exist) and ``filename``/``path`` the command.
     """
 
-    code = _ESPAWN
+    code = _CODES["spawn"]
 
 
 class WaitTimeoutError(_OSFailure, builtins.TimeoutError):
     """A wait ran out, e.g. a server still alive after stop()'s timeout."""
 
-    code = _ETIMEOUT
+    code = _CODES["timeout"]
 
 
 class BusyError(Error):
     """The name is locked by another transaction."""
 
-    code = _EBUSY
+    code = _CODES["busy"]
 
 
 class PermissionDeniedError(_OSFailure, builtins.PermissionError):
     """The state directory is not safe (another user's, or writable by others)."""
 
-    code = _EPERM
+    code = _CODES["permission"]
 
 
 class NotAClientError(Error):
     """The pid given to unuse() is not attached to that server."""
 
-    code = _ENOTCLIENT
+    code = _CODES["not-client"]
 
 
 class CorruptStateError(Error):
     """A record cannot be read; sharedserver.doctor() repairs it."""
 
-    code = _ECORRUPT
+    code = _CODES["corrupt"]
 
 
 class NotFoundError(Error, LookupError):
     """No project file (sharedserver.json) was found, or it does not define that server."""
 
-    code = _ENOTFOUND
+    code = _CODES["not-found"]
 
 
 class DefinitionMismatchWarning(UserWarning):

@@ -15,6 +15,15 @@ def validate_name(name: str) -> None: ...
 def state_name(state: int) -> str: ...
 # (value, name) pairs of one sharedserver_enum_kind
 def enum_table(kind: int) -> List[Tuple[int, str]]: ...
+
+ENUM_ERROR: int
+ENUM_STATE: int
+ENUM_PROBE: int
+ENUM_RESTART: int
+ENUM_MISMATCH: int
+ENUM_OUTCOME: int
+ENUM_EXIT_REASON: int
+ENUM_CHANGE: int
 def definition_keys() -> str: ...
 
 class Watch:

@@ -4,9 +4,96 @@ from __future__ import annotations
 
 import enum
 import types
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Mapping, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta, timezone
+else:
+    try:  # CPython's C module: the same classes, without running datetime.py (issue 14)
+        from _datetime import datetime, timedelta, timezone
+    except ImportError:
+        from datetime import datetime, timedelta, timezone
+
+from . import _sharedserver
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any, Dict, Mapping, Optional, Tuple
+else:
+    # dataclasses imports inspect and typing: most of what `import
+    # sharedserver` cost (issue 14). These value types need only what a
+    # frozen dataclass gives them, so a small decorator gives it: keyword or
+    # positional construction with defaults, assignment raising
+    # dataclasses.FrozenInstanceError, equality and hash over the compared
+    # fields, and the dataclass repr. Type checkers still see dataclasses.
+    class _Field:
+        __slots__ = ("default", "hash", "repr", "compare")
+
+        def __init__(self, default, hash, repr, compare):
+            self.default, self.hash, self.repr, self.compare = default, hash, repr, compare
+
+    _MISSING = object()
+
+    def field(*, default=_MISSING, hash=None, repr=True, compare=True):
+        return _Field(default, compare if hash is None else hash, repr, compare)
+
+    def _frozen_error(self, name, *value):
+        import dataclasses
+
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def dataclass(frozen):
+        def make(cls):
+            names = tuple(cls.__dict__.get("__annotations__", {}))
+            specs = []
+            for name in names:
+                spec = cls.__dict__.get(name, _MISSING)
+                if not isinstance(spec, _Field):
+                    spec = _Field(spec, True, True, True)
+                if spec.default is not _MISSING:
+                    setattr(cls, name, spec.default)
+                elif name in cls.__dict__:
+                    delattr(cls, name)
+                specs.append((name, spec))
+            defaults = {name: spec.default for name, spec in specs}
+            compared = tuple(name for name, spec in specs if spec.compare)
+            hashed = tuple(name for name, spec in specs if spec.hash)
+            shown = tuple(name for name, spec in specs if spec.repr)
+
+            def __init__(self, *args, **kwargs):
+                if len(args) > len(names):
+                    raise TypeError(f"{cls.__name__}() takes {len(names)} arguments, {len(args)} given")
+                values = dict(zip(names, args))
+                for key, value in kwargs.items():
+                    if key not in defaults or key in values:
+                        raise TypeError(f"{cls.__name__}() got an unexpected or repeated argument {key!r}")
+                    values[key] = value
+                for name in names:
+                    if name not in values:
+                        if defaults[name] is _MISSING:
+                            raise TypeError(f"{cls.__name__}() missing argument {name!r}")
+                        values[name] = defaults[name]
+                self.__dict__.update(values)
+
+            def __eq__(self, other):
+                if other.__class__ is not self.__class__:
+                    return NotImplemented
+                return all(getattr(self, n) == getattr(other, n) for n in compared)
+
+            def __hash__(self):
+                return hash(tuple(getattr(self, n) for n in hashed))
+
+            def __repr__(self):
+                inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in shown)
+                return f"{cls.__qualname__}({inner})"
+
+            for method in (__init__, __eq__, __hash__, __repr__):
+                method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
+                setattr(cls, method.__name__, method)
+            cls.__setattr__ = _frozen_error
+            cls.__delattr__ = _frozen_error
+            return cls
+        return make
 
 
 class State(enum.Enum):
@@ -41,6 +128,9 @@ class RestartPolicy(enum.Enum):
     ALWAYS = "always"
 
 
+_PROBES: Dict[str, int] = {name: value for value, name in _sharedserver.enum_table(_sharedserver.ENUM_PROBE)}
+
+
 @dataclass(frozen=True)
 class Ready:
     """How a started server proves it is ready; use() waits for it.
@@ -49,38 +139,42 @@ class Ready:
     server's port (see use(port=...)).
     """
 
-    kind: int  # sharedserver_probe_kind
+    kind: int  # sharedserver_probe_kind (the library's number for the probe)
     target: str = ""
 
     @classmethod
     def port(cls, port: Optional[int] = None) -> Ready:
         """A TCP connect to 127.0.0.1:port succeeds (default: the server's own port)."""
-        return cls(1, "" if port is None else str(port))
+        return cls(_PROBES["port"], "" if port is None else str(port))
 
     @classmethod
     def socket(cls, path: str) -> Ready:
         """A connect to this Unix socket succeeds."""
-        return cls(2, path)
+        return cls(_PROBES["socket"], path)
 
     @classmethod
     def http(cls, url: str) -> Ready:
         """GET of this http:// URL answers 2xx or 3xx."""
-        return cls(3, url)
+        return cls(_PROBES["http"], url)
 
     @classmethod
     def command(cls, shell: str) -> Ready:
         """This shell line (sh -c, with the server's environment) exits 0."""
-        return cls(4, shell)
+        return cls(_PROBES["cmd"], shell)
 
     @classmethod
     def log(cls, pattern: str) -> Ready:
         """A new line of the server's output matches this RE2 regex."""
-        return cls(5, pattern)
+        return cls(_PROBES["log"], pattern)
 
 
-# Order of sharedserver_state / sharedserver_outcome in sharedserver.h.
-_STATES = (State.STOPPED, State.STARTING, State.ACTIVE, State.GRACE, State.STOPPING, State.CORRUPT)
-_OUTCOMES = (Outcome.STARTED, Outcome.ATTACHED, Outcome.RESCUED)
+# The numbers of the C enums, by the names the library gives them (its enum
+# tables): the members above are the Python API, the library the numbering.
+_STATES: Dict[int, State] = {value: State(name) for value, name in _sharedserver.enum_table(_sharedserver.ENUM_STATE)}
+_OUTCOMES: Dict[int, Outcome] = {
+    value: Outcome(name) for value, name in _sharedserver.enum_table(_sharedserver.ENUM_OUTCOME)}
+_RESTART_POLICIES: Dict[RestartPolicy, int] = {
+    RestartPolicy(name): value for value, name in _sharedserver.enum_table(_sharedserver.ENUM_RESTART)}
 
 
 def _state(value: int) -> State:

@@ -323,5 +323,13 @@ PYBIND11_MODULE(_sharedserver, m) {
             py::arg("timeout_ms"));
 
     m.def("enum_table", &ss::enum_table, py::arg("kind"));
+    m.attr("ENUM_ERROR") = static_cast<int>(SHAREDSERVER_ENUM_ERROR);
+    m.attr("ENUM_STATE") = static_cast<int>(SHAREDSERVER_ENUM_STATE);
+    m.attr("ENUM_PROBE") = static_cast<int>(SHAREDSERVER_ENUM_PROBE);
+    m.attr("ENUM_RESTART") = static_cast<int>(SHAREDSERVER_ENUM_RESTART);
+    m.attr("ENUM_MISMATCH") = static_cast<int>(SHAREDSERVER_ENUM_MISMATCH);
+    m.attr("ENUM_OUTCOME") = static_cast<int>(SHAREDSERVER_ENUM_OUTCOME);
+    m.attr("ENUM_EXIT_REASON") = static_cast<int>(SHAREDSERVER_ENUM_EXIT_REASON);
+    m.attr("ENUM_CHANGE") = static_cast<int>(SHAREDSERVER_ENUM_CHANGE);
     m.def("definition_keys", &ss::definition_keys);
 }
