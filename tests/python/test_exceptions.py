@@ -77,6 +77,7 @@ def test_spawn_error_for_a_missing_command_carries_enoent_and_the_path(sandbox):
     error = caught.value
     assert isinstance(error, OSError)
     assert error.errno == errno.ENOENT
+    assert error.strerror == os.strerror(errno.ENOENT)
     assert error.filename == "/nonexistent/server"
     assert error.path == "/nonexistent/server"
     assert error.code == -5

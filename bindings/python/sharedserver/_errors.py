@@ -9,6 +9,7 @@ failures that have a natural builtin counterpart also derive from it, so
 from __future__ import annotations
 
 import builtins
+from os import strerror as _os_strerror
 
 from . import _sharedserver
 
@@ -47,8 +48,10 @@ class _OSFailure(Error, OSError):
     """An Error that is also an OSError carrying errno, strerror and filename."""
 
     def __init__(self, message: str, *, errno: Optional[int] = None, path: Optional[str] = None) -> None:
-        # OSError's own constructor fills .errno, .strerror and .filename.
-        OSError.__init__(self, errno, message, path)
+        # OSError's own constructor fills .errno, .strerror and .filename;
+        # strerror is the errno's own text, as for every OSError (the whole
+        # message is str(error) and .message).
+        OSError.__init__(self, errno, _os_strerror(errno) if errno else message, path)
         self.message = message
         self.path = path
 
