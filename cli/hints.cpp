@@ -18,6 +18,8 @@ constexpr Hint hints[] = {
     {SHAREDSERVER_ENOTCLIENT, "", "; detach the pid that attached", "; pass the pid that ran `use` with --pid", true},
     {SHAREDSERVER_ETIMEOUT, "", "; stop it with force to SIGKILL it", "; use --force to SIGKILL it", true},
     {SHAREDSERVER_ETIMEOUT, "", "; wait longer for it", "; wait longer with `sharedserver wait {name} --timeout 2m`", true},
+    {SHAREDSERVER_ECORRUPT, "", "; repair it with doctor", "; run `sharedserver admin doctor` to repair it", true},
+    {SHAREDSERVER_ECORRUPT, "", "; remove it with doctor", "; run `sharedserver admin doctor` to remove it", true},
     {SHAREDSERVER_ESPAWN, "", "; its event log may tell more", "; see `sharedserver admin debug {name}`", false},
     {0, "", " was killed (admin kill) while starting", " was killed by `sharedserver admin kill` while starting", false},
     {SHAREDSERVER_EINVALID, "command", ": a definition needs a command to start",

@@ -66,20 +66,20 @@ Result<std::optional<std::string>> read_small_file(const std::string &path, std:
         if (errno == ENOENT) return std::optional<std::string>{};
         if (errno == ELOOP)
             return fail(SHAREDSERVER_ECORRUPT,
-                        "record " + quote(path) + " is a symlink: refusing to follow it; run `sharedserver admin doctor`",
+                        "record " + quote(path) + " is a symlink: refusing to follow it; repair it with doctor",
                         ELOOP, path);
         return fail_errno(SHAREDSERVER_ERROR, "cannot open", path, errno);
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
-        return fail(SHAREDSERVER_ECORRUPT, "record " + quote(path) + " is not a regular file; run `sharedserver admin doctor`", 0, path);
+        return fail(SHAREDSERVER_ECORRUPT, "record " + quote(path) + " is not a regular file; repair it with doctor", 0, path);
     }
     if (static_cast<std::size_t>(st.st_size) > max_size) {
         ::close(fd);
         return fail(SHAREDSERVER_ECORRUPT,
                     "record " + quote(path) + " is " + std::to_string(st.st_size) +
-                        " bytes, larger than any record; run `sharedserver admin doctor`",
+                        " bytes, larger than any record; repair it with doctor",
                     0, path);
     }
     std::string content;

@@ -52,7 +52,9 @@ std::string state_dir_health_json(const std::string &dir, const std::string &wat
         for (const auto &info : list_servers(dir))
             if (info.state == SHAREDSERVER_CORRUPT) {
                 corrupt.push_back(info.name);
-                problems.push_back("the record of " + info.name + " cannot be read (" + info.error + "); doctor repairs it");
+                // The record's own error names it and says that doctor repairs it.
+                problems.push_back(info.error.empty() ? "the record of " + info.name + " cannot be read; repair it with doctor"
+                                                      : info.error);
             }
         out["corrupt"] = corrupt;
     }

@@ -156,7 +156,7 @@ Result<std::optional<ServerRecord>> load_live_record(const ServerFiles &files,
     if (record.server.pid <= 1 || names_a_stranger(record, server_up))
         return fail(SHAREDSERVER_ECORRUPT,
                     "record " + quote(files.server()) + " names pid " + std::to_string(record.server.pid) +
-                        ", which is not your server; run `sharedserver admin doctor` to remove it",
+                        ", which is not your server; remove it with doctor",
                     0, files.server());
     // Opened before the watcher's identity is checked, to wake it below.
     ProcessHandle watcher = record.watcher_wakes_on_signal ? ProcessHandle(record.watcher.pid) : ProcessHandle();

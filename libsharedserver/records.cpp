@@ -19,7 +19,7 @@ namespace {
 
 std::unexpected<Error> corrupt(const std::string &path, const std::string &why) {
     return fail(SHAREDSERVER_ECORRUPT,
-                "record " + quote(path) + " is corrupt (" + why + "); run `sharedserver admin doctor` to repair it",
+                "record " + quote(path) + " is corrupt (" + why + "); repair it with doctor",
                 0, path);
 }
 

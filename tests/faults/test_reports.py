@@ -85,7 +85,7 @@ def test_list_shows_a_corrupt_record_beside_a_healthy_server(sandbox):
     sandbox.pids += [bad["pid"], bad["watcher_pid"]]  # its record will not name them any more
     (sandbox.dir / "bad.server.json").write_text("{garbage")
     why = (f'record "{sandbox.dir}/bad.server.json" is corrupt (not a JSON object); '
-           "run `sharedserver admin doctor` to repair it")
+           "repair it with doctor")
 
     table = sandbox.run("list").stdout.splitlines()
     assert table[0].split() == ["NAME", "STATE", "PID", "REFS", "UPTIME", "GRACE", "COMMAND"]

@@ -131,6 +131,25 @@ def test_a_corrupt_record_never_leads_to_a_second_server_and_doctor_repairs_it(s
     assert sandbox.run("admin", "doctor").stdout == "nothing to repair\n"
 
 
+def test_doctor_reports_what_it_cannot_repair_by_the_librarys_health_rules(sandbox):
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "web", "--", "sleep", "1000")
+    sandbox.run("use", "--pid", client.pid, "other", "--", "sleep", "1000")
+    other = sandbox.record("other")
+    sandbox.pids += [other["pid"], other["watcher_pid"]]  # its record will not name them any more
+    (sandbox.dir / "other.server.json").write_text("{garbage")
+
+    done = sandbox.run("admin", "doctor", "web")
+    assert done.returncode == 0
+    assert done.stdout == (
+        "nothing to repair\n"
+        f'problem: record "{sandbox.dir}/other.server.json" is corrupt (not a JSON object); repair it with doctor\n'
+    )
+
+    assert sandbox.run("admin", "doctor").stdout.startswith("other: removed a corrupt record")
+    assert "problem:" not in sandbox.run("admin", "doctor").stdout
+
+
 def test_an_orphan_whose_watcher_was_killed_is_adopted_by_doctor_and_grace_still_applies(sandbox):
     client = sandbox.client()
     sandbox.run("use", "--pid", client.pid, "--grace-period", "300ms", "orphan", "--", "sleep", "1000")

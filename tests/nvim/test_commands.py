@@ -155,7 +155,7 @@ def test_checkhealth_reports_library_watcher_state_dir_and_servers(ss):
     assert "LuaJIT" in text
     assert re.search(r"OK:? library \S+libsharedserver\.so\S*, version \d+\.\d+\.\d+, ABI 1", text), text
     assert re.search(r"OK:? watcher \S+sharedserver-watcher", text), text
-    assert f"state directory {ss.lockdir} is usable and private (mode 700)" in text
+    assert re.search(rf"OK:? state directory {re.escape(str(ss.lockdir))} is usable and private \(mode 0700, \d+ MiB free\)", text), text
     assert re.search(r"OK:? web: active \(pid \d+, 1 clients, this Neovim attached\)", text), text
     assert "idle: stopped [lazy]" in text
 
@@ -166,7 +166,7 @@ def test_checkhealth_reports_a_state_directory_others_can_write(ss):
     try:
         a.api.command("checkhealth sharedserver")
         text = "\n".join(a.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
-        assert f"state directory {ss.lockdir} is writable by others (mode 777)" in text
+        assert f"state directory {ss.lockdir} is writable by others (mode 0777); make it 0700" in text
     finally:
         ss.lockdir.chmod(0o700)
 

@@ -17,7 +17,7 @@ def test_a_corrupt_record_shows_as_corrupt_in_status_list_and_the_status_window(
     wait_for(lambda: a.status("web")["state"] == "active", what="web to run")
     record = ss.lockdir / "web.server.json"
     record.write_text("{garbage")
-    why = f'record "{record}" is corrupt (not a JSON object); run `sharedserver admin doctor` to repair it'
+    why = f'record "{record}" is corrupt (not a JSON object); repair it with doctor'
 
     st = a.status("web")
     assert (st["state"], st["running"], st["error"]) == ("corrupt", False, why)
@@ -35,3 +35,16 @@ def test_a_corrupt_record_shows_as_corrupt_in_status_list_and_the_status_window(
     row = next(line for line in lines if " web " in line)
     assert re.match(r"^ ✗\s+web\s+corrupt\s+-", row), row
     assert row.endswith("error: " + why)
+
+
+def test_checkhealth_reports_a_corrupt_record_by_the_librarys_rules(ss):
+    a = ss.nvim(ONE)
+    wait_for(lambda: a.status("web")["state"] == "active", what="web to run")
+    record = ss.lockdir / "web.server.json"
+    record.write_text("{garbage")
+    a.api.command("checkhealth sharedserver")
+    text = "\n".join(a.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
+    assert re.search(
+        rf'ERROR:? record "{re.escape(str(record))}" is corrupt \(not a JSON object\); repair it with doctor', text
+    ), text
+    assert "is usable and private" not in text

@@ -50,7 +50,7 @@ TEST_CASE("a symlink is refused instead of followed") {
     CHECK(result.error().sys_errno == ELOOP);
     CHECK(result.error().path == dir / "link.server.json");
     CHECK(result.error().message == "record \"" + (dir / "link.server.json") +
-                                        "\" is a symlink: refusing to follow it; run `sharedserver admin doctor`");
+                                        "\" is a symlink: refusing to follow it; repair it with doctor");
 }
 
 TEST_CASE("a dangling symlink is refused, not read as absent") {
@@ -69,7 +69,7 @@ TEST_CASE("a file larger than the limit is refused with its size") {
     CHECK(result.error().code == SHAREDSERVER_ECORRUPT);
     CHECK(result.error().path == dir / "big");
     CHECK(result.error().message ==
-          "record \"" + (dir / "big") + "\" is 11 bytes, larger than any record; run `sharedserver admin doctor`");
+          "record \"" + (dir / "big") + "\" is 11 bytes, larger than any record; repair it with doctor");
 }
 
 TEST_CASE("a file of exactly the limit is read") {
@@ -96,7 +96,7 @@ TEST_CASE("a directory or a fifo in place of a record is refused without blockin
     REQUIRE_FALSE(as_dir.has_value());
     CHECK(as_dir.error().code == SHAREDSERVER_ECORRUPT);
     CHECK(as_dir.error().message ==
-          "record \"" + (dir / "sub") + "\" is not a regular file; run `sharedserver admin doctor`");
+          "record \"" + (dir / "sub") + "\" is not a regular file; repair it with doctor");
 
     REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
     auto as_fifo = read_small_file(dir / "fifo");

@@ -52,7 +52,7 @@ void check_same(const ServerRecord &a, const ServerRecord &b) {
 }
 
 std::string corrupt_message(const std::string &path, const std::string &why) {
-    return "record \"" + path + "\" is corrupt (" + why + "); run `sharedserver admin doctor` to repair it";
+    return "record \"" + path + "\" is corrupt (" + why + "); repair it with doctor";
 }
 
 Error server_error(const std::string &text, const std::string &path = "/s/x.server.json") {
@@ -143,7 +143,7 @@ TEST_CASE("a record that is JSON but not an object is corrupt") {
 TEST_CASE("a record without a pid is corrupt") {
     Error e = server_error(R"({"name": "x", "command": ["sleep", "1"]})");
     CHECK(e.message.starts_with("record \"/s/x.server.json\" is corrupt ("));
-    CHECK(e.message.ends_with("); run `sharedserver admin doctor` to repair it"));
+    CHECK(e.message.ends_with("); repair it with doctor"));
 }
 
 TEST_CASE("a record with a negative or zero pid is corrupt") {

@@ -423,6 +423,18 @@ function Context:watcher_path()
   return ffi.string(lib.sharedserver_context_watcher_path(self.handle))
 end
 
+-- The state directory's and the watcher's health as JSON text:
+-- { state_dir, ok, problems = { one line each }, watcher, mode, free_bytes,
+--   owner_uid, uid, corrupt = { names } }.
+function Context:health()
+  local buf = BUF_1()
+  local rc = lib.sharedserver_context_health(buf, self.handle)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
 -- Fill a sharedserver_use_options from a spec table:
 -- { argv = {...}, env = {"K=V", ...} or {K = "V"}, working_dir, log_file,
 --   grace_period_ms, client_pid, metadata, ready_kind, ready_target,

@@ -25,31 +25,38 @@ local function reporter()
   return { start = fn("start"), ok = fn("ok"), warn = fn("warn"), error = fn("error"), info = fn("info") }
 end
 
-local function check_state_dir(h, dir)
-  local st = uv.fs_stat(dir)
-  if not st then
-    h.error(("state directory %s does not exist"):format(dir))
+local function decode(text)
+  local ok, value = pcall((vim.json and vim.json.decode) or vim.fn.json_decode, text)
+  if ok and type(value) == "table" then
+    return value
+  end
+end
+
+-- The library judges the state directory and the watcher (the same rules as
+-- `sharedserver admin doctor`); each problem is one line that says what to do.
+local function check_state_dir(h, ctx)
+  local text, err = ctx:health()
+  local report = text and decode(text)
+  if not report then
+    h.error(("cannot check the state directory %s: %s"):format(ctx:state_dir(), tostring(err or "unreadable health report")))
     return
   end
-  local mode = st.mode % 512
-  local problems = {}
-  if uv.getuid and st.uid ~= uv.getuid() then
-    problems[#problems + 1] = ("owned by uid %d, not by you (uid %d)"):format(st.uid, uv.getuid())
-  end
-  if math.floor(mode / 16) % 2 == 1 or math.floor(mode / 2) % 2 == 1 then
-    problems[#problems + 1] = ("writable by others (mode %o)"):format(mode)
-  end
-  if not uv.fs_access(dir, "W") then
-    problems[#problems + 1] = "not writable"
+  local problems = type(report.problems) == "table" and report.problems or {}
+  for _, problem in ipairs(problems) do
+    h.error(tostring(problem))
   end
   if #problems > 0 then
-    h.error(
-      ("state directory %s is %s"):format(dir, table.concat(problems, ", ")),
-      { ("chmod 700 %s, or set $SHAREDSERVER_LOCKDIR to a directory of your own"):format(dir) }
-    )
-  else
-    h.ok(("state directory %s is usable and private (mode %o)"):format(dir, mode))
+    return
   end
+  local free = tonumber(report.free_bytes)
+  h.ok(
+    ("state directory %s is usable and private (mode %s%s)"):format(
+      tostring(report.state_dir),
+      tostring(report.mode),
+      free and (", %d MiB free"):format(math.floor(free / 1048576)) or ""
+    )
+  )
+  h.ok("watcher " .. tostring(report.watcher))
 end
 
 function M.check()
@@ -84,19 +91,8 @@ function M.check()
     h.error(cerr or "cannot open the state directory", { "set $SHAREDSERVER_LOCKDIR to a private directory (mode 0700)" })
     return
   end
-  local watcher = ctx:watcher_path()
-  if watcher == "" then
-    h.error("the sharedserver-watcher executable was not found", {
-      "set $SHAREDSERVER_WATCHER, or keep it beside the library (build tree) or in <prefix>/libexec",
-    })
-  elseif not uv.fs_access(watcher, "X") then
-    h.error(("watcher %s is not executable"):format(watcher))
-  else
-    h.ok("watcher " .. watcher)
-  end
-
-  h.start("sharedserver: state directory")
-  check_state_dir(h, ctx:state_dir())
+  h.start("sharedserver: state directory and watcher")
+  check_state_dir(h, ctx)
 
   h.start("sharedserver: project file")
   local project, project_error = config.project()
