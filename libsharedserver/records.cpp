@@ -34,17 +34,6 @@ T value_or(const json &object, const char *key, T fallback) {
     return it->get<T>();
 }
 
-// A pid that does not fit pid_t is corrupt, never truncated into some other pid.
-pid_t pid_field(const json &object, const char *key, pid_t fallback) {
-    auto it = object.find(key);
-    if (it == object.end() || it->is_null()) return fallback;
-    if (!it->is_number_integer()) throw std::invalid_argument(std::string(key) + " is not an integer");
-    int64_t value = it->get<int64_t>();
-    if (value < 0 || value > std::numeric_limits<pid_t>::max())
-        throw std::invalid_argument(std::string(key) + " " + std::to_string(value) + " is not a process id");
-    return static_cast<pid_t>(value);
-}
-
 }  // namespace
 
 std::string to_json(const ServerRecord &r) {
