@@ -1,4 +1,5 @@
 #include "output.hpp"
+#include "hints.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -38,6 +39,12 @@ std::size_t display_width(const std::string &text) {
         if ((c & 0xC0) != 0x80) ++width;
     }
     return width;
+}
+
+// Why a listed record cannot be read, in the CLI's words (the library's
+// "repair it with doctor" names the command here).
+std::string corrupt_row_text(const sharedserver::Info &s) {
+    return cli_message(sharedserver::Error(SHAREDSERVER_ECORRUPT, s.error, 0, ""), s.name);
 }
 
 // Control characters never reach the terminal raw: they could move the
@@ -217,7 +224,7 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
                                         stopped ? "-" : std::to_string(s.refcount()),
                                         stopped ? "-" : human_span(now - s.started_at_ms),
                                         grace,
-                                        s.error.empty() ? launched_command(s) : visible(s.error)};
+                                        s.error.empty() ? launched_command(s) : visible(corrupt_row_text(s))};
         if (ports) row.insert(row.begin() + 3, s.port > 0 ? std::to_string(s.port) : "-");
         rows.push_back(std::move(row));
     }
