@@ -24,6 +24,8 @@ constexpr int64_t max_size_bytes = int64_t{1} << 50;
 std::unexpected<Error> bad(const std::string &key, const std::string &what) {
     // Keys come from the caller's document: no raw control characters on a terminal.
     std::string path = escape_controls(key);
+    // An empty key is named as one: `"": unknown option`, not `: unknown option`.
+    if (path.empty() || path.back() == '.') path += "\"\"";
     return std::unexpected(Error{SHAREDSERVER_EINVALID, path + ": " + escape_controls(what), 0, {}, path});
 }
 

@@ -86,6 +86,11 @@ TEST_CASE("errors start with the key path and carry the key") {
     e = refused(R"({"command": "x", "colour": "red"})");
     CHECK(e.message.starts_with("colour: unknown option (expected one of command, args, env,"));
     CHECK(e.message.find("log_max_size") != std::string::npos);
+    e = refused(R"({"command": "x", "": 1})");  // found by fuzz_definition
+    CHECK(e.message.starts_with("\"\": unknown option (expected one of command,"));
+    CHECK(e.key == "\"\"");
+    e = refused(R"({"command": "x", "restart": {"": 1}})");
+    CHECK(e.message.starts_with("restart.\"\": unknown key"));
     e = refused(R"({"command": "x", "restart": "sometimes"})");
     CHECK(e.message == "restart: \"sometimes\" is not a restart policy: use \"no\", \"on-failure\" or \"always\"");
     e = refused(R"({"command": "x", "max_restarts": 1001})");
