@@ -88,21 +88,18 @@ JsonWriter &JsonWriter::value(std::string_view text) {
     return *this;
 }
 
-JsonWriter &JsonWriter::value(int64_t number) {
+template <class Integer>
+JsonWriter &JsonWriter::digits(Integer number) {
     separate();
-    char digits[24];
-    auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
-    out_.append(digits, end);
+    char text[24];
+    auto end = std::to_chars(text, text + sizeof text, number).ptr;
+    out_.append(text, end);
     return *this;
 }
 
-JsonWriter &JsonWriter::value(uint64_t number) {
-    separate();
-    char digits[24];
-    auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
-    out_.append(digits, end);
-    return *this;
-}
+JsonWriter &JsonWriter::value(int64_t number) { return digits(number); }
+
+JsonWriter &JsonWriter::value(uint64_t number) { return digits(number); }
 
 JsonWriter &JsonWriter::value(bool flag) {
     separate();

@@ -30,6 +30,8 @@ public:
 
 private:
     void separate();
+    template <class Integer>
+    JsonWriter &digits(Integer number);
 
     std::string &out_;
     bool first_ = true;  // nothing written yet in the innermost object or array

@@ -151,9 +151,7 @@ private:
                 return v.kind == Value::Kind::text ? (r_.spec.env.push_back(*v.text), true) : fail("env is not a list of strings");
             case Place::restarts: {
                 int64_t at = 0;
-                return integer("restarts_boot_ms", v, at, std::numeric_limits<int64_t>::min(),
-                               std::numeric_limits<int64_t>::max()) &&
-                       (r_.restarts_boot_ms.push_back(at), true);
+                return number("restarts_boot_ms", v, at) && (r_.restarts_boot_ms.push_back(at), true);
             }
         }
         return true;
