@@ -1,5 +1,7 @@
 #include "events.hpp"
 
+#include <limits>
+
 #include <sstream>
 #include <vector>
 
@@ -63,18 +65,33 @@ Result<std::string> read_events(const ServerFiles &files) {
     return text->value_or("");
 }
 
+std::string event_text(const json &event, const char *field) {
+    auto it = event.find(field);
+    return it != event.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t event_int(const json &event, const char *field, int64_t otherwise) {
+    auto it = event.find(field);
+    return it != event.end() && it->is_number_integer() ? it->get<int64_t>() : otherwise;
+}
+
+pid_t event_pid(const json &event, const char *field) {
+    int64_t pid = event_int(event, field, 0);
+    return pid > 0 && pid <= std::numeric_limits<pid_t>::max() ? static_cast<pid_t>(pid) : 0;
+}
+
 std::optional<ExitRecord> last_exit(const ServerFiles &files) {
     auto text = read_events(files);
     if (!text) return std::nullopt;
     auto events = parse_lines(*text);
     std::optional<ExitRecord> found;
     for (const json &e : events) {
-        if (e.value("event", "") != "exited") continue;
+        if (event_text(e, "event") != "exited") continue;
         ExitRecord r;
         // An adopted server's exit code is unknowable: recorded as null.
-        r.exit_code = e.contains("code") && e["code"].is_number_integer() ? e["code"].get<int>() : -1;
-        r.signal = e.contains("signal") && e["signal"].is_number_integer() ? e["signal"].get<int>() : 0;
-        r.at_ms = e.contains("at") && e["at"].is_number_integer() ? e["at"].get<int64_t>() : 0;
+        r.exit_code = static_cast<int>(event_int(e, "code", -1));
+        r.signal = static_cast<int>(event_int(e, "signal", 0));
+        r.at_ms = event_int(e, "at");
         r.unexpected = e.contains("unexpected") && e["unexpected"].is_boolean() && e["unexpected"].get<bool>();
         found = r;
     }
@@ -85,10 +102,8 @@ bool server_was_recorded(const ServerFiles &files, pid_t pid) {
     auto text = read_events(files);
     if (!text) return false;
     for (const json &e : parse_lines(*text)) {
-        std::string kind = e.value("event", "");
-        if ((kind == "started" || kind == "restarted" || kind == "adopted") && e.contains("pid") &&
-            e["pid"].is_number_integer() && e["pid"].get<int64_t>() == pid)
-            return true;
+        std::string kind = event_text(e, "event");
+        if ((kind == "started" || kind == "restarted" || kind == "adopted") && event_pid(e) == pid) return true;
     }
     return false;
 }
@@ -98,7 +113,7 @@ std::optional<std::string> last_log_file(const ServerFiles &files) {
     if (!text) return std::nullopt;
     std::optional<std::string> found;
     for (const json &e : parse_lines(*text))
-        if (e.value("event", "") == "started" && e.contains("log_file")) found = e.value("log_file", "");
+        if (event_text(e, "event") == "started" && e.contains("log_file")) found = event_text(e, "log_file");
     return found;
 }
 

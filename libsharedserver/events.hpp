@@ -26,6 +26,13 @@ void record_event_if_logged(const ServerFiles &files, const std::string &kind, n
 
 Result<std::string> read_events(const ServerFiles &files);
 
+// Fields of one event line, read leniently: a field of another type (an
+// older writer, a hand edit) gives the fallback, never an exception that
+// would turn a `use` into "internal error".
+std::string event_text(const nlohmann::json &event, const char *field);
+int64_t event_int(const nlohmann::json &event, const char *field, int64_t otherwise = 0);
+pid_t event_pid(const nlohmann::json &event, const char *field = "pid");
+
 struct ExitRecord {
     int exit_code = -1;  // -1 when killed by a signal
     int signal = 0;

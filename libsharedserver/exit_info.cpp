@@ -14,21 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-pid_t pid_in(const json &event, const char *field = "pid") {
-    auto it = event.find(field);
-    return it != event.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
-}
-
-int int_in(const json &event, const char *field, int otherwise) {
-    auto it = event.find(field);
-    return it != event.end() && it->is_number_integer() ? it->get<int>() : otherwise;
-}
-
-std::string text_in(const json &event, const char *field) {
-    auto it = event.find(field);
-    return it != event.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // What the log told about one server process before it ended.
 struct Life {
     bool ready = true;  // logs from before "ready" was recorded on "started" count as ready
@@ -94,9 +79,9 @@ std::vector<ExitInfo> exits_in(const std::vector<json> &events) {
     std::vector<ExitInfo> out;
     std::map<pid_t, Life> lives;
     for (const json &e : events) {
-        const std::string kind = text_in(e, "event");
-        const pid_t pid = pid_in(e);
-        const int64_t at = e.contains("at") && e["at"].is_number_integer() ? e["at"].get<int64_t>() : 0;
+        const std::string kind = event_text(e, "event");
+        const pid_t pid = event_pid(e);
+        const int64_t at = event_int(e, "at");
         if (kind == "started" || kind == "restarted" || kind == "adopted") {
             Life life;
             if (e.contains("ready") && e["ready"].is_boolean()) life.ready = e["ready"].get<bool>();
@@ -106,12 +91,12 @@ std::vector<ExitInfo> exits_in(const std::vector<json> &events) {
         } else if (kind == "stopping") {
             Life &life = lives[pid];
             life.stopping = true;
-            life.stop_reason = text_in(e, "reason");
+            life.stop_reason = event_text(e, "reason");
         } else if (kind == "probe-failed") {
             Life &life = lives[pid];
             life.probe_failed = true;
-            life.probe_detail = probe_failure_detail(text_in(e, "probe"), text_in(e, "reason"));
-            life.probe_timeout_ms = e.contains("timeout_ms") && e["timeout_ms"].is_number_integer() ? e["timeout_ms"].get<int64_t>() : 0;
+            life.probe_detail = probe_failure_detail(event_text(e, "probe"), event_text(e, "reason"));
+            life.probe_timeout_ms = event_int(e, "timeout_ms");
         } else if (kind == "gave-up") {
             Life &life = lives[pid];
             if (e.contains("error")) {
@@ -121,12 +106,12 @@ std::vector<ExitInfo> exits_in(const std::vector<json> &events) {
                 x.pid = pid;
                 x.at_ms = at;
                 x.unexpected = true;
-                x.detail = text_in(e, "error");
+                x.detail = event_text(e, "error");
                 out.push_back(x);
                 continue;
             }
             life.gave_up = true;
-            life.restarts = static_cast<std::size_t>(std::max(0, int_in(e, "restarts", 0)));
+            life.restarts = static_cast<std::size_t>(std::max(0, static_cast<int>(event_int(e, "restarts", 0))));
         } else if (kind == "killed") {
             ExitInfo x;
             x.reason = SHAREDSERVER_EXIT_KILLED;
@@ -140,8 +125,8 @@ std::vector<ExitInfo> exits_in(const std::vector<json> &events) {
             ExitInfo x;
             x.pid = pid;
             x.at_ms = at;
-            x.code = int_in(e, "code", -1);
-            x.signal = int_in(e, "signal", 0);
+            x.code = static_cast<int>(event_int(e, "code", -1));
+            x.signal = static_cast<int>(event_int(e, "signal", 0));
             x.unexpected = e.contains("unexpected") && e["unexpected"].is_boolean() && e["unexpected"].get<bool>();
             x.while_starting = !life.ready;
             if (life.probe_failed) {

@@ -71,11 +71,6 @@ std::string newest_line(const ServerFiles &files) {
     return line;
 }
 
-pid_t pid_of(const json &event) {
-    auto it = event.find("pid");
-    return it != event.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
-}
-
 // The events that can tell how the server `target` names ended: those after
 // its "started" or "restarted" event when the log still has it, else those
 // recorded since the caller's attempt began.
@@ -83,8 +78,8 @@ std::vector<json> events_of(const std::vector<json> &events, const WaitTarget &t
     std::size_t first = events.size();
     if (target.server > 0)
         for (std::size_t i = events.size(); i-- > 0;) {
-            std::string kind = events[i].value("event", "");
-            if ((kind == "started" || kind == "restarted") && pid_of(events[i]) == target.server) {
+            std::string kind = event_text(events[i], "event");
+            if ((kind == "started" || kind == "restarted") && event_pid(events[i]) == target.server) {
                 first = i + 1;
                 break;
             }
@@ -92,13 +87,13 @@ std::vector<json> events_of(const std::vector<json> &events, const WaitTarget &t
     std::vector<json> out;
     if (first < events.size()) {
         for (std::size_t i = first; i < events.size(); ++i) {
-            pid_t pid = pid_of(events[i]);
+            pid_t pid = event_pid(events[i]);
             if (pid == 0 || pid == target.server) out.push_back(events[i]);
         }
         return out;
     }
     for (const json &e : events)
-        if (e.value("at", int64_t{0}) >= target.since_ms) out.push_back(e);
+        if (event_int(e, "at") >= target.since_ms) out.push_back(e);
     return out;
 }
 
@@ -138,21 +133,21 @@ std::string describe_failure(const ServerFiles &files, const WaitTarget &target,
         // The exit may not be recorded yet: the probe's verdict or a stop's
         // own event is enough.
         for (const json &e : events) {
-            std::string kind = e.value("event", "");
+            std::string kind = event_text(e, "event");
             if (kind == "probe-failed" || kind == "stopping") {
                 ExitInfo x;
-                x.pid = pid_of(e);
+                x.pid = event_pid(e);
                 x.reason = kind == "probe-failed" ? SHAREDSERVER_EXIT_PROBE_FAILED : SHAREDSERVER_EXIT_STOPPED;
                 if (kind == "probe-failed") {
-                    x.detail = probe_failure_detail(e.value("probe", ""), e.value("reason", ""));
-                    x.probe_timeout_ms = e.value("timeout_ms", int64_t{0});
+                    x.detail = probe_failure_detail(event_text(e, "probe"), event_text(e, "reason"));
+                    x.probe_timeout_ms = event_int(e, "timeout_ms");
                 } else {
-                    x.detail = e.value("reason", "");
+                    x.detail = event_text(e, "reason");
                 }
                 ended = x;
                 break;
             }
-            if (kind == "repaired" && pid_of(e) == target.server && target.server > 0)
+            if (kind == "repaired" && event_pid(e) == target.server && target.server > 0)
                 return with_log_tail(files, "server " + quote(files.name) +
                                                 " exited while starting, and its watcher is gone too, so how it ended was not recorded");
         }

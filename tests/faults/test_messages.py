@@ -98,3 +98,16 @@ def test_a_lockdir_that_is_not_utf8_is_refused_when_opened(sandbox):
     assert result.stderr.endswith(b"is not valid UTF-8, which records cannot name; set SHAREDSERVER_LOCKDIR to "
                                   b"another directory\n")
     assert not os.path.exists(bytes(sandbox.root) + b"/caf\xe9")
+
+
+def test_a_hand_edited_event_log_does_not_turn_a_failed_start_into_an_internal_error(sandbox):
+    # Fields of the wrong type once threw out of the waiter ("internal
+    # error: [json.exception.type_error.302] ...").
+    (sandbox.dir / "web.events.jsonl").write_text(
+        '{"at": "soon", "event": "started", "pid": "x"}\n{"at": 1, "event": 7, "timeout_ms": "y"}\n')
+    client = sandbox.client()
+    result = sandbox.run("use", "--pid", client.pid, "--ready-port", "1", "web", "--", "sh", "-c", "exit 3",
+                         check=False)
+    assert result.returncode == 1
+    assert "internal error" not in result.stderr and "json.exception" not in result.stderr, result.stderr
+    assert result.stderr.startswith('sharedserver: server "web" exited with code 3'), result.stderr
