@@ -147,6 +147,9 @@ Status read_ready(const json &ready, Definition &def, const std::string &) {
         if (key == "timeout" || key == "interval") {
             auto ms = duration_of(value, path);
             if (!ms) return std::unexpected(ms.error());
+            // 0 is how the spec says "the default": given here, it would
+            // be replaced silently.
+            if (*ms <= 0) return bad(path, "must be longer than 0 (leave it out for the default)");
             (key == "timeout" ? probe.timeout_ms : probe.interval_ms) = *ms;
             continue;
         }
@@ -359,6 +362,12 @@ Result<Definition> parse_definition(const json &doc, const std::string &base_dir
     }
     if (has_idle_timeout && has_grace_period)
         return bad("grace_period", "is another name for idle_timeout: give only one of them");
+    // The nested restart form and the flat keys set the same values; which
+    // one won would depend on the order of the keys.
+    if (auto nested = doc.find("restart"); nested != doc.end() && nested->is_object())
+        for (const auto &[flat, inner] : {std::pair{"max_restarts", "max_restarts"}, std::pair{"restart_window", "window"}})
+            if (doc.contains(flat) && nested->contains(inner))
+                return bad(flat, std::string("is also given as restart.") + inner + ": give only one of them");
     if (!doc.contains("command")) {
         if (!def.spec.argv.empty()) return bad("command", "missing: args are given, but no program to run");
         // No command: a definition that only attaches (sharedserver_use_definition).

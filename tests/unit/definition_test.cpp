@@ -89,6 +89,14 @@ TEST_CASE("errors start with the key path and carry the key") {
     e = refused(R"({"command": "x", "": 1})");  // found by fuzz_definition
     CHECK(e.message.starts_with("\"\": unknown option (expected one of command,"));
     CHECK(e.key == "\"\"");
+    e = refused(R"({"command": "x", "ready": {"port": 80, "timeout": 0}})");  // once the 30s default, silently
+    CHECK(e.message == "ready.timeout: must be longer than 0 (leave it out for the default)");
+    e = refused(R"({"command": "x", "ready": {"port": 80, "interval": "0s"}})");
+    CHECK(e.key == "ready.interval");
+    e = refused(R"({"command": "x", "restart": {"max_restarts": 3}, "max_restarts": 4})");  // once: 3, by key order
+    CHECK(e.message == "max_restarts: is also given as restart.max_restarts: give only one of them");
+    e = refused(R"({"command": "x", "restart": {"window": "1m"}, "restart_window": "2m"})");
+    CHECK(e.key == "restart_window");
     e = refused(R"({"command": "x", "restart": {"": 1}})");
     CHECK(e.message.starts_with("restart.\"\": unknown key"));
     e = refused(R"({"command": "x", "restart": "sometimes"})");
