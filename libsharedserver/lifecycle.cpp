@@ -604,9 +604,6 @@ void stop_orphans(const std::string &dir, const std::string &only, std::vector<s
                     report.push_back(name + ": killed watcher pid " + std::to_string(watcher.id.pid) +
                                      ", a second watcher of its server");
             } else if (signal_exactly(watcher.id, SIGTERM)) {
-                // A stopped watcher (SIGSTOP, a debugger let go) acts on
-                // the TERM only once it runs again.
-                (void)signal_exactly(watcher.id, SIGCONT);
                 asked.emplace_back(name, watcher.id);
             }
         }

@@ -89,6 +89,8 @@ public:
     ~ProcessHandle();
 
     // False when the process had already gone when the handle was opened.
+    // SIGTERM is followed by SIGCONT to the same process, so a stopped one
+    // acts on it.
     bool signal(int sig) const;
 
 private:

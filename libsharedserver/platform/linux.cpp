@@ -269,10 +269,17 @@ ProcessHandle::~ProcessHandle() {
 
 bool ProcessHandle::signal(int sig) const {
     if (pid_ <= 1) return false;
+    auto send = [&](int s) {
 #ifdef SYS_pidfd_send_signal
-    if (fd_ >= 0) return ::syscall(SYS_pidfd_send_signal, fd_, sig, nullptr, 0) == 0;
+        if (fd_ >= 0) return ::syscall(SYS_pidfd_send_signal, fd_, s, nullptr, 0) == 0;
 #endif
-    return ::kill(pid_, sig) == 0;  // no pidfds: as exact as the caller's check just before
+        return ::kill(pid_, s) == 0;  // no pidfds: as exact as the caller's check just before
+    };
+    if (!send(sig)) return false;
+    // A stopped process (SIGSTOP, ^Z, a debugger let go) acts on TERM only
+    // once it runs again: without this, stopping it waited out the timeout.
+    if (sig == SIGTERM) (void)send(SIGCONT);
+    return true;
 }
 
 bool signal_exactly(const ProcessId &id, int sig) {

@@ -86,3 +86,16 @@ def test_what_a_stale_records_server_left_is_still_stopped_when_proven_by_its_in
     assert wait_until(lambda: not alive(orphan)), "the old server's child runs on beside the new server"
     repaired = [e for e in sandbox.events("web") if e["event"] == "repaired"]
     assert repaired[-1]["leftovers"] == 1
+
+
+def test_a_stopped_server_is_stopped_by_a_plain_stop(sandbox):
+    # SIGTERM is followed by SIGCONT to the same proven process: a server
+    # someone paused (^Z, SIGSTOP, a debugger) once waited out the timeout
+    # and `admin stop` failed.
+    client = sandbox.client()
+    sandbox.run("use", "--pid", client.pid, "web", "--", "sleep", "1000")
+    pid = sandbox.record("web")["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    result = sandbox.run("admin", "stop", "--timeout", "3s", "web", check=False)
+    assert (result.returncode, result.stdout) == (0, "stopped web\n"), result.stderr
+    assert wait_until(lambda: not alive(pid))
