@@ -51,6 +51,7 @@ public:
         if (place_ == Place::record && key_ == "ready") return place_ = Place::ready, true;
         if (place_ == Place::record && key_ == "restart") return place_ = Place::restart, true;
         if (place_ == Place::record && is_array_key()) return fail(key_ + " is not a list");
+        if (place_ == Place::command || place_ == Place::env) return fail(list_of_strings());
         return ++skip_, true;
     }
     bool end_object() override {
@@ -66,6 +67,7 @@ public:
             if (key_ == "env") return r_.spec.env.clear(), place_ = Place::env, true;
             if (key_ == "restarts_boot_ms") return r_.restarts_boot_ms.clear(), place_ = Place::restarts, true;
         }
+        if (place_ == Place::command || place_ == Place::env) return fail(list_of_strings());
         return ++skip_, true;
     }
     bool end_array() override {
@@ -97,6 +99,7 @@ private:
         if (error_.empty()) error_ = std::move(why);
         return false;
     }
+    std::string list_of_strings() const { return key_ + " is not a list of strings"; }
     bool is_array_key() const { return key_ == "command" || key_ == "env" || key_ == "restarts_boot_ms"; }
 
     bool integer(const std::string &name, const Value &v, int64_t &out, int64_t low, int64_t high) {
@@ -146,9 +149,9 @@ private:
             case Place::ready: return ready_field(v);
             case Place::restart: return restart_field(v);
             case Place::command:
-                return v.kind == Value::Kind::text ? (r_.spec.argv.push_back(*v.text), true) : fail("command is not a list of strings");
+                return v.kind == Value::Kind::text ? (r_.spec.argv.push_back(*v.text), true) : fail(list_of_strings());
             case Place::env:
-                return v.kind == Value::Kind::text ? (r_.spec.env.push_back(*v.text), true) : fail("env is not a list of strings");
+                return v.kind == Value::Kind::text ? (r_.spec.env.push_back(*v.text), true) : fail(list_of_strings());
             case Place::restarts: {
                 int64_t at = 0;
                 return number("restarts_boot_ms", v, at) && (r_.restarts_boot_ms.push_back(at), true);

@@ -29,6 +29,17 @@ ServerRecord sample_record() {
     r.grace_deadline_boot_ms = 86'400'123;
     r.restarts_boot_ms = {86'000'000, 86'300'000};
     r.started_at_ms = 1'700'000'000'000;
+    // Every other field too: the reader names each key by hand, and a key
+    // it dropped must fail this round trip.
+    r.watcher_wakes_on_signal = true;
+    r.instance = "4f1c0de5";
+    r.spec.ready = {SHAREDSERVER_PROBE_HTTP, "http://127.0.0.1:{port}/", 7'000, 50};
+    r.spec.port = -1;
+    r.spec.restart = {SHAREDSERVER_RESTART_ON_FAILURE, 3, 60'000};
+    r.spec.log_max_size = 1 << 20;
+    r.port = 43210;
+    r.ready_at_ms = 1'700'000'000'500;
+    r.restarting = true;
     return r;
 }
 
@@ -49,6 +60,7 @@ void check_same(const ServerRecord &a, const ServerRecord &b) {
     CHECK(a.grace_deadline_boot_ms == b.grace_deadline_boot_ms);
     CHECK(a.restarts_boot_ms == b.restarts_boot_ms);
     CHECK(a.started_at_ms == b.started_at_ms);
+    CHECK(a == b);  // and every field the checks above do not name
 }
 
 std::string corrupt_message(const std::string &path, const std::string &why) {
@@ -340,6 +352,13 @@ TEST_CASE("a field of the wrong kind makes the record corrupt, naming the field"
           corrupt_message("/s/x.server.json", "ready.timeout_ms is not an integer"));
     CHECK(why(R"({"pid": 1} trailing)") == corrupt_message("/s/x.server.json", "not a JSON object"));
     CHECK(why(R"({"pid": 1, "name": "a\u0000b"} {})") == corrupt_message("/s/x.server.json", "not a JSON object"));
+}
+
+TEST_CASE("a command or env with a nested value is corrupt, not silently shortened") {
+    CHECK(server_error(R"({"pid": 1, "command": ["a", {"x": 1}]})").message ==
+          corrupt_message("/s/x.server.json", "command is not a list of strings"));
+    CHECK(server_error(R"({"pid": 1, "env": [["A=1"]]})").message ==
+          corrupt_message("/s/x.server.json", "env is not a list of strings"));
 }
 
 TEST_CASE("a repeated key is read as its last value, arrays included") {
