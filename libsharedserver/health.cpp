@@ -25,7 +25,7 @@ std::string octal(unsigned mode) {
 }  // namespace
 
 std::string state_dir_health_json(const std::string &dir, const std::string &watcher_path) {
-    nlohmann::json out = {{"state_dir", dir}, {"watcher", watcher_path}, {"uid", ::getuid()}};
+    nlohmann::json out = {{"state_dir", dir}, {"watcher", watcher_path}, {"uid", ::geteuid()}};
     std::vector<std::string> problems;
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -34,9 +34,9 @@ std::string state_dir_health_json(const std::string &dir, const std::string &wat
         const unsigned mode = st.st_mode & 07777;
         out["mode"] = octal(mode);
         out["owner_uid"] = st.st_uid;
-        if (st.st_uid != ::getuid())
+        if (st.st_uid != ::geteuid())
             problems.push_back("state directory " + dir + " is owned by uid " + std::to_string(st.st_uid) + ", not by you (uid " +
-                               std::to_string(::getuid()) + "); use a directory of your own");
+                               std::to_string(::geteuid()) + "); use a directory of your own");
         if (mode & (S_IWGRP | S_IWOTH))
             problems.push_back("state directory " + dir + " is writable by others (mode " + octal(mode) + "); make it 0700");
         if (::access(dir.c_str(), W_OK) != 0) problems.push_back("state directory " + dir + " is not writable");

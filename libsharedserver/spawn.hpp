@@ -23,25 +23,27 @@ std::string find_watcher_executable();
 // The watcher executable of one context, looked up the first time a server
 // is spawned or adopted: a `use` that attaches never needs it, and the
 // lookup (the real path of the library and of each candidate) was 20 of
-// the system calls of every attach. Safe to share between threads.
+// the system calls of every attach. A lookup that found nothing is tried
+// again next time (the watcher may be built or installed since). Safe to
+// share between threads.
 class WatcherExecutable {
 public:
-    explicit WatcherExecutable(std::string path = {}) : lookup_(std::make_shared<Lookup>()) {
+    explicit WatcherExecutable(std::string path = {}) : lookup_(std::make_unique<Lookup>()) {
         lookup_->path = std::move(path);
     }
+    // Once found, the path never changes: the reference stays valid.
     const std::string &path() const {
-        std::call_once(lookup_->once, [this] {
-            if (lookup_->path.empty()) lookup_->path = find_watcher_executable();
-        });
+        std::lock_guard<std::mutex> hold(lookup_->mutex);
+        if (lookup_->path.empty()) lookup_->path = find_watcher_executable();
         return lookup_->path;
     }
 
 private:
     struct Lookup {
-        std::once_flag once;
+        std::mutex mutex;
         std::string path;
     };
-    std::shared_ptr<Lookup> lookup_;  // shared: a context may be moved
+    std::unique_ptr<Lookup> lookup_;  // behind a pointer: a context is moved, a mutex cannot be
 };
 
 // The words a client ends the handshake with (one line, then it closes).
