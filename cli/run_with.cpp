@@ -63,17 +63,6 @@ std::string env_name(const std::string &server) {
 
 int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Project> &project,
              const std::vector<std::string> &names, const std::vector<std::string> &command) {
-    // The signals to forward stay blocked until the child's pid is known: one
-    // that came while we attached or spawned was lost (the handler had no
-    // child yet), and `with` waited forever on a child nobody signalled.
-    sigset_t forwarded, before;
-    sigemptyset(&forwarded);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
-    ::sigprocmask(SIG_BLOCK, &forwarded, &before);
-    struct Unblock {
-        sigset_t mask;
-        ~Unblock() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
-    } unblock{before};
     Held held{ctx, {}};
     std::vector<std::string> env;
     for (char **e = environ; e && *e; ++e) env.emplace_back(*e);
@@ -95,6 +84,19 @@ int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Proje
     // long build for a reason that is none of its business.
     std::vector<std::string> args = command;
     std::vector<char *> argv = pointers(args), envp = pointers(env);
+    // The signals to forward are blocked from the fork until the handler
+    // knows the child: one that came in between was lost, and `with` waited
+    // forever on a child nobody signalled. Not before: while `with` attaches
+    // (and waits for readiness) Ctrl-C ends it at once, and the watchers
+    // drop the references of a client that died.
+    sigset_t forwarded, before;
+    sigemptyset(&forwarded);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
+    ::sigprocmask(SIG_BLOCK, &forwarded, &before);
+    struct Unblock {
+        sigset_t mask;
+        ~Unblock() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+    } unblock{before};
     int go[2], failed[2];
     if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(failed, O_CLOEXEC) != 0) {
         std::cerr << "sharedserver: cannot run \"" << command.front() << "\": " << std::strerror(errno) << "\n";

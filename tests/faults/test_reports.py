@@ -145,18 +145,23 @@ def test_a_server_stopped_while_starting_says_so(sandbox):
     assert err == 'sharedserver: server "slow" was stopped while starting\n'
 
 
-def test_a_signal_to_with_while_it_attaches_reaches_its_command(sandbox, tmp_path):
-    flag = tmp_path / "ready"
+def test_a_signal_to_with_while_it_waits_for_readiness_ends_it_at_once(sandbox, tmp_path):
+    # Once the signal was lost (the forwarding handler had no child yet) and
+    # `with` waited forever; then it was held until the command ran, so
+    # Ctrl-C did nothing until the server was ready or the probe gave up.
+    # Now it ends `with` at once, no command runs, its reference goes.
+    ran = tmp_path / "ran"
     (tmp_path / "sharedserver.json").write_text(json.dumps({"servers": {"s": {
-        "command": "sleep", "args": ["1000"], "ready": {"cmd": f"test -e {flag}", "interval": "20ms"}}}}))
-    proc = subprocess.Popen([str(CLI), "with", "s", "--", "sleep", "1000"], cwd=tmp_path, env=sandbox.env,
-                            stdin=subprocess.DEVNULL)
-    sandbox.pids.append(proc.pid)
-    assert wait_until(lambda: (sandbox.dir / "s.clients.json").exists(), timeout=10)
-    # `with` is waiting for the server to be ready: no command runs yet.
-    proc.send_signal(signal.SIGTERM)
-    time.sleep(0.2)
-    flag.touch()
-    assert proc.wait(timeout=10) == 128 + signal.SIGTERM
-    assert wait_until(lambda: not (sandbox.dir / "s.clients.json").exists(), timeout=5)
-    sandbox.run("admin", "stop", "s")
+        "command": "sleep", "args": ["1000"], "ready": {"cmd": "false", "interval": "20ms", "timeout": "60s"}}}}))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = subprocess.Popen([str(CLI), "with", "s", "--", "touch", str(ran)], cwd=tmp_path, env=sandbox.env,
+                                stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sandbox.pids.append(proc.pid)
+        assert wait_until(lambda: (sandbox.dir / "s.clients.json").exists(), timeout=10)
+        record = sandbox.record("s")
+        sandbox.pids += [record["pid"], record["watcher_pid"]]
+        proc.send_signal(sig)
+        assert proc.wait(timeout=3) == -sig
+        assert not ran.exists()
+        assert wait_until(lambda: not (sandbox.dir / "s.clients.json").exists(), timeout=5)
+        sandbox.run("admin", "stop", "--force", "s", check=False)
