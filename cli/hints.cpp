@@ -71,3 +71,7 @@ std::string cli_message(const sharedserver::Error &error, const std::string &nam
     }
     return message;
 }
+
+std::string cli_record_problem(const std::string &message) {
+    return cli_message(sharedserver::Error(SHAREDSERVER_ECORRUPT, message, 0, ""), "");
+}

@@ -10,3 +10,7 @@
 // The message to print for `error`, raised for server `name` ("" when the
 // command names none; the message's own `server "x"` is used then).
 std::string cli_message(const sharedserver::Error &error, const std::string &name);
+
+// A record's problem as the library reported it outside an error (a
+// `corrupt` row of list, what doctor cannot repair), in the CLI's words.
+std::string cli_record_problem(const std::string &message);

@@ -41,12 +41,6 @@ std::size_t display_width(const std::string &text) {
     return width;
 }
 
-// Why a listed record cannot be read, in the CLI's words (the library's
-// "repair it with doctor" names the command here).
-std::string corrupt_row_text(const sharedserver::Info &s) {
-    return cli_message(sharedserver::Error(SHAREDSERVER_ECORRUPT, s.error, 0, ""), s.name);
-}
-
 // Control characters never reach the terminal raw: they could move the
 // cursor or hide text. They are shown as \xNN.
 std::string visible(const std::string &text) {
@@ -224,7 +218,7 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
                                         stopped ? "-" : std::to_string(s.refcount()),
                                         stopped ? "-" : human_span(now - s.started_at_ms),
                                         grace,
-                                        s.error.empty() ? launched_command(s) : visible(corrupt_row_text(s))};
+                                        s.error.empty() ? launched_command(s) : visible(cli_record_problem(s.error))};
         if (ports) row.insert(row.begin() + 3, s.port > 0 ? std::to_string(s.port) : "-");
         rows.push_back(std::move(row));
     }

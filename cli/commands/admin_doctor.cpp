@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../hints.hpp"
 #include "commands.hpp"
 
 namespace cli::commands {
@@ -25,7 +26,7 @@ int run(const Invocation &) {
     auto health = nlohmann::json::parse(ctx.health(), nullptr, false);
     if (health.is_object() && health["problems"].is_array())
         for (const auto &problem : health["problems"])
-            if (problem.is_string()) std::cout << "problem: " << problem.get<std::string>() << '\n';
+            if (problem.is_string()) std::cout << "problem: " << cli_record_problem(problem.get<std::string>()) << '\n';
     return 0;
 }
 

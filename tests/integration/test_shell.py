@@ -34,7 +34,9 @@ def test_an_exec_d_unuse_leaves_the_outer_shells_reference_alone(sandbox):
     proc = sandbox.spawn(["sh", "-c", outer], env=sandbox.env, stdout=subprocess.PIPE, text=True)
     lines = []
     while not lines or not lines[-1].startswith("rc "):
-        lines.append(proc.stdout.readline().strip())
+        line = proc.stdout.readline()
+        assert line, f"the shell ended before it printed its rc: {lines}"  # "" is the end of its output
+        lines.append(line.strip())
     outer_pid = int(lines[0].split()[1])
     assert lines[1:] == ["detached from both (1 client left)", "rc 0"]
     attached, detached = attached_and_detached(sandbox, "both")

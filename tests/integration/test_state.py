@@ -143,7 +143,8 @@ def test_doctor_reports_what_it_cannot_repair_by_the_librarys_health_rules(sandb
     assert done.returncode == 0
     assert done.stdout == (
         "nothing to repair\n"
-        f'problem: record "{sandbox.dir}/other.server.json" is corrupt (not a JSON object); repair it with doctor\n'
+        f'problem: record "{sandbox.dir}/other.server.json" is corrupt (not a JSON object); '
+        "run `sharedserver admin doctor` to repair it\n"
     )
 
     assert sandbox.run("admin", "doctor").stdout.startswith("other: removed a corrupt record")
