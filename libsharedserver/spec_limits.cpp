@@ -93,6 +93,12 @@ Status check_spec_limits(const ServerSpec &spec, const std::string &name) {
     std::size_t largest_size = 0;
     for (const Part &part : parts) {
         if (std::size_t at = invalid_utf8_at(*part.text); at != std::string::npos) return not_utf8(part.what + of, *part.text, at, part.key);
+        // JSON's "\u0000" reaches here intact; exec and open would cut the
+        // text at it and run or write something other than what was asked.
+        if (part.text->find('\0') != std::string::npos)
+            return std::unexpected(Error{SHAREDSERVER_EINVALID,
+                                         part.what + of + " contains a NUL byte (\\u0000), which no C string can carry",
+                                         0, {}, part.key});
         std::size_t size = stored_size(*part.text);
         total += size;
         if (groups.empty() || groups.back().first != part.group) groups.push_back({part.group, 0});

@@ -76,6 +76,16 @@ TEST_CASE("unset values stay unset until the server is named; no command only at
     CHECK_FALSE(def.working_dir_given);
 }
 
+TEST_CASE("a NUL byte, which JSON can carry and exec cannot, is refused wherever it is") {
+    // Once "\u0000" reached exec intact and the program ran with its argument cut short.
+    Error e = refused(R"({"command": ["sleep", "1000\u0000; rm -rf ~"]})");
+    CHECK(e.message == "command: argument 1 of the command contains a NUL byte (\\u0000), which no C string can carry");
+    CHECK(e.key == "command");
+    CHECK(refused(R"({"command": "x", "env": {"A": "1\u0000"}})").key == "env");
+    CHECK(refused(R"({"command": "x", "log_file": "/tmp/a\u0000b"})").key == "log_file");
+    CHECK(refused(R"({"command": "x", "ready": {"cmd": "true\u0000"}})").key == "ready");
+}
+
 TEST_CASE("errors start with the key path and carry the key") {
     Error e = refused(R"({"command": "x", "idle_timeout": "5x"})");
     CHECK(e.message == "idle_timeout: \"5x\" is not a duration (use e.g. 500ms, 90s, 30m, 2h30m)");
