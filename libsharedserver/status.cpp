@@ -61,6 +61,8 @@ void write_info(JsonWriter &out, const ServerInfo &info) {
     number_or_null(running, info.spec.grace_period_ms);
     out.key("log_file");
     text_or_null(running, info.spec.log_file);
+    out.key("log_max_size");
+    number_or_null(running, info.spec.log_max_size);
     out.key("name").value(std::string_view(info.name));
     out.key("pid");
     number_or_null(running, info.pid);

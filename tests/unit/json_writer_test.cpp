@@ -72,6 +72,7 @@ TEST_CASE("an info is written as the document tree would print it, keys in order
         {"started_at", 1'700'000'000},
         {"working_dir", "/srv/é"},
         {"log_file", "/tmp/web.log"},
+        {"log_max_size", info.spec.log_max_size},
         {"port", 8000},
         {"ready", json::parse(info_to_json(info))["ready"]},
         {"ready_at", 1'700'000'001},
@@ -88,7 +89,7 @@ TEST_CASE("an info is written as the document tree would print it, keys in order
     stopped.state = SHAREDSERVER_CORRUPT;
     json nulls = json::parse(info_to_json(stopped));
     for (const char *key : {"pid", "grace_period", "grace_period_ms", "watcher_pid", "started_at", "working_dir",
-                            "log_file", "ready", "restart", "port", "ready_at", "grace_deadline"})
+                            "log_file", "log_max_size", "ready", "restart", "port", "ready_at", "grace_deadline"})
         CHECK_MESSAGE(nulls[key].is_null(), key);
     CHECK(nulls["error"] == "record is corrupt");
     CHECK(infos_to_json({info, stopped}) == "[" + info_to_json(info) + "," + info_to_json(stopped) + "]");
