@@ -91,6 +91,17 @@ inline std::vector<const char *> pointers(const std::vector<std::string> &items,
     return out;
 }
 
+// A definition parsed from JSON text; empty text gives none (attach only).
+using DefinitionPtr = std::unique_ptr<sharedserver_definition, void (*)(sharedserver_definition *)>;
+inline DefinitionPtr parse_definition(const std::string &json, const std::string &base_dir) {
+    sharedserver_definition *def = nullptr;
+    if (!json.empty()) {
+        refuse_nul(json, "definition");
+        check(sharedserver_definition_parse(&def, json.c_str(), base_dir.empty() ? nullptr : base_dir.c_str()));
+    }
+    return DefinitionPtr(def, sharedserver_definition_free);
+}
+
 }  // namespace detail
 
 inline std::string version() { return sharedserver_version(); }
@@ -268,6 +279,18 @@ public:
         return options;
     }
 
+    // The definition of `name` as JSON, its defaults filled in and its paths
+    // absolute: what use_definition reads back (bindings overlay their
+    // arguments on it). Throws SHAREDSERVER_ENOTFOUND when there is no such server.
+    std::string definition_json(const std::string &name) const {
+        sharedserver_definition *def = nullptr;
+        detail::check(sharedserver_project_definition(&def, project_.get(), name.c_str()));
+        detail::DefinitionPtr owned(def, sharedserver_definition_free);
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_definition_json(&buf, def));
+        return detail::take(buf);
+    }
+
 private:
     struct Free {
         void operator()(sharedserver_project *p) const noexcept { sharedserver_project_free(p); }
@@ -392,17 +415,26 @@ public:
     // server object); an empty definition attaches only.
     UseResult use_definition(const std::string &name, const std::string &definition_json, int64_t client_pid = 0,
                              const std::string &metadata = {}, bool no_wait = false, const std::string &base_dir = {}) {
-        sharedserver_definition *def = nullptr;
-        if (!definition_json.empty())
-            detail::check(sharedserver_definition_parse(&def, definition_json.c_str(), base_dir.empty() ? nullptr : base_dir.c_str()));
-        std::unique_ptr<sharedserver_definition, void (*)(sharedserver_definition *)> owned(def, sharedserver_definition_free);
+        auto def = detail::parse_definition(definition_json, base_dir);
         sharedserver_client_options c = SHAREDSERVER_CLIENT_OPTIONS_INIT;
         c.client_pid = client_pid;
         c.metadata = metadata.empty() ? nullptr : metadata.c_str();
         c.no_wait = no_wait ? 1 : 0;
         sharedserver_use_result r = SHAREDSERVER_USE_RESULT_INIT;
-        detail::check(sharedserver_use_definition(&r, ctx_.get(), name.c_str(), def, &c));
+        detail::check(sharedserver_use_definition(&r, ctx_.get(), name.c_str(), def.get(), &c));
         return {static_cast<Outcome>(r.outcome), r.pid, r.refcount, r.mismatch, r.port, r.ready != 0};
+    }
+
+    // Starts `name` with a definition given as JSON text, attaching no client
+    // (the server begins in its grace period); returns the server's pid.
+    int64_t start_definition(const std::string &name, const std::string &definition_json, bool no_wait = false,
+                             const std::string &base_dir = {}) {
+        auto def = detail::parse_definition(definition_json, base_dir);
+        sharedserver_client_options c = SHAREDSERVER_CLIENT_OPTIONS_INIT;
+        c.no_wait = no_wait ? 1 : 0;
+        int64_t pid = 0;
+        detail::check(sharedserver_start_definition(&pid, ctx_.get(), name.c_str(), def.get(), &c));
+        return pid;
     }
 
     // How `name` last ended at or after since_ms (0: any); nullopt when no ending is recorded.

@@ -184,14 +184,31 @@ def test_on_mismatch_restart_runs_the_new_command_under_a_new_pid(sandbox):
         wait_until(lambda: not pid_alive(first["pid"]), what="the old server to exit")
 
 
-def test_on_mismatch_and_log_max_size_are_checked(sandbox):
-    with pytest.raises(sharedserver.InvalidArgumentError, match="on_mismatch"):
-        sharedserver.use("bad", SLEEP, on_mismatch="ignore")
-    with pytest.raises(TypeError, match="log_max_size"):
-        sharedserver.use("bad", SLEEP, log_max_size="10M")
-    with pytest.raises(sharedserver.InvalidArgumentError, match="log_max_size"):
-        sharedserver.use("bad", SLEEP, log_max_size=-1)
+def test_keyword_arguments_are_checked_by_the_library_and_name_their_key(sandbox):
+    # The library reads keyword arguments as it reads a project file: the
+    # same rules, messages and key names (Error.key).
+    for kwargs, key in [({"on_mismatch": "ignore"}, "on_mismatch"), ({"log_max_size": -1}, "log_max_size"),
+                        ({"log_max_size": "ten"}, "log_max_size"), ({"max_restarts": 5000}, "max_restarts"),
+                        ({"port": 70000}, "port"), ({"restart": "sometimes"}, "restart"),
+                        ({"grace_period": "5x"}, "grace_period"), ({"env": {"A=B": "c"}}, "env"),
+                        ({"ready": sharedserver.Ready.port(), "ready_timeout": "0s"}, "ready.timeout"),
+                        ({"ready_timeout": "5s"}, "ready")]:
+        with pytest.raises(sharedserver.InvalidArgumentError) as caught:
+            sharedserver.use("bad", SLEEP, **kwargs)
+        assert caught.value.key == key, kwargs
+        assert str(caught.value).startswith(key + ": "), str(caught.value)
+    # Sizes are given as the project file gives them, in bytes or as text.
+    with sharedserver.use("sized", SLEEP, log_max_size="10M", grace_period="0s") as lease:
+        assert json.loads(sharedserver.status("sized").json)["log_max_size"] == 10 * 1024 * 1024
+    assert lease.released
     assert sharedserver.check("bad") is State.STOPPED
+
+
+def test_a_nul_byte_is_refused_by_the_library_not_cut_off(sandbox):
+    with pytest.raises(sharedserver.InvalidArgumentError, match="NUL") as caught:
+        sharedserver.use("nul", ["sleep", "1000\x00; rm -rf ~"])
+    assert caught.value.key == "command"
+    assert sharedserver.check("nul") is State.STOPPED
 
 
 def test_log_max_size_rotates_the_log(sandbox, tmp_path):

@@ -105,8 +105,8 @@ def use(name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period:
         ready: Optional[Ready] = None, ready_timeout: Optional[Duration] = None,
         ready_interval: Optional[Duration] = None, wait: bool = True, port: Optional[Port] = None,
         restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
-        restart_window: Optional[Duration] = None, on_mismatch: str = "warn",
-        log_max_size: Optional[int] = None, config: Optional[StrPath] = None) -> Lease:
+        restart_window: Optional[Duration] = None, on_mismatch: Optional[str] = None,
+        log_max_size: Optional[Union[int, str]] = None, config: Optional[StrPath] = None) -> Lease:
     """Attach to server ``name``, starting ``command`` (an argv list) when none runs.
 
     Returns a :class:`Lease`, a context manager that releases the reference on
@@ -139,7 +139,7 @@ def start(name: str, command: Sequence[StrPath], *, grace_period: Optional[Durat
           ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
           wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
           max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
-          log_max_size: Optional[int] = None) -> int:
+          log_max_size: Optional[Union[int, str]] = None) -> int:
     """Start ``name`` without attaching (admin); it begins in its grace period. Returns the pid."""
     return Context().start(name, command, grace_period=grace_period, env=env, working_dir=working_dir,
                            log_file=log_file, ready=ready, ready_timeout=ready_timeout,

@@ -16,7 +16,7 @@ else:
 
 from . import _sharedserver
 from ._errors import DefinitionMismatchWarning, InvalidArgumentError, NotAClientError, NotFoundError, NotRunningError
-from ._types import _RESTART_POLICIES, Change, Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
+from ._types import Change, Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
 
 # typing costs more than the rest of the import together (issue 14): the
 # annotations are strings, so it is needed only by type checkers and by
@@ -41,8 +41,6 @@ else:
         globals().update(aliases)
         return aliases[name]
 
-_PORT_AUTO = -1  # SHAREDSERVER_PORT_AUTO
-_MISMATCH_MODES = {name: value for value, name in _sharedserver.enum_table(_sharedserver.ENUM_MISMATCH)}
 _EXIT_REASONS = _sharedserver.ENUM_EXIT_REASON
 _CHANGE_KINDS = _sharedserver.ENUM_CHANGE
 _enum_cache: Dict[int, Dict[int, str]] = {}
@@ -89,24 +87,6 @@ def _command(command: Optional[Sequence[StrPath]]) -> List[str]:
     return [os.fspath(arg) for arg in command]
 
 
-def _env(env: Optional[Mapping[str, str]]) -> List[str]:
-    if env is None:
-        return []
-    entries = []
-    for key, value in env.items():
-        if not isinstance(key, str) or not key or "=" in key:
-            raise InvalidArgumentError(
-                f"sharedserver: invalid environment variable name {key!r}: "
-                "it must be a non-empty string without '='"
-            )
-        if not isinstance(value, str):
-            raise TypeError(
-                f"sharedserver: invalid value {value!r} for environment variable {key}: expected a str"
-            )
-        entries.append(f"{key}={value}")
-    return entries
-
-
 def _path(path: Optional[StrPath]) -> str:
     return "" if path is None else os.fspath(path)
 
@@ -121,116 +101,79 @@ def _pid(pid: Optional[int]) -> int:
     return pid
 
 
-def _port(port: Optional[Port]) -> int:
-    if port is None:
-        return 0
-    if port == "auto":
-        return _PORT_AUTO
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise InvalidArgumentError(f"sharedserver: invalid port {port!r}: expected \"auto\" or a number from 1 to 65535")
-    return port
-
-
-def _restart_policy(policy: Union[RestartPolicy, str]) -> int:
-    try:
-        return _RESTART_POLICIES[RestartPolicy(policy)]
-    except ValueError:
-        raise InvalidArgumentError(
-            f"sharedserver: invalid restart policy {policy!r}: expected \"no\", \"on-failure\" or \"always\"") from None
-
-
 def _optional_ms(value: Optional[Duration], what: str) -> int:
     return -1 if value is None else _milliseconds(value, what)
 
 
-def _on_mismatch(mode: str) -> int:
-    try:
-        return _MISMATCH_MODES[mode]
-    except (KeyError, TypeError):
-        raise InvalidArgumentError(
-            f"sharedserver: invalid on_mismatch {mode!r}: expected \"warn\", \"error\" or \"restart\"") from None
+def _duration(value: Duration, key: str) -> Union[int, str]:
+    """A duration as the definition takes it: text, or whole milliseconds."""
+    if isinstance(value, timedelta):
+        return value // timedelta(milliseconds=1)
+    if isinstance(value, str):
+        return value
+    raise TypeError(
+        f"sharedserver: invalid {key} {value!r}: expected text such as \"30m\" or a datetime.timedelta, "
+        f"not {type(value).__name__}"
+    )
 
 
-def _log_max_size(size: Optional[int]) -> int:
-    if size is None:
-        return -1
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise TypeError(f"sharedserver: invalid log_max_size {size!r}: expected a number of bytes (int) or None")
-    if size < 0:
-        raise InvalidArgumentError(f"sharedserver: invalid log_max_size {size}: expected bytes >= 0 (0: never rotate)")
-    return size
-
-
-def _default_options() -> Dict[str, Any]:
-    """Every field unset: the library applies its defaults."""
-    return {
-        "command": [], "env": [], "working_dir": "", "log_file": "", "grace_period_ms": -1, "client_pid": 0,
-        "metadata": "", "ready_kind": 0, "ready_target": "", "ready_timeout_ms": -1, "ready_interval_ms": -1,
-        "no_wait": False, "port": 0, "restart_policy": 0, "max_restarts": -1, "restart_window_ms": -1,
-        "on_mismatch": 0, "log_max_size": -1,
-    }
-
-
-def _merge_env(base: List[str], extra: List[str]) -> List[str]:
-    """base's KEY=VALUE entries with extra's added, a key in both taking extra's value."""
-    merged: Dict[str, str] = {}
-    for entry in (*base, *extra):
-        key, _, value = entry.partition("=")
-        merged.pop(key, None)
-        merged[key] = value
-    return [f"{key}={value}" for key, value in merged.items()]
-
-
-def _use_options(command: Optional[Sequence[StrPath]], *, grace_period: Optional[Duration] = None,
-                 env: Optional[Mapping[str, str]] = None, working_dir: Optional[StrPath] = None,
-                 log_file: Optional[StrPath] = None, metadata: Optional[str] = None, client_pid: int = 0,
-                 ready: Optional[Ready] = None, ready_timeout: Optional[Duration] = None,
-                 ready_interval: Optional[Duration] = None, wait: bool = True, port: Optional[Port] = None,
-                 restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
-                 restart_window: Optional[Duration] = None, on_mismatch: str = "warn",
-                 log_max_size: Optional[int] = None, base: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The options dict the extension reads (one key per sharedserver_use_options field).
-
-    ``base`` is a project's definition of the server: every argument that is
-    given (not None) overrides its value; ``env`` is added to its variables.
+def _definition_doc(command: Optional[Sequence[StrPath]], base: Optional[Dict[str, Any]], *,
+                    grace_period: Optional[Duration] = None, env: Optional[Mapping[str, str]] = None,
+                    working_dir: Optional[StrPath] = None, log_file: Optional[StrPath] = None,
+                    ready: Optional[Ready] = None, ready_timeout: Optional[Duration] = None,
+                    ready_interval: Optional[Duration] = None, port: Optional[Port] = None,
+                    restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
+                    restart_window: Optional[Duration] = None, on_mismatch: Optional[str] = None,
+                    log_max_size: Optional[Union[int, str]] = None) -> Dict[str, Any]:
+    """The keyword arguments as a definition in the library's keys, laid over
+    ``base`` (a project's definition): every argument given replaces its key,
+    ``env`` adds to its variables. The library checks every value; here only
+    Python's own types are turned into JSON ones.
     """
-    if ready is not None and not isinstance(ready, Ready):
-        raise TypeError(f"sharedserver: invalid ready {ready!r}: expected a probe such as "
-                        "sharedserver.Ready.port(6379) or sharedserver.Ready.http(\"http://127.0.0.1:{port}/\")")
-    if max_restarts is not None and (isinstance(max_restarts, bool) or not isinstance(max_restarts, int)
-                                     or max_restarts < 0):
-        raise InvalidArgumentError(f"sharedserver: invalid max_restarts {max_restarts!r}: expected an int >= 0")
-    options = _default_options() if base is None else dict(base)
+    doc = {} if base is None else base
     if command is not None:
-        options["command"] = _command(command)
+        doc["command"] = _command(command)
+        doc.pop("args", None)
     if env is not None:
-        options["env"] = _merge_env(options["env"], _env(env))
+        doc["env"] = {**doc.get("env", {}), **dict(env.items())} if hasattr(env, "items") else env
     if working_dir is not None:
-        options["working_dir"] = _path(working_dir)
+        doc["working_dir"] = _path(working_dir)
     if log_file is not None:
-        options["log_file"] = _path(log_file)
+        doc["log_file"] = _path(log_file)
     if grace_period is not None:
-        options["grace_period_ms"] = _milliseconds(grace_period, "grace period")
+        doc.pop("idle_timeout", None)  # the base's name for it
+        doc["grace_period"] = _duration(grace_period, "grace_period")
     if ready is not None:
-        options["ready_kind"], options["ready_target"] = ready.kind, ready.target
-    if ready_timeout is not None:
-        options["ready_timeout_ms"] = _milliseconds(ready_timeout, "ready timeout")
-    if ready_interval is not None:
-        options["ready_interval_ms"] = _milliseconds(ready_interval, "ready interval")
-    if port is not None:
-        options["port"] = _port(port)
+        if not isinstance(ready, Ready):
+            raise TypeError(f"sharedserver: invalid ready {ready!r}: expected a probe such as "
+                            "sharedserver.Ready.port(6379) or sharedserver.Ready.http(\"http://127.0.0.1:{port}/\")")
+        doc["ready"] = ready._definition()
+    for key, wait_for in (("timeout", ready_timeout), ("interval", ready_interval)):
+        if wait_for is not None:
+            doc["ready"] = {**doc.get("ready", {}), key: _duration(wait_for, "ready_" + key)}
     if restart is not None:
-        options["restart_policy"] = _restart_policy(restart)
-    if max_restarts is not None:
-        options["max_restarts"] = max_restarts
+        doc["restart"] = restart.value if isinstance(restart, RestartPolicy) else restart
     if restart_window is not None:
-        options["restart_window_ms"] = _milliseconds(restart_window, "restart window")
-    options["client_pid"] = client_pid
-    options["metadata"] = metadata or ""
-    options["no_wait"] = not wait
-    options["on_mismatch"] = _on_mismatch(on_mismatch)
-    options["log_max_size"] = _log_max_size(log_max_size)
-    return options
+        doc["restart_window"] = _duration(restart_window, "restart_window")
+    given: Dict[str, Any] = {"port": port, "max_restarts": max_restarts, "on_mismatch": on_mismatch,
+                             "log_max_size": log_max_size}
+    doc.update((key, value) for key, value in given.items() if value is not None)
+    return doc
+
+
+def _definition_text(doc: Dict[str, Any]) -> str:
+    import json
+
+    try:
+        return json.dumps(doc)
+    except (TypeError, ValueError):
+        for key, value in doc.items():  # name the argument JSON cannot carry
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise TypeError(f"sharedserver: invalid {key} {value!r}: "
+                                f"a {type(value).__name__} cannot be part of a definition") from None
+        raise
 
 
 class Project:
@@ -264,9 +207,11 @@ class Project:
         """True when the definition of ``name`` says ``"lazy": true``."""
         return bool(self._project.lazy(name))
 
-    def _use_options(self, name: str) -> Dict[str, Any]:
-        """The definition of ``name`` as an options dict; NotFoundError when it has none."""
-        return dict(self._project.use_options(name))
+    def _definition(self, name: str) -> Dict[str, Any]:
+        """The definition of ``name`` in the library's keys; NotFoundError when it has none."""
+        import json
+
+        return dict(json.loads(self._project.definition_json(name)))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.defines(name)
@@ -294,11 +239,11 @@ def _definition(name: str, config: Optional[StrPath]) -> Optional[Dict[str, Any]
     current directory is used only when it defines ``name``.
     """
     if config is not None or os.environ.get("SHAREDSERVER_CONFIG"):
-        return Project(config)._use_options(name)
+        return Project(config)._definition(name)
     found = project()
     if found is None or not found.defines(name):
         return None
-    return found._use_options(name)
+    return found._definition(name)
 
 
 class Lease:
@@ -408,7 +353,7 @@ class Context:
             ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
             wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
             max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
-            on_mismatch: str = "warn", log_max_size: Optional[int] = None,
+            on_mismatch: Optional[str] = None, log_max_size: Optional[Union[int, str]] = None,
             config: Optional[StrPath] = None) -> Lease:
         """Attach to ``name``, starting ``command`` when no server runs.
 
@@ -430,14 +375,16 @@ class Context:
                          log_max_size=log_max_size, config=config)
 
     def _use(self, name: str, command: Optional[Sequence[StrPath]], *, pid: Optional[int],
-             config: Optional[StrPath], **kwargs: Any) -> Lease:
+             config: Optional[StrPath], metadata: Optional[str], wait: bool, **kwargs: Any) -> Lease:
         # Called by use() here and by sharedserver.use(): the warning's
         # stacklevel (3) points at their caller either way.
         client = _pid(pid) or os.getpid()
         base = _definition(name, config) if command is None else None
-        options = _use_options(command, client_pid=client, base=base, **kwargs)
-        outcome, server_pid, refcount, mismatch, server_port, is_ready = self._ctx.use(name, options)
-        if mismatch and options["on_mismatch"] == _MISMATCH_MODES["warn"]:
+        doc = _definition_doc(command, base, **kwargs)
+        text = _definition_text(doc) if doc else ""
+        outcome, server_pid, refcount, mismatch, server_port, is_ready = self._ctx.use(
+            name, text, client, metadata or "", not wait)
+        if mismatch and doc.get("on_mismatch", "warn") == "warn":
             import warnings
 
             warnings.warn(f"sharedserver: \"{name}\" runs with a different definition than asked: {mismatch}",
@@ -454,19 +401,19 @@ class Context:
               ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
               wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
               max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
-              log_max_size: Optional[int] = None) -> int:
+              log_max_size: Optional[Union[int, str]] = None) -> int:
         """Start without attaching a client (admin); the server begins in its grace period.
 
         Returns the server's pid; AlreadyRunningError when one runs.
         """
-        options = _use_options(command, grace_period=grace_period, env=env, working_dir=working_dir,
-                               log_file=log_file, ready=ready, ready_timeout=ready_timeout,
-                               ready_interval=ready_interval, wait=wait, port=port, restart=restart,
-                               max_restarts=max_restarts, restart_window=restart_window,
-                               log_max_size=log_max_size)
-        if not options["command"]:
+        if command is None or not _command(command):
             raise InvalidArgumentError(f"sharedserver: start({name!r}) needs a command to run")
-        return int(self._ctx.start(name, options))
+        doc = _definition_doc(command, None, grace_period=grace_period, env=env, working_dir=working_dir,
+                              log_file=log_file, ready=ready, ready_timeout=ready_timeout,
+                              ready_interval=ready_interval, port=port, restart=restart,
+                              max_restarts=max_restarts, restart_window=restart_window,
+                              log_max_size=log_max_size)
+        return int(self._ctx.start(name, _definition_text(doc), not wait))
 
     def wait(self, name: str, *, timeout: Optional[Duration] = None,
              progress: Optional[Callable[[timedelta, str], None]] = None) -> None:

@@ -25,11 +25,14 @@ class Error(Exception):
     """Base class of every sharedserver failure.
 
     ``code`` is the C error code (a negative ``SHAREDSERVER_E*`` value),
-    ``path`` the file, directory or command the failure is about (or None).
+    ``path`` the file, directory or command the failure is about (or None),
+    ``key`` the definition key a bad value was given in (``"ready.port"``,
+    ``"grace_period"``), or None.
     """
 
     code: int = _CODES["error"]
     path: Optional[str]
+    key: Optional[str] = None
 
     def __init__(self, message: str, *, path: Optional[str] = None) -> None:
         super().__init__(message)
@@ -41,7 +44,7 @@ class Error(Exception):
 
     def __reduce__(self) -> Tuple[Any, ...]:
         # Keep path and code across pickling (multiprocessing, concurrent.futures).
-        return (_rebuild, (type(self), self.message, self.path, {"code": self.code}))
+        return (_rebuild, (type(self), self.message, self.path, {"code": self.code, "key": self.key}))
 
 
 class _OSFailure(Error, OSError):
@@ -153,12 +156,15 @@ _CLASSES: Tuple[Type[Error], ...] = (
 _BY_CODE: Dict[int, Type[Error]] = {cls.code: cls for cls in _CLASSES}
 
 
-def _from_library(code: int, message: str, sys_errno: int, path: str) -> Error:
+def _from_library(code: int, message: str, sys_errno: int, path: str, key: str = "") -> Error:
     """Build the exception for a failure of the C library (called by the extension)."""
     cls = _BY_CODE.get(code, Error)
     if issubclass(cls, _OSFailure):
-        return cls(message, errno=sys_errno or None, path=path or None)
-    error = cls(message, path=path or None)
+        error: Error = cls(message, errno=sys_errno or None, path=path or None)
+    else:
+        error = cls(message, path=path or None)
     if cls is Error:
         error.code = code
+    if key:
+        error.key = key
     return error

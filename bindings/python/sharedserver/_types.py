@@ -129,6 +129,7 @@ class RestartPolicy(enum.Enum):
 
 
 _PROBES: Dict[str, int] = {name: value for value, name in _sharedserver.enum_table(_sharedserver.ENUM_PROBE)}
+_PROBE_NAMES: Dict[int, str] = {value: name for name, value in _PROBES.items()}
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ class Ready:
 
     kind: int  # sharedserver_probe_kind (the library's number for the probe)
     target: str = ""
+
+    def _definition(self) -> Dict[str, Any]:
+        """The probe as a definition's "ready" object (the library checks it)."""
+        if self.kind == _PROBES["port"]:
+            return {"port": int(self.target) if self.target.isdigit() else (self.target or True)}
+        return {_PROBE_NAMES.get(self.kind, str(self.kind)): self.target}
 
     @classmethod
     def port(cls, port: Optional[int] = None) -> Ready:
@@ -173,8 +180,6 @@ class Ready:
 _STATES: Dict[int, State] = {value: State(name) for value, name in _sharedserver.enum_table(_sharedserver.ENUM_STATE)}
 _OUTCOMES: Dict[int, Outcome] = {
     value: Outcome(name) for value, name in _sharedserver.enum_table(_sharedserver.ENUM_OUTCOME)}
-_RESTART_POLICIES: Dict[RestartPolicy, int] = {
-    RestartPolicy(name): value for value, name in _sharedserver.enum_table(_sharedserver.ENUM_RESTART)}
 
 
 def _state(value: int) -> State:

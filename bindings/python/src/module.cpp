@@ -27,101 +27,6 @@ namespace {
 
 using release_gil = py::call_guard<py::gil_scoped_release>;
 
-// Version 3 of the use options (on_mismatch, log_max_size) reaches the library
-// only through the C++ wrapper's UseOptions; these detect whether the wrapper
-// this module is built against has the members yet.
-template <class T, class = void>
-struct has_on_mismatch : std::false_type {};
-template <class T>
-struct has_on_mismatch<T, std::void_t<decltype(std::declval<T &>().on_mismatch)>> : std::true_type {};
-template <class T, class = void>
-struct has_log_max_size : std::false_type {};
-template <class T>
-struct has_log_max_size<T, std::void_t<decltype(std::declval<T &>().log_max_size)>> : std::true_type {};
-
-constexpr bool kHasOnMismatch = has_on_mismatch<ss::UseOptions>::value;
-constexpr bool kHasLogMaxSize = has_log_max_size<ss::UseOptions>::value;
-
-template <class Options>
-void set_on_mismatch(Options &options, int mode) {
-    if constexpr (has_on_mismatch<Options>::value) {
-        options.on_mismatch = static_cast<decltype(options.on_mismatch)>(mode);
-    } else if (mode != SHAREDSERVER_MISMATCH_WARN) {
-        throw py::value_error("sharedserver: on_mismatch needs a library wrapper with UseOptions::on_mismatch");
-    }
-}
-
-template <class Options>
-void set_log_max_size(Options &options, int64_t bytes) {
-    if constexpr (has_log_max_size<Options>::value) {
-        options.log_max_size = static_cast<decltype(options.log_max_size)>(bytes);
-    } else if (bytes >= 0) {
-        throw py::value_error("sharedserver: log_max_size needs a library wrapper with UseOptions::log_max_size");
-    }
-}
-
-template <class Options>
-int get_on_mismatch(const Options &options) {
-    if constexpr (has_on_mismatch<Options>::value) return static_cast<int>(options.on_mismatch);
-    return SHAREDSERVER_MISMATCH_WARN;
-}
-
-template <class Options>
-int64_t get_log_max_size(const Options &options) {
-    if constexpr (has_log_max_size<Options>::value) return static_cast<int64_t>(options.log_max_size);
-    return -1;
-}
-
-// The options dict the package builds (sharedserver/_api.py, _use_options)
-// -> the wrapper's UseOptions. Read with the GIL held.
-ss::UseOptions make_options(const py::dict &o) {
-    ss::UseOptions options;
-    options.command = o["command"].cast<std::vector<std::string>>();
-    options.env = o["env"].cast<std::vector<std::string>>();
-    options.working_dir = o["working_dir"].cast<std::string>();
-    options.log_file = o["log_file"].cast<std::string>();
-    const auto grace_period_ms = o["grace_period_ms"].cast<int64_t>();
-    if (grace_period_ms >= 0) options.grace_period_ms = grace_period_ms;
-    options.client_pid = o["client_pid"].cast<int64_t>();
-    options.metadata = o["metadata"].cast<std::string>();
-    options.ready_kind = o["ready_kind"].cast<int>();
-    options.ready_target = o["ready_target"].cast<std::string>();
-    options.ready_timeout_ms = o["ready_timeout_ms"].cast<int64_t>();
-    options.ready_interval_ms = o["ready_interval_ms"].cast<int64_t>();
-    options.no_wait = o["no_wait"].cast<bool>();
-    options.port = o["port"].cast<int>();
-    options.restart_policy = o["restart_policy"].cast<int>();
-    options.max_restarts = o["max_restarts"].cast<int>();
-    options.restart_window_ms = o["restart_window_ms"].cast<int64_t>();
-    set_on_mismatch(options, o["on_mismatch"].cast<int>());
-    set_log_max_size(options, o["log_max_size"].cast<int64_t>());
-    return options;
-}
-
-// The wrapper's UseOptions -> the same dict (a project's definition).
-py::dict options_to_dict(const ss::UseOptions &options) {
-    py::dict out;
-    out["command"] = options.command;
-    out["env"] = options.env;
-    out["working_dir"] = options.working_dir;
-    out["log_file"] = options.log_file;
-    out["grace_period_ms"] = options.grace_period_ms.value_or(-1);
-    out["client_pid"] = options.client_pid;
-    out["metadata"] = options.metadata;
-    out["ready_kind"] = options.ready_kind;
-    out["ready_target"] = options.ready_target;
-    out["ready_timeout_ms"] = options.ready_timeout_ms;
-    out["ready_interval_ms"] = options.ready_interval_ms;
-    out["no_wait"] = options.no_wait;
-    out["port"] = options.port;
-    out["restart_policy"] = options.restart_policy;
-    out["max_restarts"] = options.max_restarts;
-    out["restart_window_ms"] = options.restart_window_ms;
-    out["on_mismatch"] = get_on_mismatch(options);
-    out["log_max_size"] = get_log_max_size(options);
-    return out;
-}
-
 py::dict info_to_dict(const ss::Info &info) {
     py::list clients;
     for (const auto &client : info.clients)
@@ -155,7 +60,7 @@ void translate(std::exception_ptr p) {
         if (p) std::rethrow_exception(p);
     } catch (const ss::Error &e) {
         py::object make = py::module_::import("sharedserver._errors").attr("_from_library");
-        py::object exc = make(e.code(), e.what(), e.sys_errno(), e.path());
+        py::object exc = make(e.code(), e.what(), e.sys_errno(), e.path(), e.key());
         PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
     }
 }
@@ -175,8 +80,6 @@ PYBIND11_MODULE(_sharedserver, m) {
     py::register_exception_translator(&translate);
 
     m.attr("ABI_VERSION") = SHAREDSERVER_ABI_VERSION;
-    m.attr("HAS_ON_MISMATCH") = kHasOnMismatch;
-    m.attr("HAS_LOG_MAX_SIZE") = kHasLogMaxSize;
     m.def("version", &ss::version);
     m.def("abi_version", &ss::abi_version);
     m.def("library_path", [] { return std::string(sharedserver_library_path()); });
@@ -193,37 +96,28 @@ PYBIND11_MODULE(_sharedserver, m) {
         .def("names", &ss::Project::names)
         .def("defines", &ss::Project::defines, py::arg("name"))
         .def("lazy", &ss::Project::lazy, py::arg("name"))
-        .def(
-            "use_options", [](const ss::Project &project, const std::string &name) {
-                return options_to_dict(project.use_options(name));
-            },
-            py::arg("name"));
+        .def("definition_json", &ss::Project::definition_json, py::arg("name"));
 
     py::class_<ss::Context>(m, "Context")
         .def(py::init<const std::string &>(), py::arg("state_dir") = std::string())
         .def_property_readonly("state_dir", &ss::Context::state_dir)
         .def_property_readonly("watcher_path", &ss::Context::watcher_path)
+        // The definition is JSON text in the library's keys (the package
+        // builds it from keyword arguments); the library parses and checks it.
         .def(
             "use",
-            [](ss::Context &ctx, const std::string &name, const py::dict &o) {
-                const ss::UseOptions options = make_options(o);
-                ss::UseResult r;
-                {
-                    py::gil_scoped_release unlocked;
-                    r = ctx.use(name, options);
-                }
-                return py::make_tuple(static_cast<int>(r.outcome), r.pid, r.refcount, r.mismatch, r.port, r.ready);
+            [](ss::Context &ctx, const std::string &name, const std::string &definition, int64_t client_pid,
+               const std::string &metadata, bool no_wait) {
+                // Plain C++ values: they become Python objects after the guard
+                // has taken the GIL back.
+                ss::UseResult r = ctx.use_definition(name, definition, client_pid, metadata, no_wait);
+                return std::make_tuple(static_cast<int>(r.outcome), r.pid, r.refcount, r.mismatch, r.port, r.ready);
             },
-            py::arg("name"), py::arg("options"))
+            py::arg("name"), py::arg("definition"), py::arg("client_pid"), py::arg("metadata"), py::arg("no_wait"),
+            release_gil())
         .def("unuse", &ss::Context::unuse, py::arg("name"), py::arg("client_pid"), release_gil())
-        .def(
-            "start",
-            [](ss::Context &ctx, const std::string &name, const py::dict &o) {
-                const ss::UseOptions options = make_options(o);
-                py::gil_scoped_release unlocked;
-                return ctx.start(name, options);
-            },
-            py::arg("name"), py::arg("options"))
+        .def("start", &ss::Context::start_definition, py::arg("name"), py::arg("definition"), py::arg("no_wait"),
+             py::arg("base_dir") = std::string(), release_gil())
         .def(
             "wait",
             [](ss::Context &ctx, const std::string &name, int64_t timeout_ms, const py::object &progress) {
