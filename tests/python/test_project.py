@@ -59,6 +59,21 @@ def test_keyword_arguments_override_the_project_values(sandbox, project_dir):
         assert lease.pid == info.pid
 
 
+def test_values_not_given_as_arguments_keep_the_project_files(sandbox, tmp_path, monkeypatch):
+    # on_mismatch and log_max_size once always replaced the file's values with
+    # Python's defaults ("warn", the library's 10M), given or not.
+    path = write_project(tmp_path, {"strict": {"command": ["sleep", "1000"], "on_mismatch": "error",
+                                               "log_max_size": "1K", "idle_timeout": "0s"}})
+    monkeypatch.chdir(tmp_path)
+    with sharedserver.use("strict", config=path):
+        sandbox.remember("strict")
+        assert json.loads(sharedserver.status("strict").json)["log_max_size"] == 1024
+        with pytest.raises(sharedserver.AlreadyRunningError, match=r"env is \[\], asked \[OTHER=1\]"):
+            sharedserver.use("strict", config=path, env={"OTHER": "1"})
+        with pytest.warns(sharedserver.DefinitionMismatchWarning):
+            sharedserver.use("strict", config=path, env={"OTHER": "1"}, on_mismatch="warn").release()
+
+
 def test_project_exposes_path_names_lazy_and_defines(project_dir):
     found = sharedserver.project()
     assert found is not None
