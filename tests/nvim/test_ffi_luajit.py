@@ -89,6 +89,23 @@ def test_a_library_with_another_abi_is_refused_with_how_to_rebuild(ss):
     assert "meson setup build && ninja -C build" in msg
 
 
+def test_a_library_of_the_same_abi_lacking_a_function_is_refused_at_load(ss):
+    # An older build of the same ABI: once it loaded, and the first command
+    # that needed a newer function failed with a raw LuaJIT error.
+    src = ss.root / "older.c"
+    src.write_text("int sharedserver_abi_version(void) { return 1; }\n")
+    older = ss.root / "libolder.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(older), str(src)], check=True)
+    env = dict(ss.env, SHAREDSERVER_LIB=str(older))
+    script = "package.path = %r .. '/?.lua;' .. package.path\n" % str(PLUGIN / "lua")
+    script += "print(select(2, require('sharedserver.ffi').load()))"
+    r = subprocess.run(["luajit", "-e", script], env=env, capture_output=True, text=True, timeout=10)
+    msg = r.stdout.strip()
+    assert msg.startswith(f"sharedserver: {older} cannot give sharedserver_"), msg
+    assert "which this plugin needs" in msg and "meson setup build && ninja -C build" in msg
+    assert "\n" not in msg
+
+
 def test_the_build_tree_is_found_relative_to_the_plugin_without_any_setting(ss):
     env = {k: v for k, v in ss.env.items() if k != "SHAREDSERVER_LIB"}
     plugin_lua = PLUGIN / "lua"

@@ -24,9 +24,10 @@ local OUTCOMES = {} -- value -> "started", "attached", "rescued"
 -- cdef.lua is generated from sharedserver.h. It is found beside this file,
 -- not through require(): a libuv worker thread loads this file with dofile
 -- into a Lua state that has no package.path of the plugin.
+local here = debug.getinfo(1, "S").source:sub(2)
+local CDEF = dofile((here:gsub("ffi%.lua$", "cdef.lua")))
 if not pcall(ffi.typeof, "sharedserver_context") then
-  local here = debug.getinfo(1, "S").source:sub(2)
-  ffi.cdef(dofile((here:gsub("ffi%.lua$", "cdef.lua"))))
+  ffi.cdef(CDEF)
 end
 
 -- The ABI this binding was written for: the header's, as cdef.lua holds it.
@@ -54,6 +55,18 @@ local function fail(rc)
     msg = "sharedserver: call failed with code " .. tostring(rc)
   end
   return nil, msg, rc
+end
+
+-- A versioned struct (options, results) filled by the library's own _init():
+-- its defaults are never copied here, and its version is the header's this
+-- cdef was generated from, so an older library refuses it with a clear error.
+local function new_struct(kind)
+  local o = ffi.new("sharedserver_" .. kind)
+  local rc = lib["sharedserver_" .. kind .. "_init"](o, lib["SHAREDSERVER_" .. kind:upper() .. "_VERSION"])
+  if rc ~= 0 then
+    error(ffi.string(lib.sharedserver_error_last()), 2)
+  end
+  return o
 end
 
 local function num(v)
@@ -197,6 +210,24 @@ local function try_load(path)
         rebuild_hint()
       )
   end
+  -- The same ABI may lack functions added since (an older build of the same
+  -- major version): found now, with how to fix it, not as a Lua error in
+  -- the middle of some later command.
+  for fn in CDEF:gmatch("(sharedserver_[%w_]+)%(") do
+    local found, err = pcall(function()
+      return l[fn]
+    end)
+    if not found then
+      return nil,
+        string.format(
+          "sharedserver: %s cannot give %s, which this plugin needs (%s); %s, or point lib_path / $SHAREDSERVER_LIB at a matching build",
+          path,
+          fn,
+          tostring(err),
+          rebuild_hint()
+        )
+    end
+  end
   return l
 end
 
@@ -338,15 +369,6 @@ local function opt_string(p)
   return s
 end
 
--- Why a listed record cannot be read (state "corrupt"); nil otherwise, and
--- with a library older than sharedserver_info_error.
-local function info_error(i)
-  local ok, p = pcall(function()
-    return lib.sharedserver_info_error(i)
-  end)
-  return ok and opt_string(p) or nil
-end
-
 local function info_table(i)
   local state = lib.sharedserver_info_state(i)
   local t = {
@@ -363,7 +385,7 @@ local function info_table(i)
     port = lib.sharedserver_info_port(i),
     ready_at = num(lib.sharedserver_info_ready_at(i)),
     restart_count = num(lib.sharedserver_info_restart_count(i)),
-    error = info_error(i),
+    error = opt_string(lib.sharedserver_info_error(i)),
     clients = {},
     argv = {},
     env = {},
@@ -442,16 +464,7 @@ end
 --   max_restarts, restart_window_ms } (the struct's fields, same names).
 -- `anchor` keeps the Lua strings and arrays alive for the duration of the call.
 local function use_options(spec, anchor)
-  -- The values of SHAREDSERVER_USE_OPTIONS_INIT; a library that knows an
-  -- older version of the struct reads only the fields it knows.
-  local o = ffi.new("sharedserver_use_options")
-  o.version = 3
-  o.grace_period_ms = -1
-  o.log_max_size = -1
-  o.ready_timeout_ms = -1
-  o.ready_interval_ms = -1
-  o.max_restarts = -1
-  o.restart_window_ms = -1
+  local o = new_struct("use_options")
   spec = spec or {}
   local argv = spec.argv
   if argv and #argv > 0 then
@@ -520,8 +533,7 @@ end
 function Context:use(name, spec)
   local anchor = {}
   local o = use_options(spec, anchor)
-  local r = ffi.new("sharedserver_use_result")
-  r.version = 2
+  local r = new_struct("use_result")
   local rc = lib.sharedserver_use(r, self.handle, name, o)
   if rc ~= 0 then
     return fail(rc)
@@ -562,8 +574,7 @@ end
 -- Wait until `name` is ready (its readiness probe passed). timeout_ms nil:
 -- as long as the server's own probe timeout allows.
 function Context:wait(name, timeout_ms)
-  local o = ffi.new("sharedserver_wait_options")
-  o.version = 1
+  local o = new_struct("wait_options")
   o.timeout_ms = timeout_ms or -1
   local rc = lib.sharedserver_wait(self.handle, name, o)
   if rc ~= 0 then
@@ -575,8 +586,7 @@ end
 -- opts: { force = bool, timeout_ms = number }.
 function Context:stop(name, opts)
   opts = opts or {}
-  local o = ffi.new("sharedserver_stop_options")
-  o.version = 1
+  local o = new_struct("stop_options")
   o.force = opts.force and 1 or 0
   o.timeout_ms = opts.timeout_ms or -1
   local rc = lib.sharedserver_stop(self.handle, name, o)
@@ -727,8 +737,7 @@ function Definition:json()
 end
 
 local function client_options(client)
-  local o = ffi.new("sharedserver_client_options")
-  lib.sharedserver_client_options_init(o, 1)
+  local o = new_struct("client_options")
   client = client or {}
   if client.client_pid then
     o.client_pid = client.client_pid
@@ -745,8 +754,7 @@ end
 -- { client_pid, metadata, no_wait, wait_timeout_ms }. Returns what use() does.
 function Context:use_definition(name, def, client)
   local o = client_options(client)
-  local r = ffi.new("sharedserver_use_result")
-  r.version = 2
+  local r = new_struct("use_result")
   local rc = lib.sharedserver_use_definition(r, self.handle, name, def and def.handle or nil, o)
   if rc ~= 0 then
     return fail(rc)
@@ -879,8 +887,7 @@ end
 -- the library's names. nil when none came within timeout_ms (0: do not
 -- block); nil, message, code on failure.
 function Watch:next(timeout_ms)
-  local c = ffi.new("sharedserver_change")
-  lib.sharedserver_change_init(c, 1)
+  local c = new_struct("change")
   local rc = lib.sharedserver_watch_next(c, self.handle, timeout_ms or 0)
   if rc == M.E.TIMEOUT then
     return nil
