@@ -21,6 +21,7 @@ def test_an_adoption_nobody_recorded_leaves_the_server_to_its_recorded_watcher(s
                                stdin=theirs, stdout=theirs, stderr=subprocess.DEVNULL)
     sandbox.pids.append(adopter.pid)
     theirs.close()
+    ours.settimeout(10)  # an adopter that never answers fails the test instead of hanging it
     ours.sendall((json.dumps({"pid": record["pid"], "start": record["pid_start"]}) + "\n").encode())
     report = json.loads(ours.makefile().readline())
     adopter.wait()  # the launcher; the watcher it forked goes on

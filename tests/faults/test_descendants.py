@@ -50,9 +50,14 @@ def test_a_double_forked_child_of_a_foreground_server_is_stopped_with_it(sandbox
     sandbox.run("use", "--pid", client.pid, "--env", tag.entry, "web", "--",
                 "sh", "-c", "(setsid sleep 1000 &); exec sleep 1000")
     record = sandbox.record("web")
-    assert wait_until(lambda: len(tag.processes()) == 2)
-    [orphan] = [p for p in tag.processes() if p != record["pid"]]
-    assert stat(orphan)[1] == record["watcher_pid"], "the watcher did not adopt the orphan (not a subreaper)"
+
+    def orphans():
+        return [p for p in tag.processes() if p != record["pid"]]
+
+    # Until the subshell that forked it exits, the orphan is not one yet (and
+    # the subshell itself carries the tag): wait for the one left, adopted.
+    assert wait_until(lambda: len(orphans()) == 1 and stat(orphans()[0])[1] == record["watcher_pid"], timeout=10), \
+        f"the watcher did not adopt the orphan (not a subreaper): {[(p, stat(p)[1]) for p in orphans()]}"
 
     sandbox.run("admin", "stop", "web")
 
@@ -62,8 +67,10 @@ def test_a_double_forked_child_of_a_foreground_server_is_stopped_with_it(sandbox
 def test_the_watcher_reaps_the_orphans_it_adopts(sandbox, tag):
     client = sandbox.client()
     sandbox.run("use", "--pid", client.pid, "--env", tag.entry, "web", "--",
-                "sh", "-c", "(setsid sleep 0.2 &); (setsid sleep 0.3 &); exec sleep 1000")
+                "sh", "-c", "(setsid sleep 1 &); (setsid sleep 1.2 &); exec sleep 1000")
     watcher = sandbox.record("web")["watcher_pid"]
+    # Seen first, so that the wait below is for their end and not before their start.
+    assert wait_until(lambda: len(tag.processes()) == 3, timeout=10)
     assert wait_until(lambda: len(tag.processes()) == 1, timeout=10)
     assert wait_until(lambda: not zombie_children(watcher), timeout=5), \
         f"zombies {zombie_children(watcher)} of adopted orphans are left unreaped"

@@ -287,12 +287,13 @@ class Env:
                 record = json.loads(rec.read_text())
             except (OSError, json.JSONDecodeError):
                 continue
+            # Pids only: a group id read from an old record proves nothing
+            # (its group may be another's by now); members carry the marker below.
             for key, pid in _pids_in(record):
+                if key == "pgid":
+                    continue
                 try:
-                    if key == "pgid":
-                        os.killpg(pid, signal.SIGKILL)
-                    else:
-                        os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
         # Anything still running with this test's state directory in its

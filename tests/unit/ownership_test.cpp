@@ -134,6 +134,18 @@ TEST_CASE("a group whose leader is gone proves nothing; while its zombie is unre
         ::_exit(0);
     }
     ::setpgid(leader, leader);
+    // Until we reap the leader its pid, and so its group, cannot be reused:
+    // the group is provably ours, and a failed REQUIRE below does not leave
+    // the member sleeping.
+    struct GroupGuard {
+        pid_t group;
+        bool reaped = false;
+        ~GroupGuard() {
+            if (reaped) return;
+            ::killpg(group, SIGKILL);
+            ::waitpid(group, nullptr, 0);
+        }
+    } guard{leader};
     REQUIRE(testing::wait_until([&] { return testing::proc_state(leader) == 'Z'; }, 5000));
     Started started;
     pid_t member = 0;
@@ -152,6 +164,7 @@ TEST_CASE("a group whose leader is gone proves nothing; while its zombie is unre
 
     int status = 0;
     ::waitpid(leader, &status, 0);
+    guard.reaped = true;
     Members gone_leader({leader_id, {}, ""});
     CHECK(gone_leader.refresh() == 0);
     auto strangers = gone_leader.unproven_in_group(leader);
