@@ -29,7 +29,8 @@ void setup(CLI::App &app) {
     app.add_option("name", names, "Server names (default: every name, also those first used later)");
     app.add_flag("-f,--follow", follow, "Keep printing new changes until interrupted (Ctrl-C) or the reader goes away");
     app.add_flag("--json", json, "One JSON object per line: the event as recorded, with name and state");
-    app.add_option("--since", since, "Only changes of this last duration (e.g. 10m; 0s: none recorded before now)");
+    app.add_option("--since", since, "Only changes of this last duration (e.g. 10m; 0s: none recorded before now)")
+        ->type_name("DURATION");
 }
 
 int64_t unix_now_ms() {
@@ -62,10 +63,13 @@ bool write_out(const std::string &text) {
 }
 
 // Every change that is already there: the recorded ones, oldest first
-// across names (the watch reads one name's log at a time).
-bool print_pending(sharedserver::Watch &watch, bool sort) {
+// across names (the watch reads one name's log at a time). `only`: the
+// names to keep, empty for every one.
+bool print_pending(sharedserver::Watch &watch, bool sort, const std::vector<std::string> &only = {}) {
     std::vector<sharedserver::Change> changes;
-    while (auto change = watch.next(0)) changes.push_back(std::move(*change));
+    while (auto change = watch.next(0))
+        if (only.empty() || std::find(only.begin(), only.end(), change->name) != only.end())
+            changes.push_back(std::move(*change));
     if (sort)
         std::stable_sort(changes.begin(), changes.end(), [](const auto &a, const auto &b) { return a.at_ms < b.at_ms; });
     std::string text;
@@ -89,8 +93,16 @@ int run(const Invocation &) {
     }
 
     sharedserver::Context ctx;
+    if (!follow) {
+        // A watch on a name makes its (empty) event log, to have a file to
+        // watch: reading what is recorded must not leave files behind.
+        for (const auto &name : names) sharedserver::validate_name(name);
+        sharedserver::Watch every = ctx.watch({}, since_ms);
+        (void)print_pending(every, true, names);
+        return 0;
+    }
     sharedserver::Watch watch = ctx.watch(names, since_ms);
-    if (!print_pending(watch, true) || !follow) return 0;
+    if (!print_pending(watch, true)) return 0;
 
     int stop_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
     if (stop_fd < 0) return fail(std::string("cannot wait for signals: ") + std::strerror(errno));

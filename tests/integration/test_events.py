@@ -193,3 +193,8 @@ def test_events_has_help_and_bash_completion(sandbox, tmp_path):
     assert out == ["events", "--follow --json --since --help", "redis"]
     for shell in ("zsh", "fish"):
         assert "events" in sandbox.run("completion", shell).stdout
+
+
+def test_events_of_a_name_never_used_print_nothing_and_leave_no_file(sandbox):
+    assert sandbox.run("events", "never-used").stdout == ""
+    assert sorted(p.name for p in sandbox.dir.iterdir()) == []
