@@ -2,10 +2,10 @@
 as other clients cause them, until a signal or a closed pipe."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -27,18 +27,21 @@ def follower(sandbox, *args):
 
 
 def read_until(proc, predicate, timeout=15.0):
-    """Lines of `proc` until one satisfies predicate (fails on EOF or timeout)."""
+    """Lines of `proc` until one satisfies predicate; a follower that prints
+    nothing more is killed after `timeout`, which ends the read."""
     seen = []
-    deadline = time.monotonic() + timeout
-    os.set_blocking(proc.stdout.fileno(), True)
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"events -f ended early ({proc.poll()}): {seen} {proc.stderr.read()}")
-        seen.append(line.rstrip("\n"))
-        if predicate(seen[-1]):
-            return seen
-    raise AssertionError(f"timed out; saw {seen}")
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"events -f ended ({proc.wait()}) before the line waited for: {seen}")
+            seen.append(line.rstrip("\n"))
+            if predicate(seen[-1]):
+                return seen
+    finally:
+        timer.cancel()
 
 
 def test_events_prints_every_recorded_change_oldest_first_with_state_pid_and_message(sandbox):

@@ -116,3 +116,22 @@ def test_statusline_makes_no_system_call(ss):
         """
     )
     assert counts[2:] == counts[:2], counts
+
+
+def test_a_probe_and_a_restart_fire_ready_after_the_probe_and_failed_stopped_started_on_a_crash(ss):
+    n = ss.nvim(SETUP)
+    cli(ss, "use", "--pid", client(ss).pid, "--no-wait", "--ready-log", "^up$", "--restart", "on-failure", "web",
+        "--", "sh", "-c", "sleep 0.3; echo up; exec sleep 1000")
+    wait_for(lambda: len(fired(n)) >= 2, timeout=15, what="Started and Ready")
+    first = ss.info("web")["pid"]
+    assert [(f[0], f[4]) for f in fired(n)] == [("SharedServerStarted", "started"), ("SharedServerReady", "ready")]
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: len(fired(n)) >= 6, timeout=15, what="the restart to be ready")
+    assert [(f[0], f[4]) for f in fired(n)[2:]] == [
+        ("SharedServerFailed", "exited"),
+        ("SharedServerStopped", "exited"),
+        ("SharedServerStarted", "restarted"),
+        ("SharedServerReady", "ready"),
+    ]
+    second = ss.info("web")["pid"]
+    assert second != first and fired(n)[-1][3] == second
