@@ -82,14 +82,15 @@ int run(const Invocation &) {
     if (!since.empty()) since_ms = std::max<int64_t>(1, unix_now_ms() - duration_option("--since", since));
 
     // A reader that goes away is an answer, not a failure: writes fail with
-    // EPIPE instead of killing us.
-    std::signal(SIGPIPE, SIG_IGN);
+    // EPIPE instead of killing us. A follower blocks SIGPIPE rather than
+    // ignoring it, so that its signalfd sees one sent by `kill` too.
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     if (follow) {
-        sigaddset(&stop_signals, SIGINT);
-        sigaddset(&stop_signals, SIGTERM);
+        for (int signal : {SIGINT, SIGTERM, SIGPIPE}) sigaddset(&stop_signals, signal);
         ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+    } else {
+        std::signal(SIGPIPE, SIG_IGN);
     }
 
     sharedserver::Context ctx;

@@ -103,7 +103,7 @@ def test_events_refuses_a_bad_duration_and_a_bad_name_in_one_line(sandbox):
     assert bad.stderr.count("\n") == 1 and "../x" in bad.stderr, bad.stderr
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGPIPE])
 def test_events_follow_prints_changes_another_client_causes_and_a_signal_ends_it_with_0(sandbox, stop):
     sandbox.run("use", "--pid", sandbox.client().pid, "before", "--", *SLEEP)
     proc = follower(sandbox, "--json", "--since", "0s")
