@@ -201,3 +201,13 @@ def test_events_has_help_and_bash_completion(sandbox, tmp_path):
 def test_events_of_a_name_never_used_print_nothing_and_leave_no_file(sandbox):
     assert sandbox.run("events", "never-used").stdout == ""
     assert sorted(p.name for p in sandbox.dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("follow", [[], ["-f"]])
+def test_events_into_a_full_device_fails_with_one_line(sandbox, follow):
+    sandbox.run("use", "--pid", sandbox.client().pid, "full", "--", *SLEEP)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([str(CLI), "events", *follow], stdout=full, stderr=subprocess.PIPE, text=True,
+                                env=sandbox.env, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr == "sharedserver: cannot write to stdout: No space left on device\n"
