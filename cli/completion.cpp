@@ -20,11 +20,11 @@ _sharedserver() {
     done
     case "$prev" in
         --log-file|--working-dir) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        --grace-period|--timeout) COMPREPLY=($(compgen -W "0s 30s 5m 30m 1h" -- "$cur")); return 0 ;;
+        --grace-period|--timeout|--since) COMPREPLY=($(compgen -W "0s 30s 5m 30m 1h" -- "$cur")); return 0 ;;
         --pid|--env|--metadata) return 0 ;;
     esac
     if [[ -z "$sub" ]]; then
-        COMPREPLY=($(compgen -W "use unuse list info check wait port logs with completion admin --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "use unuse list info check wait port logs events with completion admin --help --version" -- "$cur"))
         return 0
     fi
     if [[ "$sub" == admin && -z "$admin" ]]; then
@@ -41,6 +41,7 @@ _sharedserver() {
             use|adminstart) opts="--grace-period --pid --metadata --env --log-file --working-dir --help" ;;
             unuse|adminincref|admindecref) opts="--pid --metadata --help" ;;
             list|info) opts="--json --help" ;;
+            events) opts="--follow --json --since --help" ;;
             adminstop) opts="--force --timeout --help" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -70,6 +71,7 @@ _sharedserver() {
         'wait:wait until a starting server is ready'
         'port:print the server port'
         'logs:show a server output'
+        'events:show state changes, -f as they happen'
         'with:run a command while holding servers'
         'completion:print a shell completion script'
         'admin:administrative commands'
@@ -101,6 +103,7 @@ _sharedserver() {
         unuse) _arguments '--pid[client pid]:pid:' '1:server:_sharedserver_names' ;;
         info) _arguments '--json[print JSON]' '1:server:_sharedserver_names' ;;
         list) _arguments '--json[print JSON]' ;;
+        events) _arguments '(-f --follow)'{-f,--follow}'[keep printing new changes]' '--json[print JSON lines]' '--since[only changes of the last duration]:duration:(0s 30s 5m 30m 1h)' '*:server:_sharedserver_names' ;;
         check) _arguments '1:server:_sharedserver_names' ;;
         completion) _values 'shell' bash zsh fish ;;
         admin)
@@ -123,18 +126,19 @@ const char *fish_script = R"SCRIPT(# fish completion for sharedserver; install w
 function __sharedserver_names
     sharedserver list --names 2>/dev/null
 end
-set -l commands use unuse list info check wait port logs with completion admin
+set -l commands use unuse list info check wait port logs events with completion admin
 complete -c sharedserver -f
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a use -d 'attach to a server, starting it if needed'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a unuse -d 'detach from a server'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a list -d 'show running servers'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a info -d 'show one server'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a check -d 'exit 0 active, 1 grace, 2 stopped'
+complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a events -d 'show state changes, -f as they happen'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a completion -d 'print a completion script'
 complete -c sharedserver -n "not __fish_seen_subcommand_from $commands" -a admin -d 'administrative commands'
 complete -c sharedserver -n "__fish_seen_subcommand_from completion" -a 'bash zsh fish'
 complete -c sharedserver -n "__fish_seen_subcommand_from admin; and not __fish_seen_subcommand_from start stop restart incref decref debug doctor kill" -a 'start stop restart incref decref debug doctor kill'
-complete -c sharedserver -n "__fish_seen_subcommand_from use unuse info check wait port logs with stop restart incref decref debug doctor kill" -a '(__sharedserver_names)'
+complete -c sharedserver -n "__fish_seen_subcommand_from use unuse info check wait port logs events with stop restart incref decref debug doctor kill" -a '(__sharedserver_names)'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l grace-period -r -d 'grace period (e.g. 30m)'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l env -r -d 'KEY=VALUE'
 complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l log-file -r -F
@@ -143,6 +147,9 @@ complete -c sharedserver -n "__fish_seen_subcommand_from use start" -l metadata 
 complete -c sharedserver -n "__fish_seen_subcommand_from use unuse incref decref start" -l pid -r
 complete -c sharedserver -n "__fish_seen_subcommand_from list info" -l json
 complete -c sharedserver -n "__fish_seen_subcommand_from stop" -l force
+complete -c sharedserver -n "__fish_seen_subcommand_from events" -s f -l follow -d 'keep printing new changes'
+complete -c sharedserver -n "__fish_seen_subcommand_from events" -l json -d 'JSON lines'
+complete -c sharedserver -n "__fish_seen_subcommand_from events" -l since -r -d 'only changes of the last duration'
 )SCRIPT";
 
 }  // namespace

@@ -281,3 +281,39 @@ void print_events(const std::string &jsonl) {
 }
 
 }  // namespace cli
+
+namespace cli {
+
+std::string change_line(const sharedserver::Change &change) {
+    auto event = nlohmann::json::parse(change.json, nullptr, false);
+    if (!event.is_object()) event = nlohmann::json::object();
+    std::string message;
+    for (const char *field : {"reason", "what", "error"}) {
+        if (event.contains(field) && event[field].is_string()) {
+            message = event[field].get<std::string>();
+            break;
+        }
+    }
+    if (message.empty() && event.value("event", "") == "exited") {
+        if (event.contains("signal") && event["signal"].is_number_integer())
+            message = "killed by signal " + std::to_string(event["signal"].get<int>());
+        else if (event.contains("code") && event["code"].is_number_integer())
+            message = "exit code " + std::to_string(event["code"].get<int>());
+    }
+    char millis[8];
+    std::snprintf(millis, sizeof millis, ".%03lld", (long long)(change.at_ms % 1000));
+    std::string kind = event.contains("event") && event["event"].is_string() ? event["event"].get<std::string>() : "?";
+    std::string state = sharedserver_state_name(change.state);
+    auto padded = [](std::string text, std::size_t width) {
+        if (text.size() < width) text.append(width - text.size(), ' ');
+        return text;
+    };
+    std::string line = local_time(change.at_ms) + millis + "  " + padded(change.name, 12) + "  " +
+                       padded(visible(kind), 15) + "  " + padded(state, 8) + "  " +
+                       padded(change.pid > 0 ? std::to_string(change.pid) : "-", 7);
+    if (!message.empty()) line += "  " + visible(message);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    return line;
+}
+
+}  // namespace cli

@@ -56,5 +56,8 @@ private:
 void print_list(const std::vector<sharedserver::Info> &servers, const std::vector<std::string> &defined = {});
 void print_info(const sharedserver::Info &info);
 void print_events(const std::string &jsonl);
+// One line of `events`: time, name, event, state, pid and the event's
+// message (its reason, what was repaired, the error, or how it exited).
+std::string change_line(const sharedserver::Change &change);
 
 }  // namespace cli

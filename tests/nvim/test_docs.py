@@ -191,6 +191,28 @@ def check_help_ready(ss, block):
     assert problems(a) == []
 
 
+def check_live_example(ss, block):
+    """The lualine component (lualine itself stood in for) and the ready message."""
+    a = ss.nvim(
+        """
+        package.preload["lualine"] = function()
+          return { setup = function(opts) _G.LUALINE = opts end }
+        end
+        require("sharedserver").setup({ web = { command = "sleep", args = { "1000" } } })
+        """
+        + block
+    )
+    pid = wait_for(lambda: a.status("web").get("pid"), what="web to start")
+    line = lambda: a.lua("return _G.LUALINE.sections.lualine_x[1]()")  # noqa: E731
+    wait_for(lambda: line() == "web●", what="the statusline component")
+    a.lua("require('sharedserver').stop('web', { force = true })")
+    wait_for(lambda: line() == "web○", what="web stopped in the component")
+    a.lua("require('sharedserver').start('web')")
+    pid = a.status("web")["pid"]
+    wait_for(lambda: f"web is ready (pid {pid})" in a.messages(), what="the ready message")
+    assert problems(a) == []
+
+
 def check_help_ffi(ss, block):
     ss.luajit(block)
     info = ss.info("redis")
@@ -199,9 +221,9 @@ def check_help_ffi(ss, block):
 
 CHECKS = {
     "README": (readme_blocks, [check_block_0, check_block_1, check_block_2, check_block_3,
-                               check_block_4, check_block_5, check_block_6, check_block_7]),
+                               check_block_4, check_block_5, check_block_6, check_block_7, check_live_example]),
     "help": (help_blocks, [check_help_packpath, check_help_lazy_local, check_block_1, check_block_2,
-                           check_help_setup, check_help_ready, check_block_6, check_help_ffi]),
+                           check_help_setup, check_help_ready, check_block_6, check_live_example, check_help_ffi]),
 }
 CASES = [(doc, i) for doc, (_, checks) in CHECKS.items() for i in range(len(checks))]
 

@@ -117,6 +117,7 @@ function C.activate(name)
   if not s then
     return
   end
+  state.know({ name })
   -- lazy, or without a command (a definition that only attaches)
   if s.lazy or not (s.spec and s.spec.command) then
     C.attach_if_running(name)
@@ -130,6 +131,8 @@ end
 function C.enter()
   config.load_project()
   config.parse_pending()
+  -- one watch for every registered server, not one reopened per name
+  state.know(config.order())
   for _, name in ipairs(config.order()) do
     C.activate(name)
   end

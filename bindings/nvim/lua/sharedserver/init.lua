@@ -12,6 +12,7 @@
 --   control     use, release, stop and restart
 --   state       what this Neovim holds; readiness, restarts and exits
 --   exits       what the user is told when a held server ends
+--   live        User autocommands on state changes, statusline()
 --   status      status() of one server
 --   commands    the user commands
 --   window, logs, health   :ServerStatus, :ServerLogs, :checkhealth
@@ -157,6 +158,21 @@ end
 --- window and buffer (nil and a message when it has no log).
 function M.show_logs(name, opts)
   return require("sharedserver.logs").show(name, opts)
+end
+
+--- "redis● db◐": the servers this Neovim knows and their states, from what
+--- it already holds: cheap enough for every redraw (:help sharedserver.statusline()).
+function M.statusline()
+  -- before the first turn of the event loop nothing is known yet
+  local live = package.loaded["sharedserver.live"]
+  return live and live.statusline() or ""
+end
+
+--- The data of the sharedserver User autocommand running now, else nil
+--- (what args.data holds from Neovim 0.8 on).
+function M.current_event()
+  local live = package.loaded["sharedserver.live"]
+  return live and live.current_event()
 end
 
 return M

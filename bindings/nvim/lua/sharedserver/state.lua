@@ -8,6 +8,7 @@ local levels = vim.log.levels
 local U = require("sharedserver.util")
 local config = require("sharedserver.config")
 local context = require("sharedserver.context")
+local live = require("sharedserver.live")
 
 local S = {}
 
@@ -221,6 +222,7 @@ local function drain()
     end
     local name = change.name
     last_change[name] = change.kind
+    live.change(change)
     if held[name] then
       S.changed(name)
     elseif awaiting[name] then
@@ -241,14 +243,24 @@ end
 -- Learn of readiness, restarts and exits without polling: the library's
 -- change watch has a descriptor that becomes readable when a change of a
 -- server may be pending, which Neovim's event loop waits on. It is on the
--- names this Neovim used, so that others' servers do not wake it: a new
--- name reopens it, with the changes since unix ms t (re-reading those of the
--- names it had is harmless: recheck and the exit lookup are idempotent).
-local function watch_name(ctx, name, t)
-  if (watched[name] and watch) or not uv.new_poll then
+-- names this Neovim registered or used, so that others' servers do not wake
+-- it: a new name reopens it, with the changes since unix ms t (re-reading
+-- those of the names it had is harmless: recheck and the exit lookup are
+-- idempotent, and sharedserver.live acts on each change once).
+local function watch_names(ctx, names, t)
+  if not ctx or not uv.new_poll then
     return
   end
-  watched[name] = true
+  local added = false
+  for _, name in ipairs(names) do
+    if not (watched[name] and watch) then
+      watched[name] = true
+      added = true
+    end
+  end
+  if not added then
+    return
+  end
   local handle = ctx:watch(U.sorted_keys(watched), t)
   if not handle then
     return
@@ -268,6 +280,25 @@ local function watch_name(ctx, name, t)
   end)
 end
 
+--- Watch `names` (registered servers) from now on, whoever starts them, and
+--- learn their state once: sharedserver.live keeps it from their changes.
+function S.know(names)
+  if #names == 0 then
+    return
+  end
+  local ctx = context.get()
+  if not ctx then
+    return
+  end
+  watch_names(ctx, names, U.now_ms())
+  for _, name in ipairs(names) do
+    if not live.knows(name) then
+      local info, _, code = ctx:info(name)
+      live.set(name, info and info.state or (code == context.library().E.CORRUPT and "corrupt") or nil)
+    end
+  end
+end
+
 ---------------------------------------------------------------------------
 -- Taking and dropping references
 ---------------------------------------------------------------------------
@@ -275,7 +306,8 @@ end
 --- This instance now holds a reference to the server use() returned (r),
 --- asked for at unix ms t.
 function S.hold(name, r, t)
-  watch_name(context.current(), name, t)
+  watch_names(context.current(), { name }, t)
+  live.set(name, r.ready and "active" or "starting")
   if held[name] ~= r.pid then
     ready[name] = nil
   end
