@@ -25,9 +25,15 @@ int main(int argc, char **argv) {
         (has_command ? invocation.command : words).push_back(argv[i]);
     }
 
-    CLI::App app{"Share one development server per user and name across editors, scripts and programs:\n"
-                 "started by the first client, stopped a grace period after the last one leaves.",
-                 "sharedserver"};
+    // Never destroyed: the process ends after its one command, and tearing
+    // the parser down (thousands of small frees) was a tenth of the
+    // instructions of `use` (issue 14). A static holds it, so leak checkers
+    // see it reachable.
+    static CLI::App *const parser =
+        new CLI::App{"Share one development server per user and name across editors, scripts and programs:\n"
+                     "started by the first client, stopped a grace period after the last one leaves.",
+                     "sharedserver"};
+    CLI::App &app = *parser;
     app.require_subcommand(1);
     app.fallthrough();
     app.footer("State lives in $SHAREDSERVER_LOCKDIR (default $XDG_RUNTIME_DIR/sharedserver or /tmp/sharedserver-<uid>).");

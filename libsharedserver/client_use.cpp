@@ -14,10 +14,28 @@ Result<pid_t> client_pid_of(int64_t pid) {
     return pid == 0 ? ::getpid() : static_cast<pid_t>(pid);
 }
 
+namespace {
+
+// The calling process's identity is read once per thread: its start stamp
+// never changes, and a forked child has another pid, so it reads its own.
+// An in-process attach saves the open, read and close of /proc/self/stat
+// (issue 14).
+std::optional<ProcessId> identify_self(pid_t self) {
+    thread_local ProcessId cached{};
+    if (cached.pid != self) {
+        auto id = identify_process(self);
+        if (!id) return std::nullopt;
+        cached = *id;
+    }
+    return cached;
+}
+
+}  // namespace
+
 Result<ProcessId> identify_client(int64_t pid) {
     auto p = client_pid_of(pid);
     if (!p) return std::unexpected(p.error());
-    auto id = identify_process(*p);
+    auto id = pid == 0 || *p == ::getpid() ? identify_self(*p) : identify_process(*p);
     if (!id)
         return fail(SHAREDSERVER_EINVALID, "client pid " + std::to_string(*p) +
                                                " is not a live process; pass the pid of the process that uses the server");

@@ -42,14 +42,14 @@ std::string directory_of(const std::string &path) {
 // The directory of the file this code was loaded from: the shared library,
 // or the program itself when it links the library statically (the CLI).
 // For the program, dladdr names argv[0], which may be a bare name found on
-// PATH; the kernel's /proc/self/exe is the file.
+// PATH; the kernel's /proc/self/exe is the file. A static program (the CLI
+// is a static PIE) has no dynamic loader to ask: dladdr finds nothing there.
 std::string loaded_library_directory() {
     Dl_info info{};
     link_map *map = nullptr;
-    if (::dladdr1(reinterpret_cast<void *>(&find_watcher_executable), &info, reinterpret_cast<void **>(&map),
-                  RTLD_DL_LINKMAP) == 0)
-        return {};
-    bool in_program = map && (!map->l_name || !*map->l_name);
+    bool found = ::dladdr1(reinterpret_cast<void *>(&find_watcher_executable), &info, reinterpret_cast<void **>(&map),
+                           RTLD_DL_LINKMAP) != 0;
+    bool in_program = !found || (map && (!map->l_name || !*map->l_name));
     const char *file = in_program ? "/proc/self/exe" : info.dli_fname;
     if (!file) return {};
     char resolved[PATH_MAX];

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client_use.hpp"
 #include "process.hpp"
 #include "support.hpp"
 
@@ -24,6 +25,27 @@ TEST_CASE("this process is alive under its own identity") {
     CHECK(me->start > 0);
     CHECK(process_alive(*me));
     CHECK(process_start_stamp(::getpid()) == me->start);
+}
+
+TEST_CASE("a forked child attaches as itself, not as the parent whose identity was read first") {
+    auto parent = identify_client(0);
+    REQUIRE(parent.has_value());
+    CHECK(parent->pid == ::getpid());
+    CHECK(parent->start == process_start_stamp(::getpid()));
+    ::usleep(20'000);  // a start stamp counts clock ticks: the child's must differ
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        auto self = identify_client(0);
+        auto by_pid = identify_client(::getpid());
+        bool right = self && by_pid && self->pid == ::getpid() && *self == *by_pid &&
+                     self->start == process_start_stamp(::getpid()) && self->start != parent->start;
+        ::_exit(right ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("the start stamp is field 22 of /proc/<pid>/stat") {
