@@ -236,13 +236,16 @@ public:
     }
 
     // nullopt instead of an exception when there is no project file.
+    // Without throwing on the way: a use() without a command looks for a
+    // project on every call, and most directories have none.
     static std::optional<Project> find(const std::string &path = {}, const std::string &start_dir = {}) {
-        try {
-            return Project(path, start_dir);
-        } catch (const Error &e) {
-            if (e.code() == SHAREDSERVER_ENOTFOUND) return std::nullopt;
-            throw;
-        }
+        sharedserver_project *p = nullptr;
+        int rc = sharedserver_project_open(&p, path.empty() ? nullptr : path.c_str(),
+                                           start_dir.empty() ? nullptr : start_dir.c_str());
+        if (rc == SHAREDSERVER_ENOTFOUND) return std::nullopt;
+        detail::check(rc);
+        Project found(Adopt{}, p);
+        return found;
     }
 
     std::string path() const { return sharedserver_project_path(project_.get()); }
@@ -292,6 +295,8 @@ public:
     }
 
 private:
+    struct Adopt {};
+    Project(Adopt, sharedserver_project *p) { reset(p); }
     struct Free {
         void operator()(sharedserver_project *p) const noexcept { sharedserver_project_free(p); }
     };

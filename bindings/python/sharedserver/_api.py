@@ -15,7 +15,7 @@ else:
         from datetime import datetime, timedelta
 
 from . import _sharedserver
-from ._errors import DefinitionMismatchWarning, InvalidArgumentError, NotAClientError, NotFoundError, NotRunningError
+from ._errors import DefinitionMismatchWarning, InvalidArgumentError, NotAClientError, NotRunningError
 from ._types import Change, Exit, Outcome, Ready, RestartPolicy, State, Status, _outcome, _state, _time
 
 # typing costs more than the rest of the import together (issue 14): the
@@ -225,10 +225,12 @@ def project(path: Optional[StrPath] = None, start_dir: Optional[StrPath] = None)
 
     A file that exists but is wrong still raises InvalidArgumentError.
     """
-    try:
-        return Project(path, start_dir)
-    except NotFoundError:
+    found = _sharedserver.find_project(_path(path), _path(start_dir))
+    if found is None:
         return None
+    wrapped = Project.__new__(Project)
+    wrapped._project = found
+    return wrapped
 
 
 def _definition(name: str, config: Optional[StrPath]) -> Optional[Dict[str, Any]]:

@@ -97,6 +97,10 @@ PYBIND11_MODULE(_sharedserver, m) {
         .def("defines", &ss::Project::defines, py::arg("name"))
         .def("lazy", &ss::Project::lazy, py::arg("name"))
         .def("definition_json", &ss::Project::definition_json, py::arg("name"));
+    // None when there is no project file: no exception crosses for the
+    // common case (a use() without a command looks on every call).
+    m.def("find_project", &ss::Project::find, py::arg("path") = std::string(), py::arg("start_dir") = std::string(),
+          release_gil());
 
     py::class_<ss::Context>(m, "Context")
         .def(py::init<const std::string &>(), py::arg("state_dir") = std::string())
