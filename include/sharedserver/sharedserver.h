@@ -515,7 +515,9 @@ SHAREDSERVER_API int sharedserver_project_definition(sharedserver_definition **o
  * command, env, working dir, log file, grace period, probe, port, restart
  * policy, mismatch mode and log size. Strings are borrowed from the project. The client's own fields
  * (client_pid, metadata, no_wait) are left as they are.
- * SHAREDSERVER_ENOTFOUND when the project does not define `name`. */
+ * SHAREDSERVER_ENOTFOUND when the project does not define `name`;
+ * SHAREDSERVER_EINVALID when its definition has a liveness probe, which
+ * these options cannot carry (use sharedserver_project_definition). */
 SHAREDSERVER_API int sharedserver_project_use_options(sharedserver_use_options *opts,
                                                       const sharedserver_project *project,
                                                       const char *name);

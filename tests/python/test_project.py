@@ -207,3 +207,12 @@ def test_log_max_size_rotates_the_log(sandbox, tmp_path):
             except FileNotFoundError:
                 return False
         wait_until(small, timeout=10, what="the log to stay small")
+
+
+def test_a_project_server_with_a_liveness_probe_is_refused_rather_than_started_unwatched(sandbox, tmp_path):
+    path = write_project(tmp_path, {"api": {"command": "sleep", "args": ["1000"],
+                                            "liveness": {"cmd": "true", "interval": "1s"}}})
+    with pytest.raises(sharedserver.InvalidArgumentError) as refused:
+        sharedserver.use("api", config=path)
+    assert "servers.api.liveness cannot be passed as sharedserver_use_options" in str(refused.value)
+    assert sharedserver.check("api") is State.STOPPED
