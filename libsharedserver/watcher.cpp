@@ -163,9 +163,8 @@ bool unreadable(const Result<T> &loaded) {
 
 // The descriptors a watcher needs besides its process handles: 0-2, the
 // signalfd, the timerfd, the inotify instance and a liveness attempt's
-// socket; and a reserve for its
-// transactions (the lock, a record, a /proc file, a pidfd while stopping,
-// the pipes of a launch).
+// socket; and a reserve for its transactions (the lock, a record, a /proc
+// file, a pidfd while stopping, the pipes of a launch).
 constexpr std::size_t fixed_descriptors = 7;
 constexpr std::size_t transaction_descriptors = 6;
 

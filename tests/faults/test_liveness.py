@@ -40,7 +40,8 @@ def clients_of(sandbox, name=NAME):
 
 def test_a_hung_server_is_stopped_and_restarted_keeping_its_clients(sandbox, tmp_path):
     client = sandbox.client()
-    use(sandbox, tmp_path, http_server({"http": "http://127.0.0.1:{port}/", "interval": "200ms", "timeout": "300ms",
+    # A timeout a loaded machine's healthy server still answers within.
+    use(sandbox, tmp_path, http_server({"http": "http://127.0.0.1:{port}/", "interval": "200ms", "timeout": "1s",
                                         "failures": 2}), client)
     old = sandbox.info(NAME)
     assert old["state"] == "active"
@@ -61,7 +62,7 @@ def test_a_hung_server_is_stopped_and_restarted_keeping_its_clients(sandbox, tmp
     failed = [e for e in events if e["event"] == "liveness-failed"]
     assert len(failed) == 1
     assert failed[0]["pid"] == old["pid"] and failed[0]["failures"] == 2
-    assert failed[0]["reason"] == "no answer within 300ms"
+    assert failed[0]["reason"] == "no answer within 1s"
     order = [e["event"] for e in events if e.get("pid") == old["pid"] or e.get("old_pid") == old["pid"]]
     assert order[-4:] == ["liveness-failed", "exited", "restarting", "restarted"]
     # The new server is probed too, and passes: its count starts again.
@@ -88,7 +89,7 @@ def test_a_healthy_server_probed_every_100ms_is_left_alone(sandbox, tmp_path):
 
 def test_policy_no_leaves_it_stopped_and_says_why(sandbox, tmp_path):
     client = sandbox.client()
-    use(sandbox, tmp_path, http_server({"http": "http://127.0.0.1:{port}/", "interval": "100ms", "timeout": "200ms",
+    use(sandbox, tmp_path, http_server({"http": "http://127.0.0.1:{port}/", "interval": "100ms", "timeout": "1s",
                                         "failures": 3}, restart="no"), client)
     pid = sandbox.info(NAME)["pid"]
     os.kill(pid, signal.SIGSTOP)
@@ -110,7 +111,7 @@ def test_policy_no_leaves_it_stopped_and_says_why(sandbox, tmp_path):
                          env=dict(sandbox.env, PYTHONPATH=str(python_package_dir()))).stdout.splitlines()
     assert out[0] == "unhealthy"
     assert out[1] == (f"server \"{NAME}\" was stopped: it failed its liveness probe "
-                      f"(http http://127.0.0.1:{sandbox_port(sandbox)}/: no answer within 200ms, 3 times in a row)")
+                      f"(http http://127.0.0.1:{sandbox_port(sandbox)}/: no answer within 1s, 3 times in a row)")
 
 
 def python_package_dir():
