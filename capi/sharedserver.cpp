@@ -723,6 +723,13 @@ int sharedserver_project_use_options(sharedserver_use_options *opts, const share
         for (std::size_t i = 0; i < servers.size(); ++i) {
             if (servers[i].name != name) continue;
             const ServerSpec &spec = servers[i].definition.spec;
+            // The options struct has no field for it: dropping it would start
+            // the server unwatched while the file says otherwise.
+            if (spec.liveness.probe.kind != SHAREDSERVER_PROBE_NONE)
+                return set_error(SHAREDSERVER_EINVALID,
+                                 p->project.path + ": servers." + servers[i].name +
+                                     ".liveness cannot be passed as sharedserver_use_options: use the definition "
+                                     "(sharedserver_project_definition, sharedserver_use_definition)");
             opts->argv = p->argv[i].data();
             opts->argc = p->argv[i].size();
             opts->env = p->env[i].empty() ? nullptr : p->env[i].data();

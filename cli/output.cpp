@@ -243,6 +243,20 @@ void print_info(const sharedserver::Info &info) {
         else if (info.ready_at_ms > 0 && info.ready_at_ms != info.started_at_ms)
             rows.push_back({"ready:", local_time(info.ready_at_ms)});
         if (info.restarts > 0) rows.push_back({"restarts:", std::to_string(info.restarts)});
+        // The liveness probe is shown as the library describes it in the JSON.
+        if (auto doc = nlohmann::json::parse(info.json, nullptr, false); doc.is_object()) {
+            if (auto live = doc.find("liveness"); live != doc.end() && live->is_object()) {
+                rows.push_back({"liveness:", visible(live->value("probe", "")) + " every " + live->value("interval", "") +
+                                                 ", timeout " + live->value("timeout", "") + ", restart after " +
+                                                 std::to_string(live->value("failures", 0)) + " failures in a row"});
+                int in_a_row = live->value("failures_in_a_row", 0);
+                auto last = live->find("last_failure_at");
+                std::string failing = std::to_string(in_a_row) + " in a row";
+                if (last != live->end() && last->is_number_integer())
+                    failing += ", last at " + local_time(last->get<int64_t>() * 1000);
+                rows.push_back({"liveness failures:", failing});
+            }
+        }
         rows.push_back({"started:", local_time(info.started_at_ms) + " (" + human_span(now - info.started_at_ms) + " ago)"});
         rows.push_back({"grace period:", sharedserver::format_duration(info.grace_period_ms)});
         if (info.state == State::grace)

@@ -20,6 +20,13 @@ namespace {
 constexpr int64_t default_max_restarts = 5;
 constexpr int64_t default_restart_window_ms = 60'000;
 constexpr int64_t max_size_bytes = int64_t{1} << 50;
+constexpr int64_t default_liveness_interval_ms = 10'000;
+constexpr int64_t default_liveness_timeout_ms = 5'000;
+constexpr int default_liveness_failures = 3;
+// Each attempt is a wake-up of the watcher (and a process for cmd): faster
+// than this is busy-waiting, not watching.
+constexpr int64_t min_liveness_interval_ms = 100;
+constexpr int max_liveness_failures = 100;
 
 std::unexpected<Error> bad(const std::string &key, const std::string &what) {
     // Keys come from the caller's document: no raw control characters on a terminal.
@@ -176,6 +183,56 @@ Status read_ready(const json &ready, Definition &def, const std::string &) {
     return {};
 }
 
+Status read_liveness(const json &live, Definition &def, const std::string &) {
+    if (!live.is_object()) return bad("liveness", "expected an object such as { \"http\": \"http://127.0.0.1:{port}/health\" }");
+    static const std::pair<const char *, int> kinds[] = {{"port", SHAREDSERVER_PROBE_PORT},
+                                                         {"socket", SHAREDSERVER_PROBE_SOCKET},
+                                                         {"http", SHAREDSERVER_PROBE_HTTP},
+                                                         {"cmd", SHAREDSERVER_PROBE_COMMAND}};
+    LivenessProbe &liveness = def.spec.liveness;
+    ReadyProbe &probe = liveness.probe;
+    int found = 0;
+    for (auto &[key, value] : live.items()) {
+        const std::string path = "liveness." + key;
+        if (key == "timeout" || key == "interval") {
+            auto ms = duration_of(value, path);
+            if (!ms) return std::unexpected(ms.error());
+            // Unset is 0 here, filled in by with_defaults().
+            if (*ms <= 0) return bad(path, "must be longer than 0 (leave it out for the default)");
+            (key == "timeout" ? probe.timeout_ms : probe.interval_ms) = *ms;
+            continue;
+        }
+        if (key == "failures") {
+            if (!integer_within(value, 1, max_liveness_failures))
+                return bad(path, value.dump() + " is not a count from 1 to " + std::to_string(max_liveness_failures));
+            liveness.failures = static_cast<int>(value.get<int64_t>());
+            continue;
+        }
+        if (key == "log")
+            return bad(path, "a log pattern cannot show that a ready server still answers: use port, socket, http or cmd");
+        bool known = false;
+        for (const auto &[kind_key, kind] : kinds) {
+            if (key != kind_key) continue;
+            known = true;
+            ++found;
+            probe.kind = kind;
+            if (kind == SHAREDSERVER_PROBE_PORT) {
+                if (value.is_boolean() && value.get<bool>()) continue;  // the server's own port
+                auto p = port_of(value, path);
+                if (!p) return std::unexpected(p.error());
+                if (*p != SHAREDSERVER_PORT_AUTO) probe.target = std::to_string(*p);
+            } else {
+                auto text = string_of(value, path);
+                if (!text) return std::unexpected(text.error());
+                probe.target = *text;
+            }
+        }
+        if (!known) return bad(path, "unknown key (expected one of port, socket, http, cmd, and interval, timeout, failures)");
+    }
+    if (found != 1) return bad("liveness", "give exactly one of port, socket, http or cmd");
+    return {};
+}
+
 Status read_restart(const json &value, Definition &def, const std::string &) {
     RestartPolicy &restart = def.spec.restart;
     if (!value.is_object()) {
@@ -295,6 +352,11 @@ const std::vector<Key> &key_table() {
          }},
         {{"log_max_size", "size", "10M", "The log is copied to <log>.1 and emptied past this size (bytes, or \"10M\"); 0: never", ""},
          read_log_max_size},
+        {{"liveness", "object", "",
+          "Probed while ready: one of port, socket, http, cmd; interval (10s), timeout (5s) per attempt, "
+          "failures (3) in a row restart the server per its policy",
+          ""},
+         read_liveness},
     };
     return table;
 }
@@ -382,6 +444,23 @@ Result<Definition> parse_definition_text(const std::string &text, const std::str
     return parse_definition(doc, base_dir);
 }
 
+Status validate_liveness(const LivenessProbe &liveness, bool has_port) {
+    if (liveness.probe.kind == SHAREDSERVER_PROBE_NONE) return {};
+    if (liveness.probe.kind == SHAREDSERVER_PROBE_LOG)
+        return bad("liveness.log", "a log pattern cannot show that a ready server still answers: use port, socket, http or cmd");
+    ReadyProbe probe = liveness.probe;
+    if (auto checked = normalize_probe(probe, has_port, "liveness"); !checked)
+        return bad(checked.error().key.empty() ? "liveness" : checked.error().key, checked.error().message);
+    if (liveness.probe.interval_ms > 0 && liveness.probe.interval_ms < min_liveness_interval_ms)
+        return bad("liveness.interval", format_duration(liveness.probe.interval_ms) + " is too short: probe at most every " +
+                                            format_duration(min_liveness_interval_ms));
+    if (liveness.probe.timeout_ms < 0) return bad("liveness.timeout", "must be longer than 0 (leave it out for the default)");
+    if (liveness.failures < 0 || liveness.failures > max_liveness_failures)
+        return bad("liveness.failures", std::to_string(liveness.failures) + " is not a count from 1 to " +
+                                            std::to_string(max_liveness_failures));
+    return {};
+}
+
 Status validate_definition(const ServerSpec &spec, const std::string &name) {
     for (const auto &entry : spec.env) {
         auto eq = entry.find('=');
@@ -394,6 +473,7 @@ Status validate_definition(const ServerSpec &spec, const std::string &name) {
         return bad(checked.error().key.empty() ? "ready" : checked.error().key, checked.error().message);
     if (spec.restart.mode < SHAREDSERVER_RESTART_NO || spec.restart.mode > SHAREDSERVER_RESTART_ALWAYS)
         return bad("restart", "invalid restart policy " + std::to_string(spec.restart.mode) + ": expected no, on-failure or always");
+    if (auto live = validate_liveness(spec.liveness, spec.port != 0); !live) return live;
     if (auto within = check_spec_limits(spec, name); !within) {
         // A named server's limits name the server and the part already.
         if (!name.empty()) return within;
@@ -410,6 +490,15 @@ ServerSpec with_defaults(ServerSpec spec) {
     if (spec.ready.kind != SHAREDSERVER_PROBE_NONE) {
         if (spec.ready.timeout_ms <= 0) spec.ready.timeout_ms = default_ready_timeout_ms;
         if (spec.ready.interval_ms <= 0) spec.ready.interval_ms = default_probe_interval_ms(spec.ready.kind);
+    }
+    LivenessProbe &live = spec.liveness;
+    if (live.probe.kind == SHAREDSERVER_PROBE_NONE) {
+        live = LivenessProbe{};
+    } else {
+        if (live.probe.interval_ms <= 0) live.probe.interval_ms = default_liveness_interval_ms;
+        if (live.probe.timeout_ms <= 0) live.probe.timeout_ms = std::min(default_liveness_timeout_ms, live.probe.interval_ms);
+        if (live.failures <= 0) live.failures = default_liveness_failures;
+        if (live.probe.kind == SHAREDSERVER_PROBE_PORT && live.probe.target.empty()) live.probe.target = "{port}";
     }
     return spec;
 }
@@ -447,6 +536,19 @@ json definition_to_json(const Definition &def) {
     out["restart_window"] = format_duration(spec.restart.window_ms);
     out["on_mismatch"] = enum_name(SHAREDSERVER_ENUM_MISMATCH, def.on_mismatch);
     out["log_max_size"] = spec.log_max_size;
+    if (const LivenessProbe &live = spec.liveness; live.probe.kind != SHAREDSERVER_PROBE_NONE) {
+        json liveness = json::object();
+        if (live.probe.kind == SHAREDSERVER_PROBE_PORT && (live.probe.target.empty() || live.probe.target == "{port}"))
+            liveness["port"] = true;
+        else if (live.probe.kind == SHAREDSERVER_PROBE_PORT)
+            liveness["port"] = std::stoi(live.probe.target);
+        else
+            liveness[enum_name(SHAREDSERVER_ENUM_PROBE, live.probe.kind)] = live.probe.target;
+        liveness["interval"] = format_duration(live.probe.interval_ms);
+        liveness["timeout"] = format_duration(live.probe.timeout_ms);
+        liveness["failures"] = live.failures;
+        out["liveness"] = liveness;
+    }
     return out;
 }
 

@@ -53,6 +53,10 @@ Result<Definition> parse_definition_text(const std::string &text, const std::str
 // definition name the server and the part instead); Error::key is set.
 Status validate_definition(const ServerSpec &spec, const std::string &name = {});
 
+// The liveness probe's checks (part of validate_definition): a kind that
+// can be repeated, its target, an interval no shorter than 100ms.
+Status validate_liveness(const LivenessProbe &liveness, bool has_port);
+
 // Defaults that do not depend on the server's name or the caller's
 // directory (grace period, probe timeouts, restart limits, log size).
 ServerSpec with_defaults(ServerSpec spec);

@@ -58,6 +58,7 @@ constexpr EnumEntry exit_reasons[] = {
     {SHAREDSERVER_EXIT_GRACE_EXPIRED, "grace-expired"},
     {SHAREDSERVER_EXIT_KILLED, "killed"},
     {SHAREDSERVER_EXIT_ORPHANED, "orphaned"},
+    {SHAREDSERVER_EXIT_UNHEALTHY, "unhealthy"},
 };
 
 // The event names of the event log, as written by the lifecycle and the watcher.
@@ -80,6 +81,7 @@ constexpr EnumEntry changes[] = {
     {SHAREDSERVER_CHANGE_REPAIRED, "repaired"},
     {SHAREDSERVER_CHANGE_KILLED, "killed"},
     {SHAREDSERVER_CHANGE_LEFT_ALONE, "left-alone"},
+    {SHAREDSERVER_CHANGE_LIVENESS_FAILED, "liveness-failed"},
 };
 
 const char *kind_name(int kind) {

@@ -24,6 +24,8 @@ struct Life {
     int64_t probe_timeout_ms = 0;
     bool gave_up = false;
     std::size_t restarts = 0;
+    bool unhealthy = false;
+    std::string unhealthy_detail;
 };
 
 int stop_reason_kind(const std::string &reason) {
@@ -69,6 +71,8 @@ std::string exit_phrase(const ExitInfo &e) {
         case SHAREDSERVER_EXIT_GRACE_EXPIRED: return "was stopped: its grace period ended";
         case SHAREDSERVER_EXIT_KILLED: return "was killed (admin kill)" + starting;
         case SHAREDSERVER_EXIT_ORPHANED: return "was stopped: its record was removed";
+        case SHAREDSERVER_EXIT_UNHEALTHY:
+            return "was stopped: it failed its liveness probe" + (e.detail.empty() ? "" : " (" + e.detail + ")");
         default:
             if (e.code < 0) return "exited" + starting;
             return "exited with code " + std::to_string(e.code) + starting;
@@ -97,6 +101,11 @@ std::vector<ExitInfo> exits_in(const std::vector<json> &events) {
             life.probe_failed = true;
             life.probe_detail = probe_failure_detail(event_text(e, "probe"), event_text(e, "reason"));
             life.probe_timeout_ms = event_int(e, "timeout_ms");
+        } else if (kind == "liveness-failed") {
+            Life &life = lives[pid];
+            life.unhealthy = true;
+            life.unhealthy_detail = probe_failure_detail(event_text(e, "probe"), event_text(e, "reason")) + ", " +
+                                    std::to_string(event_int(e, "failures")) + " times in a row";
         } else if (kind == "gave-up") {
             Life &life = lives[pid];
             if (e.contains("error")) {
@@ -133,6 +142,9 @@ std::vector<ExitInfo> exits_in(const std::vector<json> &events) {
                 x.reason = SHAREDSERVER_EXIT_PROBE_FAILED;
                 x.detail = life.probe_detail;
                 x.probe_timeout_ms = life.probe_timeout_ms;
+            } else if (life.unhealthy) {
+                x.reason = SHAREDSERVER_EXIT_UNHEALTHY;
+                x.detail = life.unhealthy_detail;
             } else if (life.gave_up) {
                 x.reason = SHAREDSERVER_EXIT_GAVE_UP;
                 x.restarts = life.restarts;

@@ -49,6 +49,9 @@ ServerSpec spec_for_port(const ServerSpec &spec, int port) {
     out.env.push_back("SHAREDSERVER_PORT=" + std::to_string(port));
     out.ready.target = substitute_port(out.ready.target, port);
     if (out.ready.kind == SHAREDSERVER_PROBE_PORT && out.ready.target.empty()) out.ready.target = std::to_string(port);
+    ReadyProbe &live = out.liveness.probe;
+    live.target = substitute_port(live.target, port);
+    if (live.kind == SHAREDSERVER_PROBE_PORT && live.target.empty()) live.target = std::to_string(port);
     return out;
 }
 

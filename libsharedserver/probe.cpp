@@ -59,7 +59,8 @@ int64_t default_probe_interval_ms(int kind) {
     }
 }
 
-Status normalize_probe(ReadyProbe &probe, bool has_port) {
+Status normalize_probe(ReadyProbe &probe, bool has_port, const std::string &key) {
+    const std::string noun = key == "ready" ? "readiness" : key;
     switch (probe.kind) {
         case SHAREDSERVER_PROBE_NONE:
             probe = ReadyProbe{};
@@ -69,50 +70,50 @@ Status normalize_probe(ReadyProbe &probe, bool has_port) {
                 if (!has_port)
                     return std::unexpected(Error{SHAREDSERVER_EINVALID,
                                                  "the port probe has no port: give it one, or give the server a port (\"auto\")",
-                                                 0, {}, "ready.port"});
+                                                 0, {}, key + ".port"});
                 probe.target = "{port}";
             } else if (!valid_port_text(probe.target)) {
                 return std::unexpected(Error{SHAREDSERVER_EINVALID,
-                                             "invalid readiness port " + quote(probe.target) + ": expected a number from 1 to 65535",
-                                             0, {}, "ready.port"});
+                                             "invalid " + noun + " port " + quote(probe.target) + ": expected a number from 1 to 65535",
+                                             0, {}, key + ".port"});
             }
             break;
         case SHAREDSERVER_PROBE_SOCKET:
             if (probe.target.empty() || probe.target.size() >= sizeof(sockaddr_un{}.sun_path))
                 return std::unexpected(Error{SHAREDSERVER_EINVALID,
-                                             "invalid readiness socket " + quote(probe.target) + ": expected a path of at most 107 bytes",
-                                             0, {}, "ready.socket"});
+                                             "invalid " + noun + " socket " + quote(probe.target) + ": expected a path of at most 107 bytes",
+                                             0, {}, key + ".socket"});
             break;
         case SHAREDSERVER_PROBE_HTTP: {
             auto url = parse_http_url(probe.target);
             if (!url || (url->port != "{port}" && !valid_port_text(url->port)))
                 return std::unexpected(Error{SHAREDSERVER_EINVALID,
-                                             "invalid readiness URL " + quote(probe.target) +
+                                             "invalid " + noun + " URL " + quote(probe.target) +
                                                  ": expected http://host[:port]/path (plain HTTP, e.g. http://127.0.0.1:8000/health)",
-                                             0, {}, "ready.http"});
+                                             0, {}, key + ".http"});
             if (url->port == "{port}" && !has_port)
                 return std::unexpected(Error{SHAREDSERVER_EINVALID,
-                                             "the readiness URL " + quote(probe.target) +
+                                             "the " + noun + " URL " + quote(probe.target) +
                                                  " uses {port} but the server has no port: give it one (\"auto\")",
-                                             0, {}, "ready.http"});
+                                             0, {}, key + ".http"});
             break;
         }
         case SHAREDSERVER_PROBE_COMMAND:
             if (probe.target.empty())
                 return std::unexpected(Error{SHAREDSERVER_EINVALID,
-                                             "the readiness command is empty: give a shell line such as 'redis-cli ping'", 0, {},
-                                             "ready.cmd"});
+                                             "the " + noun + " command is empty: give a shell line such as 'redis-cli ping'", 0, {},
+                                             key + ".cmd"});
             break;
         case SHAREDSERVER_PROBE_LOG:
             // Its syntax is checked by the watcher, which compiles it with
             // RE2 before it starts the server (see log_probe.hpp).
             if (probe.target.empty())
                 return std::unexpected(Error{SHAREDSERVER_EINVALID,
-                                             "the readiness log pattern is empty: give a regex such as 'Ready to accept'", 0, {},
-                                             "ready.log"});
+                                             "the " + noun + " log pattern is empty: give a regex such as 'Ready to accept'", 0, {},
+                                             key + ".log"});
             break;
         default:
-            return fail(SHAREDSERVER_EINVALID, "unknown readiness probe kind " + std::to_string(probe.kind));
+            return fail(SHAREDSERVER_EINVALID, "unknown " + noun + " probe kind " + std::to_string(probe.kind));
     }
     if (probe.timeout_ms < 0 || probe.timeout_ms == 0) probe.timeout_ms = default_ready_timeout_ms;
     if (probe.interval_ms <= 0) probe.interval_ms = default_probe_interval_ms(probe.kind);

@@ -15,8 +15,9 @@ namespace sharedserver {
 
 inline constexpr int64_t default_ready_timeout_ms = 30'000;
 
-// Checks the probe a client asked for and fills in its defaults.
-Status normalize_probe(ReadyProbe &probe, bool has_port);
+// Checks the probe a client asked for and fills in its defaults. `key`:
+// where the definition holds it ("ready", or "liveness"), which errors name.
+Status normalize_probe(ReadyProbe &probe, bool has_port, const std::string &key = "ready");
 
 // "port 6379", "http://127.0.0.1:8000/health", "log /ready/", ...
 std::string describe_probe(const ReadyProbe &probe);

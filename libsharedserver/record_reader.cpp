@@ -13,7 +13,7 @@ using nlohmann::json;
 
 // Where the scanner is: the record's own object, one of its two nested
 // objects, or one of its three arrays. Anything else is skipped whole.
-enum class Place { outside, record, ready, restart, command, env, restarts };
+enum class Place { outside, record, ready, restart, liveness, command, env, restarts };
 
 class RecordReader : public nlohmann::json_sax<json> {
 public:
@@ -50,6 +50,7 @@ public:
         if (place_ == Place::outside) return place_ = Place::record, true;
         if (place_ == Place::record && key_ == "ready") return place_ = Place::ready, true;
         if (place_ == Place::record && key_ == "restart") return place_ = Place::restart, true;
+        if (place_ == Place::record && key_ == "liveness") return place_ = Place::liveness, true;
         if (place_ == Place::record && is_array_key()) return fail(key_ + " is not a list");
         if (place_ == Place::command || place_ == Place::env) return fail(list_of_strings());
         return ++skip_, true;
@@ -148,6 +149,7 @@ private:
             case Place::record: return field(v);
             case Place::ready: return ready_field(v);
             case Place::restart: return restart_field(v);
+            case Place::liveness: return liveness_field(v);
             case Place::command:
                 return v.kind == Value::Kind::text ? (r_.spec.argv.push_back(*v.text), true) : fail(list_of_strings());
             case Place::env:
@@ -185,6 +187,8 @@ private:
         if (k == "port") return number(k, v, r_.port);
         if (k == "ready_at_ms") return saw_ready_at_ = true, number(k, v, r_.ready_at_ms);
         if (k == "restarting") return flag(k, v, r_.restarting);
+        if (k == "liveness_failures") return number(k, v, r_.liveness_failures);
+        if (k == "liveness_failed_at_ms") return number(k, v, r_.liveness_failed_at_ms);
         return true;  // a key of a newer writer
     }
 
@@ -202,6 +206,17 @@ private:
         if (k == "mode") return number("restart.mode", v, r_.spec.restart.mode);
         if (k == "max_restarts") return number("restart.max_restarts", v, r_.spec.restart.max_restarts);
         if (k == "window_ms") return number("restart.window_ms", v, r_.spec.restart.window_ms);
+        return true;
+    }
+
+    bool liveness_field(const Value &v) {
+        const std::string &k = subkey_;
+        LivenessProbe &live = r_.spec.liveness;
+        if (k == "kind") return number("liveness.kind", v, live.probe.kind);
+        if (k == "target") return text("liveness.target", v, live.probe.target);
+        if (k == "timeout_ms") return number("liveness.timeout_ms", v, live.probe.timeout_ms);
+        if (k == "interval_ms") return number("liveness.interval_ms", v, live.probe.interval_ms);
+        if (k == "failures") return number("liveness.failures", v, live.failures);
         return true;
     }
 

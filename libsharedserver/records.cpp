@@ -67,6 +67,11 @@ std::string to_json(const ServerRecord &r) {
         {"ready_at_ms", r.ready_at_ms},
         {"restarting", r.restarting},
         {"restarts_boot_ms", r.restarts_boot_ms},
+        {"liveness", {{"kind", r.spec.liveness.probe.kind}, {"target", r.spec.liveness.probe.target},
+                      {"timeout_ms", r.spec.liveness.probe.timeout_ms}, {"interval_ms", r.spec.liveness.probe.interval_ms},
+                      {"failures", r.spec.liveness.failures}}},
+        {"liveness_failures", r.liveness_failures},
+        {"liveness_failed_at_ms", r.liveness_failed_at_ms},
     };
     return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -36,6 +36,16 @@ struct RestartPolicy {
     bool operator==(const RestartPolicy &) const = default;
 };
 
+// The probe the watcher repeats while a ready server runs (DESIGN §7
+// Liveness): one of the readiness kinds but a log pattern; its timeout is
+// per attempt. `failures` attempts failing in a row restart the server.
+struct LivenessProbe {
+    ReadyProbe probe;  // kind SHAREDSERVER_PROBE_NONE: no liveness probe
+    int failures = 0;
+
+    bool operator==(const LivenessProbe &) const = default;
+};
+
 // What a client asks to run; also what the server record remembers of it.
 // argv and env are kept as given: {port} is substituted only at launch.
 struct ServerSpec {
@@ -48,6 +58,7 @@ struct ServerSpec {
     int port = 0;  // 0: none, -1: allocate a free one at first start, N: this one
     RestartPolicy restart;
     int64_t log_max_size = 0;  // bytes; past it the log is rotated to <log>.1; 0: never
+    LivenessProbe liveness;
 
     bool operator==(const ServerSpec &) const = default;
 };
@@ -80,6 +91,8 @@ struct ServerRecord {
     int64_t ready_at_ms = 0;        // 0 while the readiness probe has not passed
     bool restarting = false;        // the server exited and the watcher will start it again
     std::vector<int64_t> restarts_boot_ms;  // when the watcher restarted it, within the window (CLOCK_BOOTTIME)
+    int liveness_failures = 0;         // liveness attempts failed in a row (this server; 0 after a pass)
+    int64_t liveness_failed_at_ms = 0;  // wall clock of the last failed attempt, kept across restarts
 
     bool operator==(const ServerRecord &) const = default;
 };

@@ -86,6 +86,7 @@ Status check_spec_limits(const ServerSpec &spec, const std::string &name) {
     parts.push_back({"the working dir", "working dir", &spec.working_dir, "working_dir"});
     parts.push_back({"the log file", "log file", &spec.log_file, "log_file"});
     parts.push_back({"the readiness target", "readiness target", &spec.ready.target, "ready"});
+    parts.push_back({"the liveness target", "liveness target", &spec.liveness.probe.target, "liveness"});
 
     std::size_t total = 0;
     std::vector<std::pair<std::string, std::size_t>> groups;  // in order of first appearance
@@ -126,6 +127,8 @@ Status check_spec_limits(const ServerSpec &spec, const std::string &name) {
     if (auto s = check_duration("grace period", "idle_timeout", spec.grace_period_ms, name); !s) return s;
     if (auto s = check_duration("readiness timeout", "ready.timeout", spec.ready.timeout_ms, name); !s) return s;
     if (auto s = check_duration("readiness interval", "ready.interval", spec.ready.interval_ms, name); !s) return s;
+    if (auto s = check_duration("liveness timeout", "liveness.timeout", spec.liveness.probe.timeout_ms, name); !s) return s;
+    if (auto s = check_duration("liveness interval", "liveness.interval", spec.liveness.probe.interval_ms, name); !s) return s;
     if (auto s = check_duration("restart window", "restart_window", spec.restart.window_ms, name); !s) return s;
     return {};
 }

@@ -59,6 +59,22 @@ void write_info(JsonWriter &out, const ServerInfo &info) {
     text_or_null(running, running ? format_duration(info.spec.grace_period_ms) : std::string());
     out.key("grace_period_ms");
     number_or_null(running, info.spec.grace_period_ms);
+    const bool live = running && info.spec.liveness.probe.kind != SHAREDSERVER_PROBE_NONE;
+    out.key("liveness");
+    if (live) {
+        const LivenessProbe &l = spec_for_port(info.spec, info.port).liveness;
+        out.begin_object();
+        out.key("failures").value(int64_t{l.failures});
+        out.key("failures_in_a_row").value(int64_t{info.liveness_failures});
+        out.key("interval").value(format_duration(l.probe.interval_ms));
+        out.key("last_failure_at");
+        number_or_null(info.liveness_failed_at_ms > 0, info.liveness_failed_at_ms / 1000);
+        out.key("probe").value(describe_probe(l.probe));
+        out.key("timeout").value(format_duration(l.probe.timeout_ms));
+        out.end_object();
+    } else {
+        out.null();
+    }
     out.key("log_file");
     text_or_null(running, info.spec.log_file);
     out.key("log_max_size");
@@ -148,6 +164,8 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
     info.port = r.port;
     info.ready_at_ms = r.ready_at_ms;
     info.restarts = r.restarts_boot_ms.size();
+    info.liveness_failures = r.liveness_failures;
+    info.liveness_failed_at_ms = r.liveness_failed_at_ms;
     return info;
 }
 

@@ -28,6 +28,8 @@ struct ServerInfo {
     int port = 0;
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
+    int liveness_failures = 0;         // liveness attempts failed in a row
+    int64_t liveness_failed_at_ms = 0;  // the last failed attempt (wall clock); 0: none
     std::string error;  // why the record cannot be read (state SHAREDSERVER_CORRUPT)
 };
 

@@ -38,6 +38,7 @@ public:
         bool timer = false;
         bool terminate = false;       // SIGTERM, SIGINT or SIGHUP
         bool child_exited = false;    // SIGCHLD: a child (maybe an adopted orphan) is waiting to be reaped
+        bool descriptor_ready = false;  // the descriptor of watch_descriptor()
     };
 
     // How often a process without a handle is checked, and a record
@@ -68,6 +69,9 @@ public:
     // Fires once at `at_ms` of CLOCK_BOOTTIME (clock.hpp: a wall-clock jump
     // does not move it, a suspend counts toward it); < 0 disarms.
     virtual void arm_timer(int64_t at_ms) = 0;
+    // Also wake when `fd` (not ours: the caller closes it) is ready for
+    // `events` (a liveness attempt's socket); -1: no such descriptor.
+    virtual void watch_descriptor(int fd, short events) = 0;
     virtual Wakeup wait() = 0;
 };
 

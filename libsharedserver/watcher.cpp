@@ -22,6 +22,7 @@
 #include "events.hpp"
 #include "files.hpp"
 #include "launch.hpp"
+#include "liveness_check.hpp"
 #include "log_pump.hpp"
 #include "ports.hpp"
 #include "probe_runner.hpp"
@@ -93,12 +94,13 @@ struct Schedule {
     int64_t probe = -1;
     int64_t restart = -1;
     int64_t retry = -1;    // work that failed for lack of a resource
+    int64_t liveness = -1;  // the next liveness attempt, or the end of the one in flight
 
     // What was due already and is still here waits for the retry: it
     // failed for lack of a resource, and must not spin until it has one.
     int64_t next(int64_t now) const {
         int64_t best = -1;
-        for (int64_t t : {grace, probe, restart, retry}) {
+        for (int64_t t : {grace, probe, restart, retry, liveness}) {
             if (t >= 0 && t <= now && retry >= 0) t = retry;
             if (t >= 0 && (best < 0 || t < best)) best = t;
         }
@@ -115,9 +117,9 @@ ServerIdentity identity_of(const ProcessId &server, const std::string &instance)
 
 // The watcher is a child subreaper: what the server's tree orphans becomes
 // its child, and its zombie is the watcher's to reap. The children in `keep`
-// (the server while it is our child, and the log pump) are reaped only where
-// their exit is waited for. The readiness command is waited for by the probe
-// itself, which runs to its end before this can run.
+// (the server while it is our child, the log pump, a liveness command) are
+// reaped only where their exit is waited for. The readiness command is
+// waited for by the probe itself, which runs to its end before this can run.
 void reap_orphans(std::initializer_list<pid_t> keep) {
     auto kept = [&](pid_t pid) { return std::find(keep.begin(), keep.end(), pid) != keep.end(); };
     while (true) {
@@ -160,10 +162,10 @@ bool unreadable(const Result<T> &loaded) {
 }
 
 // The descriptors a watcher needs besides its process handles: 0-2, the
-// signalfd, the timerfd and the inotify instance; and a reserve for its
-// transactions (the lock, a record, a /proc file, a pidfd while stopping,
-// the pipes of a launch).
-constexpr std::size_t fixed_descriptors = 6;
+// signalfd, the timerfd, the inotify instance and a liveness attempt's
+// socket; and a reserve for its transactions (the lock, a record, a /proc
+// file, a pidfd while stopping, the pipes of a launch).
+constexpr std::size_t fixed_descriptors = 7;
 constexpr std::size_t transaction_descriptors = 6;
 
 class Watcher {
@@ -194,7 +196,13 @@ private:
     void probe_due();
     Step write_ready();
     Step probe_failed();
-    void server_exited();
+    // `held`: the name's lock, when the caller decided to stop the server.
+    void server_exited(std::optional<NameLock> held = std::nullopt);
+    void start_liveness(const ServerRecord &record);
+    void stop_liveness();
+    void liveness_due(bool woken);
+    Step write_liveness_count();
+    Step liveness_failed();
     void restart_due();
     void shutdown(const char *reason);
     Step stop_orphaned_server();
@@ -202,7 +210,9 @@ private:
     // `create_log`: false when the state dir may be being removed.
     void log_exit(int status, bool unexpected, const Stopped &stopped, bool create_log = true);
     ServerIdentity identity() const { return identity_of(server_, instance_); }
-    void reap_children() { reap_orphans({is_child_ ? server_.pid : 0, pump_pid_}); }
+    void reap_children() {
+        reap_orphans({is_child_ ? server_.pid : 0, pump_pid_, live_ ? live_->command_pid() : 0});
+    }
     void start_probe(const ServerRecord &record);
     void stop_and_forget(NameLock &lock, const char *reason);
     Result<int> log_pump_for(const ServerSpec &spec);
@@ -236,6 +246,18 @@ private:
     int64_t probe_deadline_ = 0;
     int64_t probe_interval_ = 0;
     bool server_running_ = true;  // false between an exit and its restart
+    // The liveness probe, from the server's readiness to its end.
+    std::unique_ptr<LivenessCheck> live_;
+    int64_t live_interval_ = 0;
+    int64_t live_timeout_ = 0;
+    int live_threshold_ = 0;
+    int64_t live_attempt_started_ = 0;
+    int live_failures_ = 0;              // in a row
+    int64_t live_failed_at_ms_ = 0;
+    bool live_count_unwritten_ = false;  // the record does not show live_failures_ yet
+    bool live_failed_ = false;           // the threshold was reached; the server is not stopped yet
+    bool live_woken_ = false;            // its socket is ready, or a child (its command?) ended
+    bool unhealthy_ = false;             // the server is being stopped for its liveness
     bool done_ = false;
 };
 
@@ -569,6 +591,7 @@ Step Watcher::write_ready() {
     record_event(files_, "ready", {{"pid", server_.pid},
                                    {"after_ms", boot_now_ms() - probe_started_},
                                    {"probe", describe_probe(spec_for_port(ready.spec, ready.port).ready)}});
+    start_liveness(ready);
     return Step::done;
 }
 
@@ -588,19 +611,23 @@ Step Watcher::probe_failed() {
     return Step::done;
 }
 
-void Watcher::server_exited() {
+void Watcher::server_exited(std::optional<NameLock> held) {
     server_gone_ = false;
+    stop_liveness();
     // What the leader left behind is stopped with it (a daemonized child, a
     // worker): each is proven ours, and the leader is reaped only after, as
-    // its zombie is what proves its group still its own.
+    // its zombie is what proves its group still its own. A server that
+    // failed its liveness probe is alive: this stops it (TERM, then KILL).
     Stopped stopped = terminate_server(identity(), default_stop_timeout_ms, true);
     int status = wait_status();
     server_running_ = false;
     events_->unwatch_process(server_.pid);
-    auto lock = NameLock::acquire(files_.lock());
+    Result<NameLock> lock = held ? Result<NameLock>(std::move(*held)) : NameLock::acquire(files_.lock());
     auto record = load_server_record(files_);
     bool mine = record && record_is_mine(*record);
-    bool failed = !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    // A server stopped for its liveness failed, whatever its exit status.
+    bool failed = unhealthy_ || !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unhealthy_ = false;
     // A server that never became ready fails its waiting clients instead:
     // a crash at start is a configuration problem, not bad luck.
     bool restarts = mine && !(*record)->stopping && (*record)->ready_at_ms != 0 &&
@@ -689,6 +716,7 @@ void Watcher::restart_due() {
     r.restarting = false;
     r.restarts_boot_ms.push_back(boot_now_ms());
     r.ready_at_ms = r.spec.ready.kind == SHAREDSERVER_PROBE_NONE ? unix_now_ms() : 0;
+    r.liveness_failures = 0;
     (void)save_server_record(files_, r);
     record_event(files_, "restarted", {{"old_pid", old.pid},
                                        {"pid", server_.pid},
@@ -700,6 +728,102 @@ void Watcher::restart_due() {
         return;
     }
     if (r.ready_at_ms == 0) start_probe(r);
+    else start_liveness(r);
+}
+
+void Watcher::start_liveness(const ServerRecord &record) {
+    stop_liveness();
+    ServerSpec launched = spec_for_port(record.spec, record.port);
+    const LivenessProbe &liveness = launched.liveness;
+    if (liveness.probe.kind == SHAREDSERVER_PROBE_NONE) return;
+    live_ = std::make_unique<LivenessCheck>(liveness.probe, server_environment(launched.env), launched.working_dir);
+    live_interval_ = std::max<int64_t>(1, liveness.probe.interval_ms);
+    live_timeout_ = std::max<int64_t>(1, liveness.probe.timeout_ms);
+    live_threshold_ = std::max(1, liveness.failures);
+    live_failures_ = record.liveness_failures;
+    live_failed_at_ms_ = record.liveness_failed_at_ms;
+    due_.liveness = boot_now_ms() + live_interval_;
+}
+
+// An attempt in flight is abandoned (its command killed and reaped).
+void Watcher::stop_liveness() {
+    live_.reset();
+    events_->watch_descriptor(-1, 0);
+    due_.liveness = -1;
+    live_failed_ = live_count_unwritten_ = live_woken_ = false;
+}
+
+// Starts an attempt when one is due, or moves the one in flight on (its
+// socket is ready, a child ended, or its time is up). Nothing here waits:
+// each step is a system call that returns at once.
+void Watcher::liveness_due(bool woken) {
+    if (!live_ || live_failed_) return;
+    int64_t now = boot_now_ms();
+    bool in_flight = live_->fd() >= 0 || live_->command_pid() > 0;
+    LivenessCheck::Outcome outcome;
+    if (in_flight) {
+        if (!woken && now < live_->deadline()) return;
+        outcome = live_->advance();
+    } else {
+        if (due_.liveness < 0 || now < due_.liveness) return;
+        live_attempt_started_ = now;
+        outcome = live_->begin(now + live_timeout_);
+    }
+    if (outcome == LivenessCheck::Outcome::pending) {
+        events_->watch_descriptor(live_->fd(), live_->events());
+        due_.liveness = live_->deadline();
+        return;
+    }
+    events_->watch_descriptor(-1, 0);
+    // One attempt per interval, start to start; a slow one is followed at once.
+    due_.liveness = std::max(live_attempt_started_ + live_interval_, boot_now_ms());
+    if (outcome == LivenessCheck::Outcome::passed) {
+        if (live_failures_ > 0) live_count_unwritten_ = true;
+        live_failures_ = 0;
+        return;
+    }
+    ++live_failures_;
+    live_failed_at_ms_ = unix_now_ms();
+    live_count_unwritten_ = true;
+    if (live_failures_ >= live_threshold_) {
+        live_failed_ = true;
+        due_.liveness = -1;
+    }
+}
+
+// The record shows the failures in a row (info): written when the count
+// changes, so a passing probe writes nothing.
+Step Watcher::write_liveness_count() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    if (!record || !record_is_mine(*record) || (*record)->stopping || (*record)->restarting) return Step::done;
+    ServerRecord updated = **record;
+    updated.liveness_failures = live_failures_;
+    updated.liveness_failed_at_ms = live_failed_at_ms_;
+    if (updated == **record) return Step::done;
+    if (!save_server_record(files_, updated)) return Step::retry;
+    return Step::done;
+}
+
+// Failed `failures` times in a row: say so, then stop the server as if it
+// had died (TERM, then KILL after the stop timeout, each process proven
+// ours), under the lock, and let its restart policy decide.
+Step Watcher::liveness_failed() {
+    auto lock = NameLock::acquire(files_.lock());
+    if (!lock) return Step::retry;
+    auto record = load_server_record(files_);
+    if (unreadable(record)) return Step::retry;
+    live_failed_ = false;
+    if (!record || !record_is_mine(*record) || (*record)->stopping || (*record)->restarting) return Step::done;
+    record_event(files_, "liveness-failed", {{"pid", server_.pid},
+                                             {"probe", describe_probe(live_->probe())},
+                                             {"reason", live_->why()},
+                                             {"failures", live_failures_}});
+    unhealthy_ = true;
+    server_exited(std::move(*lock));
+    return Step::done;
 }
 
 void Watcher::shutdown(const char *reason) {
@@ -745,6 +869,7 @@ void Watcher::take_wakeup(const WatchEvents::Wakeup &wakeup) {
     }
     if (wakeup.files_changed) must_sync_ = must_check_record_ = true;
     if (wakeup.record_changed) must_check_record_ = true;
+    if (wakeup.descriptor_ready || wakeup.child_exited) live_woken_ = true;
 }
 
 // Everything due, in order; what fails for lack of a resource is kept for
@@ -781,6 +906,11 @@ void Watcher::work() {
     if (!done_ && due_.probe >= 0 && now >= due_.probe) probe_due();
     attempt(ready_unwritten_, &Watcher::write_ready);
     attempt(probe_gave_up_, &Watcher::probe_failed);
+    if (!done_ && server_running_) {
+        liveness_due(std::exchange(live_woken_, false));
+        attempt(live_count_unwritten_, &Watcher::write_liveness_count);
+        attempt(live_failed_, &Watcher::liveness_failed);
+    }
     if (!done_ && due_.restart >= 0 && now >= due_.restart) restart_due();
     bool grace_over = clients_.empty() && due_.grace >= 0 && now >= due_.grace;
     attempt(grace_over, &Watcher::grace_expired);
@@ -800,6 +930,7 @@ int Watcher::run() {
     if (auto record = load_server_record(files_); record && record_is_mine(*record)) {
         grace_period_ms_ = (**record).spec.grace_period_ms;
         if ((*record)->ready_at_ms == 0) start_probe(**record);
+        else start_liveness(**record);
     }
     while (true) {
         work();

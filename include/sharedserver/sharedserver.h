@@ -120,7 +120,8 @@ typedef enum sharedserver_exit_kind {
     SHAREDSERVER_EXIT_STOPPED = 5,       /* a client stopped it (stop, restart, a changed definition) */
     SHAREDSERVER_EXIT_GRACE_EXPIRED = 6, /* the grace period ended */
     SHAREDSERVER_EXIT_KILLED = 7,        /* sharedserver_kill() */
-    SHAREDSERVER_EXIT_ORPHANED = 8       /* its record was removed or replaced */
+    SHAREDSERVER_EXIT_ORPHANED = 8,      /* its record was removed or replaced */
+    SHAREDSERVER_EXIT_UNHEALTHY = 9      /* failed its liveness probe too often in a row: stopped */
 } sharedserver_exit_kind;
 
 /* What a change notification reports: the event names of the event log. */
@@ -142,7 +143,8 @@ typedef enum sharedserver_change_kind {
     SHAREDSERVER_CHANGE_ADOPTED = 14,
     SHAREDSERVER_CHANGE_REPAIRED = 15,
     SHAREDSERVER_CHANGE_KILLED = 16,
-    SHAREDSERVER_CHANGE_LEFT_ALONE = 17
+    SHAREDSERVER_CHANGE_LEFT_ALONE = 17,
+    SHAREDSERVER_CHANGE_LIVENESS_FAILED = 18
 } sharedserver_change_kind;
 
 /* ---- library identity -------------------------------------------------- */
@@ -513,7 +515,9 @@ SHAREDSERVER_API int sharedserver_project_definition(sharedserver_definition **o
  * command, env, working dir, log file, grace period, probe, port, restart
  * policy, mismatch mode and log size. Strings are borrowed from the project. The client's own fields
  * (client_pid, metadata, no_wait) are left as they are.
- * SHAREDSERVER_ENOTFOUND when the project does not define `name`. */
+ * SHAREDSERVER_ENOTFOUND when the project does not define `name`;
+ * SHAREDSERVER_EINVALID when its definition has a liveness probe, which
+ * these options cannot carry (use sharedserver_project_definition). */
 SHAREDSERVER_API int sharedserver_project_use_options(sharedserver_use_options *opts,
                                                       const sharedserver_project *project,
                                                       const char *name);

@@ -112,8 +112,13 @@ public:
         ::timerfd_settime(timer_, flags, &spec, nullptr);
     }
 
+    void watch_descriptor(int fd, short events) override {
+        extra_fd_ = fd;
+        extra_events_ = events;
+    }
+
     Wakeup wait() override {
-        std::vector<pollfd> fds = {{signals_, POLLIN, 0}, {timer_, POLLIN, 0}, {inotify_, POLLIN, 0}};
+        std::vector<pollfd> fds = {{signals_, POLLIN, 0}, {timer_, POLLIN, 0}, {inotify_, POLLIN, 0}, {extra_fd_, extra_events_, 0}};
         std::vector<pid_t> pids;
         for (auto &[pid, watched] : processes_) {
             if (watched.fd < 0) continue;
@@ -136,8 +141,9 @@ public:
             if (::read(timer_, &expirations, sizeof expirations) > 0) wakeup.timer = true;
         }
         if (inotify_ >= 0 && (fds[2].revents & POLLIN)) wakeup.record_changed = drain_inotify();
-        for (std::size_t i = 3; i < fds.size(); ++i)
-            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) wakeup.exited.push_back(pids[i - 3]);
+        if (extra_fd_ >= 0 && fds[3].revents != 0) wakeup.descriptor_ready = true;
+        for (std::size_t i = 4; i < fds.size(); ++i)
+            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) wakeup.exited.push_back(pids[i - 4]);
         check_on_timer(wakeup);
         return wakeup;
     }
@@ -207,6 +213,8 @@ private:
     bool record_polled_ = false;
     FileIdentity seen_record_, seen_dir_;
     int64_t next_check_ = -1;
+    int extra_fd_ = -1;
+    short extra_events_ = 0;
 };
 
 }  // namespace

@@ -239,3 +239,19 @@ def test_log_max_size_rotates_the_log(sandbox, tmp_path):
             except FileNotFoundError:
                 return False
         wait_until(small, timeout=10, what="the log to stay small")
+
+
+def test_a_liveness_probe_from_the_project_file_or_a_keyword_argument_is_kept(sandbox, tmp_path):
+    # Once refused from Python: its old options struct had no field for it.
+    path = write_project(tmp_path, {"api": {"command": "sleep", "args": ["1000"], "idle_timeout": "0s",
+                                            "liveness": {"cmd": "true", "interval": "1s"}}})
+    with sharedserver.use("api", config=path):
+        sandbox.remember("api")
+        assert json.loads(sharedserver.status("api").json)["liveness"]["interval"] == "1s"
+    with sharedserver.use("kw", ["sleep", "1000"], grace_period="0s", liveness={"cmd": "true", "failures": 5}):
+        sandbox.remember("kw")
+        assert json.loads(sharedserver.status("kw").json)["liveness"]["failures"] == 5
+    with pytest.raises(sharedserver.InvalidArgumentError) as refused:
+        sharedserver.use("bad", ["sleep", "1000"], liveness={"log": "ready"})
+    assert refused.value.key == "liveness.log"
+    assert sharedserver.check("bad") is State.STOPPED

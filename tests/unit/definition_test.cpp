@@ -155,6 +155,53 @@ TEST_CASE("the normalized JSON reads back to the same definition, defaults fille
     CHECK(again.on_mismatch == def.on_mismatch);
 }
 
+TEST_CASE("liveness: one repeatable probe, its interval, timeout and failures, with defaults") {
+    Definition def = parsed(R"({"command": "srv", "port": "auto",
+        "liveness": {"http": "http://127.0.0.1:{port}/health", "interval": "2s", "timeout": 300, "failures": 5}})");
+    CHECK(def.spec.liveness.probe.kind == SHAREDSERVER_PROBE_HTTP);
+    CHECK(def.spec.liveness.probe.target == "http://127.0.0.1:{port}/health");
+    CHECK(def.spec.liveness.probe.interval_ms == 2000);
+    CHECK(def.spec.liveness.probe.timeout_ms == 300);
+    CHECK(def.spec.liveness.failures == 5);
+
+    ServerSpec filled = with_defaults(parsed(R"({"command": "srv", "liveness": {"cmd": "true"}})").spec);
+    CHECK(filled.liveness.probe.interval_ms == 10'000);
+    CHECK(filled.liveness.probe.timeout_ms == 5'000);
+    CHECK(filled.liveness.failures == 3);
+    // The timeout defaults to no more than the interval.
+    CHECK(with_defaults(parsed(R"({"command": "srv", "liveness": {"cmd": "true", "interval": "1s"}})").spec)
+              .liveness.probe.timeout_ms == 1000);
+    CHECK(with_defaults(parsed(R"({"command": "srv", "liveness": {"port": 80}})").spec).liveness.probe.target == "80");
+    CHECK(with_defaults(parsed(R"({"command": "srv"})").spec).liveness == LivenessProbe{});
+
+    Definition round = parsed(definition_to_json(def).dump());
+    CHECK(with_defaults(round.spec).liveness == with_defaults(def.spec).liveness);
+}
+
+TEST_CASE("liveness refusals name the key and say what to do") {
+    auto log = refused(R"({"command": "x", "liveness": {"log": "Ready"}})");
+    CHECK(log.key == "liveness.log");
+    CHECK(log.message == "liveness.log: a log pattern cannot show that a ready server still answers: use port, socket, http or cmd");
+    CHECK(refused(R"({"command": "x", "liveness": {"interval": "1s"}})").message ==
+          "liveness: give exactly one of port, socket, http or cmd");
+    CHECK(refused(R"({"command": "x", "liveness": {"cmd": "a", "port": 80}})").key == "liveness");
+    CHECK(refused(R"({"command": "x", "liveness": {"cmd": "true", "interval": "50ms"}})").message ==
+          "liveness.interval: 50ms is too short: probe at most every 100ms");
+    CHECK(refused(R"({"command": "x", "liveness": {"cmd": "true", "timeout": 0}})").key == "liveness.timeout");
+    CHECK(refused(R"({"command": "x", "liveness": {"cmd": "true", "failures": 0}})").message ==
+          "liveness.failures: 0 is not a count from 1 to 100");
+    CHECK(refused(R"({"command": "x", "liveness": {"cmd": "true", "every": "1s"}})").key == "liveness.every");
+    CHECK(refused(R"({"command": "x", "liveness": "port"})").key == "liveness");
+    auto port = refused(R"({"command": "x", "liveness": {"port": true}})");
+    CHECK(port.key == "liveness.port");
+    CHECK(port.message.find("port probe has no port") != std::string::npos);
+    auto url = refused(R"({"command": "x", "liveness": {"http": "https://x/"}})");
+    CHECK(url.key == "liveness.http");
+    CHECK(url.message.find("invalid liveness URL") != std::string::npos);
+    CHECK(refused(R"({"command": "x", "liveness": {"cmd": ""}})").message.find("the liveness command is empty") !=
+          std::string::npos);
+}
+
 TEST_CASE("the key table lists every key with a type and a doc") {
     json keys = json::parse(definition_keys_json());
     REQUIRE(keys.is_array());

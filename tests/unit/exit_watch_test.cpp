@@ -57,6 +57,14 @@ TEST_CASE("each ending gets its reason and one line") {
     e.restarts = 2;
     CHECK(exit_phrase(e) == "kept exiting and was given up after 2 restarts");
 
+    e = only_exit({{{"event", "started"}, {"pid", 10}},
+                   {{"event", "liveness-failed"}, {"pid", 10}, {"probe", "http http://127.0.0.1:8000/"}, {"reason", "no answer within 300ms"}, {"failures", 3}},
+                   {{"event", "exited"}, {"pid", 10}, {"code", -1}, {"signal", 15}, {"unexpected", true}}});
+    CHECK(e.reason == SHAREDSERVER_EXIT_UNHEALTHY);
+    CHECK(e.code == -1);
+    CHECK(exit_phrase(e) ==
+          "was stopped: it failed its liveness probe (http http://127.0.0.1:8000/: no answer within 300ms, 3 times in a row)");
+
     e = only_exit({{{"event", "started"}, {"pid", 10}}, {{"event", "stopping"}, {"pid", 10}, {"reason", "grace period expired"}}, {{"event", "exited"}, {"pid", 10}, {"code", 0}}});
     CHECK(e.reason == SHAREDSERVER_EXIT_GRACE_EXPIRED);
     CHECK(exit_phrase(e) == "was stopped: its grace period ended");

@@ -79,6 +79,7 @@ TEST_CASE("an info is written as the document tree would print it, keys in order
         {"restart", "on-failure"},
         {"restarts", 2},
         {"error", nullptr},
+        {"liveness", nullptr},
     };
     CHECK(json::parse(info_to_json(info))["ready"].is_string());
     CHECK(info_to_json(info) == expected.dump());

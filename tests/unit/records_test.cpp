@@ -40,6 +40,9 @@ ServerRecord sample_record() {
     r.port = 43210;
     r.ready_at_ms = 1'700'000'000'500;
     r.restarting = true;
+    r.spec.liveness = {{SHAREDSERVER_PROBE_COMMAND, "curl -f localhost:{port}", 400, 1'500}, 4};
+    r.liveness_failures = 2;
+    r.liveness_failed_at_ms = 1'700'000'000'900;
     return r;
 }
 

@@ -69,7 +69,8 @@ typedef enum sharedserver_exit_kind {
     SHAREDSERVER_EXIT_STOPPED = 5,
     SHAREDSERVER_EXIT_GRACE_EXPIRED = 6,
     SHAREDSERVER_EXIT_KILLED = 7,
-    SHAREDSERVER_EXIT_ORPHANED = 8
+    SHAREDSERVER_EXIT_ORPHANED = 8,
+    SHAREDSERVER_EXIT_UNHEALTHY = 9
 } sharedserver_exit_kind;
 
 typedef enum sharedserver_change_kind {
@@ -90,7 +91,8 @@ typedef enum sharedserver_change_kind {
     SHAREDSERVER_CHANGE_ADOPTED = 14,
     SHAREDSERVER_CHANGE_REPAIRED = 15,
     SHAREDSERVER_CHANGE_KILLED = 16,
-    SHAREDSERVER_CHANGE_LEFT_ALONE = 17
+    SHAREDSERVER_CHANGE_LEFT_ALONE = 17,
+    SHAREDSERVER_CHANGE_LIVENESS_FAILED = 18
 } sharedserver_change_kind;
 
 const char *sharedserver_version(void);
