@@ -140,44 +140,59 @@ Status read_env(const json &value, Definition &def, const std::string &) {
     return {};
 }
 
+using ProbeKinds = std::vector<std::pair<const char *, int>>;
+
+// A probe-kind key ("port", "http", ...) of a ready or liveness object: sets
+// the probe's kind and target; false when the key is none of `kinds`.
+Result<bool> read_probe_kind(const std::string &key, const json &value, const std::string &path,
+                             const ProbeKinds &kinds, ReadyProbe &probe) {
+    for (const auto &[kind_key, kind] : kinds) {
+        if (key != kind_key) continue;
+        probe.kind = kind;
+        if (kind == SHAREDSERVER_PROBE_PORT) {
+            if (value.is_boolean() && value.get<bool>()) return true;  // the server's own port
+            auto p = port_of(value, path);
+            if (!p) return std::unexpected(p.error());
+            if (*p != SHAREDSERVER_PORT_AUTO) probe.target = std::to_string(*p);
+        } else {
+            auto text = string_of(value, path);
+            if (!text) return std::unexpected(text.error());
+            probe.target = *text;
+        }
+        return true;
+    }
+    return false;
+}
+
+// "timeout" or "interval" of a ready or liveness object; false for any other key.
+Result<bool> read_probe_timing(const std::string &key, const json &value, const std::string &path, ReadyProbe &probe) {
+    if (key != "timeout" && key != "interval") return false;
+    auto ms = duration_of(value, path);
+    if (!ms) return std::unexpected(ms.error());
+    // 0 is how the spec says "the default": given here, it would be replaced silently.
+    if (*ms <= 0) return bad(path, "must be longer than 0 (leave it out for the default)");
+    (key == "timeout" ? probe.timeout_ms : probe.interval_ms) = *ms;
+    return true;
+}
+
 Status read_ready(const json &ready, Definition &def, const std::string &) {
     if (!ready.is_object()) return bad("ready", "expected an object such as { \"port\": 6379 }");
-    static const std::pair<const char *, int> kinds[] = {{"port", SHAREDSERVER_PROBE_PORT},
-                                                         {"socket", SHAREDSERVER_PROBE_SOCKET},
-                                                         {"http", SHAREDSERVER_PROBE_HTTP},
-                                                         {"cmd", SHAREDSERVER_PROBE_COMMAND},
-                                                         {"log", SHAREDSERVER_PROBE_LOG}};
+    static const ProbeKinds kinds = {{"port", SHAREDSERVER_PROBE_PORT},
+                                     {"socket", SHAREDSERVER_PROBE_SOCKET},
+                                     {"http", SHAREDSERVER_PROBE_HTTP},
+                                     {"cmd", SHAREDSERVER_PROBE_COMMAND},
+                                     {"log", SHAREDSERVER_PROBE_LOG}};
     ReadyProbe &probe = def.spec.ready;
     int found = 0;
     for (auto &[key, value] : ready.items()) {
         const std::string path = "ready." + key;
-        if (key == "timeout" || key == "interval") {
-            auto ms = duration_of(value, path);
-            if (!ms) return std::unexpected(ms.error());
-            // 0 is how the spec says "the default": given here, it would
-            // be replaced silently.
-            if (*ms <= 0) return bad(path, "must be longer than 0 (leave it out for the default)");
-            (key == "timeout" ? probe.timeout_ms : probe.interval_ms) = *ms;
-            continue;
-        }
-        bool known = false;
-        for (const auto &[kind_key, kind] : kinds) {
-            if (key != kind_key) continue;
-            known = true;
-            ++found;
-            probe.kind = kind;
-            if (kind == SHAREDSERVER_PROBE_PORT) {
-                if (value.is_boolean() && value.get<bool>()) continue;  // the server's own port
-                auto p = port_of(value, path);
-                if (!p) return std::unexpected(p.error());
-                if (*p != SHAREDSERVER_PORT_AUTO) probe.target = std::to_string(*p);
-            } else {
-                auto text = string_of(value, path);
-                if (!text) return std::unexpected(text.error());
-                probe.target = *text;
-            }
-        }
-        if (!known) return bad(path, "unknown key (expected one of port, socket, http, cmd, log, and timeout, interval)");
+        auto timing = read_probe_timing(key, value, path, probe);
+        if (!timing) return std::unexpected(timing.error());
+        if (*timing) continue;
+        auto known = read_probe_kind(key, value, path, kinds, probe);
+        if (!known) return std::unexpected(known.error());
+        if (!*known) return bad(path, "unknown key (expected one of port, socket, http, cmd, log, and timeout, interval)");
+        ++found;
     }
     if (found != 1) return bad("ready", "give exactly one of port, socket, http, cmd or log");
     return {};
@@ -185,23 +200,18 @@ Status read_ready(const json &ready, Definition &def, const std::string &) {
 
 Status read_liveness(const json &live, Definition &def, const std::string &) {
     if (!live.is_object()) return bad("liveness", "expected an object such as { \"http\": \"http://127.0.0.1:{port}/health\" }");
-    static const std::pair<const char *, int> kinds[] = {{"port", SHAREDSERVER_PROBE_PORT},
-                                                         {"socket", SHAREDSERVER_PROBE_SOCKET},
-                                                         {"http", SHAREDSERVER_PROBE_HTTP},
-                                                         {"cmd", SHAREDSERVER_PROBE_COMMAND}};
+    static const ProbeKinds kinds = {{"port", SHAREDSERVER_PROBE_PORT},
+                                     {"socket", SHAREDSERVER_PROBE_SOCKET},
+                                     {"http", SHAREDSERVER_PROBE_HTTP},
+                                     {"cmd", SHAREDSERVER_PROBE_COMMAND}};
     LivenessProbe &liveness = def.spec.liveness;
     ReadyProbe &probe = liveness.probe;
     int found = 0;
     for (auto &[key, value] : live.items()) {
         const std::string path = "liveness." + key;
-        if (key == "timeout" || key == "interval") {
-            auto ms = duration_of(value, path);
-            if (!ms) return std::unexpected(ms.error());
-            // Unset is 0 here, filled in by with_defaults().
-            if (*ms <= 0) return bad(path, "must be longer than 0 (leave it out for the default)");
-            (key == "timeout" ? probe.timeout_ms : probe.interval_ms) = *ms;
-            continue;
-        }
+        auto timing = read_probe_timing(key, value, path, probe);
+        if (!timing) return std::unexpected(timing.error());
+        if (*timing) continue;
         if (key == "failures") {
             if (!integer_within(value, 1, max_liveness_failures))
                 return bad(path, value.dump() + " is not a count from 1 to " + std::to_string(max_liveness_failures));
@@ -210,24 +220,10 @@ Status read_liveness(const json &live, Definition &def, const std::string &) {
         }
         if (key == "log")
             return bad(path, "a log pattern cannot show that a ready server still answers: use port, socket, http or cmd");
-        bool known = false;
-        for (const auto &[kind_key, kind] : kinds) {
-            if (key != kind_key) continue;
-            known = true;
-            ++found;
-            probe.kind = kind;
-            if (kind == SHAREDSERVER_PROBE_PORT) {
-                if (value.is_boolean() && value.get<bool>()) continue;  // the server's own port
-                auto p = port_of(value, path);
-                if (!p) return std::unexpected(p.error());
-                if (*p != SHAREDSERVER_PORT_AUTO) probe.target = std::to_string(*p);
-            } else {
-                auto text = string_of(value, path);
-                if (!text) return std::unexpected(text.error());
-                probe.target = *text;
-            }
-        }
-        if (!known) return bad(path, "unknown key (expected one of port, socket, http, cmd, and interval, timeout, failures)");
+        auto known = read_probe_kind(key, value, path, kinds, probe);
+        if (!known) return std::unexpected(known.error());
+        if (!*known) return bad(path, "unknown key (expected one of port, socket, http, cmd, and interval, timeout, failures)");
+        ++found;
     }
     if (found != 1) return bad("liveness", "give exactly one of port, socket, http or cmd");
     return {};

@@ -38,6 +38,25 @@ void restore_limits_in_child() {
     if (client_nofile_kept) (void)::setrlimit(RLIMIT_NOFILE, &client_nofile);
 }
 
+pid_t spawn_probe_command(const std::string &line, const std::vector<std::string> &env, const std::string &working_dir) {
+    std::vector<std::string> env_copy = env;
+    std::vector<char *> envp;
+    for (auto &e : env_copy) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_fd, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::setpgid(0, 0);
+    restore_limits_in_child();
+    if (::chdir(working_dir.c_str()) != 0) ::_exit(126);
+    ::execle("/bin/sh", "sh", "-c", line.c_str(), static_cast<char *>(nullptr), envp.data());
+    ::_exit(127);
+}
+
 std::vector<std::string> server_environment(const std::vector<std::string> &additions) {
     std::map<std::string, std::string> env;
     std::vector<std::string> order;

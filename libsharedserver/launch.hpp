@@ -26,6 +26,12 @@ void keep_limits_for_children();
 // In a forked child, before exec (async-signal-safe).
 void restore_limits_in_child();
 
+// Forks `sh -c line` for a readiness or liveness command: its own process
+// group (so a timeout kills all of it), stdin from /dev/null, the server's
+// environment, working dir and limits, no signal blocked. The child's pid,
+// or -1 with errno set.
+pid_t spawn_probe_command(const std::string &line, const std::vector<std::string> &env, const std::string &working_dir);
+
 // The inherited environment with `additions` ("KEY=VALUE") applied: what the
 // server, and its readiness command, run with.
 std::vector<std::string> server_environment(const std::vector<std::string> &additions);

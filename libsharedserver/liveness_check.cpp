@@ -203,24 +203,8 @@ LivenessCheck::Outcome LivenessCheck::read_answer() {
 // environment and the client's limits, in its own process group (so a
 // timeout kills what it started too), output to the server's log.
 LivenessCheck::Outcome LivenessCheck::start_command() {
-    std::vector<std::string> env_copy = env_;
-    std::vector<char *> envp;
-    for (auto &e : env_copy) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = ::fork();
+    pid_t pid = spawn_probe_command(probe_.target, env_, working_dir_);
     if (pid < 0) return fail(std::string("cannot fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        int null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::setpgid(0, 0);
-        restore_limits_in_child();
-        if (::chdir(working_dir_.c_str()) != 0) ::_exit(126);
-        ::execle("/bin/sh", "sh", "-c", probe_.target.c_str(), static_cast<char *>(nullptr), envp.data());
-        ::_exit(127);
-    }
     command_ = pid;
     stage_ = Stage::command;
     // Its end arrives as SIGCHLD on the watcher's signalfd: no descriptor.

@@ -145,26 +145,10 @@ bool probe_http(const std::string &url, std::string &why) {
 // server's log pump, so what a failing health check says is in the log too.
 bool probe_command(const std::string &line, const std::vector<std::string> &env, const std::string &working_dir,
                    std::string &why) {
-    std::vector<std::string> env_copy = env;
-    std::vector<char *> envp;
-    for (auto &e : env_copy) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = ::fork();
+    pid_t pid = spawn_probe_command(line, env, working_dir);
     if (pid < 0) {
         why = std::string("cannot fork: ") + std::strerror(errno);
         return false;
-    }
-    if (pid == 0) {
-        int null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::setpgid(0, 0);
-        restore_limits_in_child();
-        if (::chdir(working_dir.c_str()) != 0) ::_exit(126);
-        ::execle("/bin/sh", "sh", "-c", line.c_str(), static_cast<char *>(nullptr), envp.data());
-        ::_exit(127);
     }
     int64_t deadline = monotonic_now_ms() + command_attempt_timeout_ms;
     int status = 0;

@@ -75,16 +75,21 @@ def test_library_lookup_honours_sharedserver_lib_and_explains_a_missing_one(ss):
     ), r.stdout
 
 
-def test_a_library_with_another_abi_is_refused_with_how_to_rebuild(ss):
-    src = ss.root / "fake.c"
-    src.write_text("int sharedserver_abi_version(void) { return 99; }\n")
-    fake = ss.root / "libfake.so"
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(fake), str(src)], check=True)
-    env = dict(ss.env, SHAREDSERVER_LIB=str(fake))
+def load_error_of_a_library(ss, name, c_source):
+    """What ffi.load() says of a real shared library built from c_source."""
+    src = ss.root / f"{name}.c"
+    src.write_text(c_source)
+    library = ss.root / f"lib{name}.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(library), str(src)], check=True)
+    env = dict(ss.env, SHAREDSERVER_LIB=str(library))
     script = "package.path = %r .. '/?.lua;' .. package.path\n" % str(PLUGIN / "lua")
     script += "print(select(2, require('sharedserver.ffi').load()))"
     r = subprocess.run(["luajit", "-e", script], env=env, capture_output=True, text=True, timeout=10)
-    msg = r.stdout.strip()
+    return library, r.stdout.strip()
+
+
+def test_a_library_with_another_abi_is_refused_with_how_to_rebuild(ss):
+    fake, msg = load_error_of_a_library(ss, "fake", "int sharedserver_abi_version(void) { return 99; }\n")
     assert msg.startswith(f"sharedserver: {fake} has ABI 99 but this plugin needs ABI 1; rebuild it with "), msg
     assert "meson setup build && ninja -C build" in msg
 
@@ -92,15 +97,7 @@ def test_a_library_with_another_abi_is_refused_with_how_to_rebuild(ss):
 def test_a_library_of_the_same_abi_lacking_a_function_is_refused_at_load(ss):
     # An older build of the same ABI: once it loaded, and the first command
     # that needed a newer function failed with a raw LuaJIT error.
-    src = ss.root / "older.c"
-    src.write_text("int sharedserver_abi_version(void) { return 1; }\n")
-    older = ss.root / "libolder.so"
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(older), str(src)], check=True)
-    env = dict(ss.env, SHAREDSERVER_LIB=str(older))
-    script = "package.path = %r .. '/?.lua;' .. package.path\n" % str(PLUGIN / "lua")
-    script += "print(select(2, require('sharedserver.ffi').load()))"
-    r = subprocess.run(["luajit", "-e", script], env=env, capture_output=True, text=True, timeout=10)
-    msg = r.stdout.strip()
+    older, msg = load_error_of_a_library(ss, "older", "int sharedserver_abi_version(void) { return 1; }\n")
     assert msg.startswith(f"sharedserver: {older} cannot give sharedserver_"), msg
     assert "which this plugin needs" in msg and "meson setup build && ninja -C build" in msg
     assert "\n" not in msg
