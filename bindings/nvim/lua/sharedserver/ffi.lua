@@ -60,10 +60,21 @@ end
 -- A versioned struct (options, results) filled by the library's own _init():
 -- its defaults are never copied here, and its version is the header's this
 -- cdef was generated from, so an older library refuses it with a clear error.
+local struct_kinds = {} -- kind -> { ctype, init function, version }, per loaded library
 local function new_struct(kind)
-  local o = ffi.new("sharedserver_" .. kind)
-  local rc = lib["sharedserver_" .. kind .. "_init"](o, lib["SHAREDSERVER_" .. kind:upper() .. "_VERSION"])
-  if rc ~= 0 then
+  -- Looked up once: a C namespace indexed by a built string is not compiled
+  -- by the JIT, and this runs on every attach.
+  local k = struct_kinds[kind]
+  if not k then
+    k = {
+      ffi.typeof("sharedserver_" .. kind),
+      lib["sharedserver_" .. kind .. "_init"],
+      lib["SHAREDSERVER_" .. kind:upper() .. "_VERSION"],
+    }
+    struct_kinds[kind] = k
+  end
+  local o = k[1]()
+  if k[2](o, k[3]) ~= 0 then
     error(ffi.string(lib.sharedserver_error_last()), 2)
   end
   return o
@@ -283,6 +294,7 @@ function M.load(explicit)
       local l, err = try_load(path)
       if l then
         lib, lib_path = l, path
+        struct_kinds = {}
         load_tables()
         return true
       end
