@@ -196,8 +196,7 @@ private:
     void probe_due();
     Step write_ready();
     Step probe_failed();
-    // `held`: the name's lock, when the caller decided to stop the server.
-    void server_exited(std::optional<NameLock> held = std::nullopt);
+    void server_exited();
     void start_liveness(const ServerRecord &record);
     void stop_liveness();
     void liveness_due(bool woken);
@@ -611,7 +610,7 @@ Step Watcher::probe_failed() {
     return Step::done;
 }
 
-void Watcher::server_exited(std::optional<NameLock> held) {
+void Watcher::server_exited() {
     server_gone_ = false;
     stop_liveness();
     // What the leader left behind is stopped with it (a daemonized child, a
@@ -622,7 +621,7 @@ void Watcher::server_exited(std::optional<NameLock> held) {
     int status = wait_status();
     server_running_ = false;
     events_->unwatch_process(server_.pid);
-    Result<NameLock> lock = held ? Result<NameLock>(std::move(*held)) : NameLock::acquire(files_.lock());
+    auto lock = NameLock::acquire(files_.lock());
     auto record = load_server_record(files_);
     bool mine = record && record_is_mine(*record);
     // A server stopped for its liveness failed, whatever its exit status.
@@ -807,22 +806,26 @@ Step Watcher::write_liveness_count() {
     return Step::done;
 }
 
-// Failed `failures` times in a row: say so, then stop the server as if it
-// had died (TERM, then KILL after the stop timeout, each process proven
-// ours), under the lock, and let its restart policy decide.
+// Failed `failures` times in a row: say so under the lock, then stop the
+// server as if it had died (TERM, then KILL after the stop timeout, each
+// process proven ours) and let its restart policy decide. The stop runs
+// without the lock, as after a crash: a server that ignores TERM must not
+// hold up every use and unuse of its name for the stop timeout.
 Step Watcher::liveness_failed() {
-    auto lock = NameLock::acquire(files_.lock());
-    if (!lock) return Step::retry;
-    auto record = load_server_record(files_);
-    if (unreadable(record)) return Step::retry;
-    live_failed_ = false;
-    if (!record || !record_is_mine(*record) || (*record)->stopping || (*record)->restarting) return Step::done;
-    record_event(files_, "liveness-failed", {{"pid", server_.pid},
-                                             {"probe", describe_probe(live_->probe())},
-                                             {"reason", live_->why()},
-                                             {"failures", live_failures_}});
+    {
+        auto lock = NameLock::acquire(files_.lock());
+        if (!lock) return Step::retry;
+        auto record = load_server_record(files_);
+        if (unreadable(record)) return Step::retry;
+        live_failed_ = false;
+        if (!record || !record_is_mine(*record) || (*record)->stopping || (*record)->restarting) return Step::done;
+        record_event(files_, "liveness-failed", {{"pid", server_.pid},
+                                                 {"probe", describe_probe(live_->probe())},
+                                                 {"reason", live_->why()},
+                                                 {"failures", live_failures_}});
+    }
     unhealthy_ = true;
-    server_exited(std::move(*lock));
+    server_exited();
     return Step::done;
 }
 

@@ -177,3 +177,22 @@ def test_an_idle_watcher_wakes_once_per_interval(sandbox, tmp_path):
     assert len(sleeps) <= len(connects) + 1, "\n".join(calls)
     assert len(calls) <= 10 * (len(connects) + 1), "\n".join(calls)
     assert sandbox.info(NAME)["pid"] and "liveness-failed" not in kinds(sandbox)
+
+
+def test_stopping_an_unhealthy_server_that_ignores_sigterm_leaves_its_name_usable(sandbox, tmp_path):
+    # The liveness stop once ran under the name's lock: a server ignoring
+    # SIGTERM held up every use and unuse of its name for the 5 s stop timeout.
+    client = sandbox.client()
+    definition = {"command": "sh", "args": ["-c", "trap '' TERM; exec sleep 1000"], "restart": "no",
+                  "liveness": {"cmd": "false", "interval": "100ms", "failures": 1}}
+    use(sandbox, tmp_path, definition, client)
+    record = sandbox.record(NAME)
+    sandbox.pids += [record["pid"], record["watcher_pid"]]
+    assert wait_until(lambda: "liveness-failed" in kinds(sandbox), timeout=10)
+    started = time.monotonic()
+    sandbox.run("--config", tmp_path / "sharedserver.json", "unuse", "--pid", client.pid, NAME, check=False)
+    sandbox.run("info", NAME)
+    assert time.monotonic() - started < 2.5, "the name stayed locked while the watcher waited for SIGTERM"
+    assert pid_alive(record["pid"])  # still inside its stop timeout: the lock was not what made this fast
+    assert wait_until(lambda: not pid_alive(record["pid"]), timeout=10)
+    assert wait_until(lambda: not pid_alive(record["watcher_pid"]), timeout=10)
