@@ -26,6 +26,7 @@
 #include "../libsharedserver/lifecycle.hpp"
 #include "../libsharedserver/log_tail.hpp"
 #include "../libsharedserver/names.hpp"
+#include "../libsharedserver/profiles.hpp"
 #include "../libsharedserver/project.hpp"
 #include "../libsharedserver/ready_wait.hpp"
 #include "../libsharedserver/spawn.hpp"
@@ -668,8 +669,9 @@ int sharedserver_project_open(sharedserver_project **out, const char *path, cons
         auto found = find_project_file(path ? path : "", start_dir ? start_dir : "");
         if (!found) return set_error(found.error());
         if (!*found)
-            return set_error(SHAREDSERVER_ENOTFOUND, std::string("no ") + project_file_name +
-                                                         " found in this directory or above it; create one or pass --config");
+            return set_error(SHAREDSERVER_ENOTFOUND,
+                             "no sharedserver.json, .sharedserver.json or .sharedserver/servers.json in this directory or "
+                             "above it, nor ~/.config/sharedserver/servers.json; create one or pass --config");
         auto project = load_project(**found);
         if (!project) return set_error(project.error());
         auto *handle = new sharedserver_project{std::move(*project), {}, {}};
@@ -752,6 +754,44 @@ int sharedserver_project_use_options(sharedserver_use_options *opts, const share
             return ok();
         }
         return set_error(SHAREDSERVER_ENOTFOUND, p->project.path + " does not define a server " + quote(name));
+    });
+}
+
+size_t sharedserver_project_warning_count(const sharedserver_project *p) { return p ? p->project.warnings.size() : 0; }
+
+const char *sharedserver_project_warning(const sharedserver_project *p, size_t i) {
+    return p && i < p->project.warnings.size() ? p->project.warnings[i].c_str() : "";
+}
+
+int sharedserver_project_json(sharedserver_buf *out, const sharedserver_project *p) {
+    return guard([&] {
+        if (!p) return set_error(SHAREDSERVER_EINVALID, "the project is NULL");
+        return fill_buf(out, project_to_json(p->project).dump());
+    });
+}
+
+int sharedserver_up(sharedserver_buf *report, sharedserver_context *ctx, const sharedserver_project *project,
+                    const char *profile, const sharedserver_client_options *client) {
+    return guard([&] {
+        if (!check_context(ctx)) return last_error.code;
+        if (!project) return set_error(SHAREDSERVER_EINVALID, "up needs a project (sharedserver_project_open)");
+        ClientOptions c;
+        if (!effective_client(c, client)) return last_error.code;
+        auto done = profile_up(ctx->lifecycle, project->project, profile ? profile : "", c);
+        if (!done) return set_error(done.error());
+        return fill_buf(report, done->to_json().dump());
+    });
+}
+
+int sharedserver_down(sharedserver_buf *report, sharedserver_context *ctx, const char *profile,
+                      const sharedserver_client_options *client) {
+    return guard([&] {
+        if (!check_context(ctx)) return last_error.code;
+        ClientOptions c;
+        if (!effective_client(c, client)) return last_error.code;
+        auto done = profile_down(ctx->lifecycle, profile ? profile : "", c);
+        if (!done) return set_error(done.error());
+        return fill_buf(report, done->to_json().dump());
     });
 }
 

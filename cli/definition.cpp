@@ -1,5 +1,7 @@
 #include "definition.hpp"
 
+#include "command.hpp"
+
 namespace cli {
 
 namespace {
@@ -45,6 +47,7 @@ std::optional<Definition> Definition::of_project(const std::string &config, cons
     if (rc == SHAREDSERVER_ENOTFOUND) return std::nullopt;
     check_file(rc);
     std::unique_ptr<sharedserver_project, FreeProject> project(raw);
+    for (std::size_t i = 0; i < sharedserver_project_warning_count(raw); ++i) warn(sharedserver_project_warning(raw, i));
     sharedserver_definition *def = nullptr;
     rc = sharedserver_project_definition(&def, project.get(), name.c_str());
     if (rc == SHAREDSERVER_ENOTFOUND) return std::nullopt;

@@ -1,5 +1,7 @@
 #include "project_file.hpp"
 
+#include "command.hpp"
+
 namespace cli {
 
 namespace {
@@ -16,8 +18,12 @@ auto as_file_error(F &&read) {
 
 }  // namespace
 
-std::optional<sharedserver::Project> find_project(const std::string &config) {
-    return as_file_error([&] { return sharedserver::Project::find(config); });
+std::optional<sharedserver::Project> find_project(const std::string &config, const std::string &start_dir,
+                                                  bool print_warnings) {
+    auto project = as_file_error([&] { return sharedserver::Project::find(config, start_dir); });
+    if (project && print_warnings)
+        for (const auto &line : project->warnings()) warn(line);
+    return project;
 }
 
 sharedserver::UseOptions project_use_options(const sharedserver::Project &project, const std::string &name) {

@@ -10,8 +10,12 @@
 
 namespace cli {
 
-// config "": $SHAREDSERVER_CONFIG, else sharedserver.json here or above.
-std::optional<sharedserver::Project> find_project(const std::string &config);
+// config "": $SHAREDSERVER_CONFIG, else the files looked for from start_dir
+// ("" : here) up, else the user's servers.json (sharedserver_project_open).
+// The keys the loader ignored are printed on stderr, one warning each,
+// unless the caller shows them itself (`up`'s report carries them).
+std::optional<sharedserver::Project> find_project(const std::string &config, const std::string &start_dir = {},
+                                                  bool print_warnings = true);
 
 sharedserver::UseOptions project_use_options(const sharedserver::Project &project, const std::string &name);
 

@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <functional>
+#include <map>
 #include <unistd.h>
 
 #include "duration.hpp"
@@ -293,6 +294,15 @@ Parser path_into(std::string ServerSpec::*field, std::string key, bool working_d
     };
 }
 
+Parser text_into(std::string Definition::*field, std::string key) {
+    return [field, key](const json &value, Definition &def, const std::string &) -> Status {
+        auto text = string_of(value, key);
+        if (!text) return std::unexpected(text.error());
+        def.*field = *text;
+        return {};
+    };
+}
+
 const std::vector<Key> &key_table() {
     static const std::vector<Key> table = {
         {{"command", "string|array", "", "The program (found in PATH unless it contains a /), or the whole argv as a list", ""},
@@ -353,6 +363,20 @@ const std::vector<Key> &key_table() {
           "failures (3) in a row restart the server per its policy",
           ""},
          read_liveness},
+        // Upstream's config document (its camelCase names, issue 17).
+        {{"gracePeriod", "duration", "5m", "Upstream's name for idle_timeout", "idle_timeout"},
+         duration_into(&ServerSpec::grace_period_ms, "gracePeriod")},
+        {{"logFile", "string", "", "Upstream's name for log_file", "log_file"},
+         path_into(&ServerSpec::log_file, "logFile", false)},
+        {{"metadata", "string", "", "Text stored with the client `up` attaches", ""},
+         text_into(&Definition::metadata, "metadata")},
+        {{"skip_if_env", "string", "",
+          "`up` skips this server when this environment variable is non-empty (another host runs it)", ""},
+         text_into(&Definition::skip_if_env, "skip_if_env")},
+        {{"skipIfEnv", "string", "", "Upstream's name for skip_if_env", "skip_if_env"},
+         text_into(&Definition::skip_if_env, "skipIfEnv")},
+        {{"_scope", "string", "", "Who registered the entry (`config register --scope`); kept, not used to run", ""},
+         text_into(&Definition::scope, "_scope")},
     };
     return table;
 }
@@ -405,21 +429,29 @@ Result<int64_t> parse_size(const std::string &text) {
     return std::stoll(text.substr(0, digits)) * scale;
 }
 
-Result<Definition> parse_definition(const json &doc, const std::string &base_dir) {
+Result<Definition> parse_definition(const json &doc, const std::string &base_dir, std::vector<std::string> *unknown_keys) {
     if (!doc.is_object()) return bad("definition", "expected an object with at least \"command\", got " + type_of(doc));
     Definition def;
-    bool has_idle_timeout = false, has_grace_period = false;
+    // Each key's names (idle_timeout, grace_period, gracePeriod) set one value:
+    // which one won would depend on the order of the keys.
+    std::map<std::string, std::string> given;
     for (auto &[key, value] : doc.items()) {
         const Key *entry = nullptr;
         for (const auto &k : key_table())
             if (k.info.key == key) entry = &k;
+        if (!entry && unknown_keys) {
+            unknown_keys->push_back(key);
+            continue;
+        }
         if (!entry) return bad(key, "unknown option (expected one of " + known_keys() + ")");
-        if (key == "idle_timeout") has_idle_timeout = true;
-        if (key == "grace_period") has_grace_period = true;
+        const std::string &canonical = entry->info.alias_of.empty() ? entry->info.key : entry->info.alias_of;
+        if (auto [it, fresh] = given.emplace(canonical, key); !fresh) {
+            const std::string &alias = entry->info.alias_of.empty() ? it->second : key;
+            const std::string &other = entry->info.alias_of.empty() ? key : it->second;
+            return bad(alias, "is another name for " + other + ": give only one of them");
+        }
         if (auto parsed = entry->parse(value, def, base_dir); !parsed) return std::unexpected(parsed.error());
     }
-    if (has_idle_timeout && has_grace_period)
-        return bad("grace_period", "is another name for idle_timeout: give only one of them");
     // The nested restart form and the flat keys set the same values; which
     // one won would depend on the order of the keys.
     if (auto nested = doc.find("restart"); nested != doc.end() && nested->is_object())
@@ -532,6 +564,9 @@ json definition_to_json(const Definition &def) {
     out["restart_window"] = format_duration(spec.restart.window_ms);
     out["on_mismatch"] = enum_name(SHAREDSERVER_ENUM_MISMATCH, def.on_mismatch);
     out["log_max_size"] = spec.log_max_size;
+    if (!def.metadata.empty()) out["metadata"] = def.metadata;
+    if (!def.skip_if_env.empty()) out["skip_if_env"] = def.skip_if_env;
+    if (!def.scope.empty()) out["_scope"] = def.scope;
     if (const LivenessProbe &live = spec.liveness; live.probe.kind != SHAREDSERVER_PROBE_NONE) {
         json liveness = json::object();
         if (live.probe.kind == SHAREDSERVER_PROBE_PORT && (live.probe.target.empty() || live.probe.target == "{port}"))

@@ -23,6 +23,12 @@ struct Definition {
     // false: the working dir is the caller's, not a wish to compare with a
     // running server's.
     bool working_dir_given = false;
+    // What `up` brings besides the server: the client's metadata, and the
+    // variable whose non-empty value means another host runs this server.
+    std::string metadata;
+    std::string skip_if_env;
+    // Who registered the entry (`config register --scope`): kept, not used to run.
+    std::string scope;
 
     static ServerSpec unset_spec();
     bool operator==(const Definition &) const = default;
@@ -44,7 +50,10 @@ std::string definition_keys_json();
 // Errors are SHAREDSERVER_EINVALID; the message starts with the key path
 // ("ready.port: ...") and Error::key holds it. base_dir resolves a relative
 // working_dir and log_file ("" : the current directory).
-Result<Definition> parse_definition(const nlohmann::json &doc, const std::string &base_dir);
+// unknown_keys non-null: a key the table does not know is appended there
+// (a file written for a newer version still loads) instead of failing.
+Result<Definition> parse_definition(const nlohmann::json &doc, const std::string &base_dir,
+                                    std::vector<std::string> *unknown_keys = nullptr);
 Result<Definition> parse_definition_text(const std::string &text, const std::string &base_dir);
 
 // The checks every definition passes whoever built it (the JSON reader, the

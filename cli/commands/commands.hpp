@@ -10,7 +10,7 @@
 
 namespace cli::commands {
 
-extern const Command use, unuse, list, info, check, wait, logs, events, port, with, completion;
+extern const Command use, unuse, up, down, list, info, check, wait, logs, events, port, with, completion;
 extern const Command admin_start, admin_stop, admin_restart, admin_incref, admin_decref, admin_debug, admin_doctor,
     admin_kill;
 

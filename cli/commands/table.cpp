@@ -7,7 +7,7 @@ namespace cli {
 const std::vector<const Command *> &all_commands() {
     using namespace commands;
     static const std::vector<const Command *> all = {
-        &use,         &unuse,      &list,          &info,         &check,        &wait,
+        &use,         &unuse,      &up,          &down,        &list,          &info,         &check,        &wait,
         &logs,        &events,     &port,       &with,          &completion,   &admin_start,  &admin_stop,
         &admin_restart, &admin_incref, &admin_decref, &admin_debug, &admin_doctor, &admin_kill};
     return all;

@@ -494,10 +494,16 @@ SHAREDSERVER_API int sharedserver_list_json(sharedserver_buf *out, const shareds
 /* A project's sharedserver.json: its servers defined once, for every client. */
 typedef struct sharedserver_project sharedserver_project;
 
-/* path NULL: $SHAREDSERVER_CONFIG, else the first sharedserver.json found
- * walking up from start_dir (NULL: the current directory).
- * SHAREDSERVER_ENOTFOUND when there is none; SHAREDSERVER_EINVALID with a
- * message naming the file, the server and the key when it is wrong. */
+/* path NULL: $SHAREDSERVER_CONFIG, else walking up from start_dir (NULL:
+ * the current directory) the first of sharedserver.json, .sharedserver.json
+ * and .sharedserver/servers.json at each level, else
+ * $XDG_CONFIG_HOME/sharedserver/servers.json, else
+ * ~/.config/sharedserver/servers.json. The first file found is the one
+ * read; nothing is merged. Both our format and upstream's config document
+ * ({"servers", "profiles"}, camelCase keys) are read; ${VAR} in string
+ * values is expanded. SHAREDSERVER_ENOTFOUND when there is none;
+ * SHAREDSERVER_EINVALID with a message naming the file, the server and the
+ * key when it is wrong. Unknown keys are not errors: see the warnings. */
 SHAREDSERVER_API int sharedserver_project_open(sharedserver_project **out, const char *path,
                                                const char *start_dir);
 SHAREDSERVER_API void sharedserver_project_free(sharedserver_project *project);
@@ -521,6 +527,40 @@ SHAREDSERVER_API int sharedserver_project_definition(sharedserver_definition **o
 SHAREDSERVER_API int sharedserver_project_use_options(sharedserver_use_options *opts,
                                                       const sharedserver_project *project,
                                                       const char *name);
+/* One line per key the loader ignored (unknown to it: a typo, or a file
+ * written for a newer version), naming the file and the key. Borrowed from
+ * project; "" past the end. */
+SHAREDSERVER_API size_t sharedserver_project_warning_count(const sharedserver_project *project);
+SHAREDSERVER_API const char *sharedserver_project_warning(const sharedserver_project *project, size_t i);
+/* The project as JSON: {"path", "servers": {"<name>": definition (as
+ * sharedserver_definition_json gives it)}, "profiles": {"<profile>":
+ * [names]}, "warnings": [lines]}. */
+SHAREDSERVER_API int sharedserver_project_json(sharedserver_buf *out, const sharedserver_project *project);
+
+/* ---- profiles: up / down ------------------------------------------------ */
+
+/* Attach the client to every server of `profile` (NULL or "": none) and
+ * every server no profile names, starting those not running: a lazy entry
+ * only attaches, one whose skip_if_env (skipIfEnv) variable is non-empty is
+ * skipped. One server failing does not stop the rest. What it took is
+ * recorded for that client (pid and start time) and profile, for
+ * sharedserver_down. report receives JSON: {"profile", "config", "servers":
+ * [{"name", "outcome": "started"|"attached"|"skipped"|"failed", "reason",
+ * "pid"}], "warnings": [lines], "started", "attached", "skipped",
+ * "failed"}. Returns 0 whenever the report was made, also when servers
+ * failed (see "failed"); an error when the client is not a live process.
+ * client NULL: the calling process. */
+SHAREDSERVER_API int sharedserver_up(sharedserver_buf *report, sharedserver_context *ctx,
+                                     const sharedserver_project *project, const char *profile,
+                                     const sharedserver_client_options *client);
+/* Release what sharedserver_up took for this client and profile, however
+ * the config changed since; a server another profile of the same client
+ * still holds is kept. report: as for up, with outcomes "released",
+ * "skipped" and "failed" and the count "released". A client that has ended
+ * already gives an empty report with a warning (its references ended with
+ * it). */
+SHAREDSERVER_API int sharedserver_down(sharedserver_buf *report, sharedserver_context *ctx, const char *profile,
+                                       const sharedserver_client_options *client);
 
 /* ---- events and logs --------------------------------------------------- */
 

@@ -294,6 +294,23 @@ public:
         return detail::take(buf);
     }
 
+    // One line per key the loader ignored, naming the file and the key.
+    std::vector<std::string> warnings() const {
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < sharedserver_project_warning_count(project_.get()); ++i)
+            out.push_back(sharedserver_project_warning(project_.get(), i));
+        return out;
+    }
+
+    // {"path", "servers", "profiles", "warnings"} (sharedserver_project_json).
+    std::string json() const {
+        sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+        detail::check(sharedserver_project_json(&buf, project_.get()));
+        return detail::take(buf);
+    }
+
+    const sharedserver_project *get() const noexcept { return project_.get(); }
+
 private:
     struct Adopt {};
     Project(Adopt, sharedserver_project *p) { reset(p); }
@@ -599,6 +616,24 @@ private:
     };
     std::unique_ptr<sharedserver_context, Free> ctx_;
 };
+
+// sharedserver_up / sharedserver_down for client_pid (0: this process):
+// the report as JSON text.
+inline std::string up(Context &ctx, const Project &project, const std::string &profile, int64_t client_pid = 0) {
+    sharedserver_client_options client = SHAREDSERVER_CLIENT_OPTIONS_INIT;
+    client.client_pid = client_pid;
+    sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+    detail::check(sharedserver_up(&buf, ctx.get(), project.get(), profile.c_str(), &client));
+    return detail::take(buf);
+}
+
+inline std::string down(Context &ctx, const std::string &profile, int64_t client_pid = 0) {
+    sharedserver_client_options client = SHAREDSERVER_CLIENT_OPTIONS_INIT;
+    client.client_pid = client_pid;
+    sharedserver_buf buf = SHAREDSERVER_BUF_INIT;
+    detail::check(sharedserver_down(&buf, ctx.get(), profile.c_str(), &client));
+    return detail::take(buf);
+}
 
 }  // namespace api
 }  // namespace sharedserver

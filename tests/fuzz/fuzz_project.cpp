@@ -3,7 +3,7 @@
 // message that starts with the file's name and holds no raw control
 // characters (keys and names come from the file). A loaded project:
 //  - has valid, distinct server names, each found by Project::find;
-//  - has a non-empty command, KEY=VALUE env entries, an absolute working dir
+//  - has a non-empty command (or is lazy), KEY=VALUE env entries, an absolute working dir
 //    (resolved against the file's directory), no or an absolute log file,
 //    and every number within what the C ABI accepts;
 //  - written back as a project file, loads to the same definitions;
@@ -41,7 +41,8 @@ bool is_duration(int64_t ms) { return ms >= -1; }  // -1: not given
 void check_server(const ProjectServer &server) {
     if (!validate_name(server.name)) std::abort();
     const ServerSpec &spec = server.definition.spec;
-    if (spec.argv.empty() || spec.argv.front().empty()) std::abort();
+    // Only a lazy entry (one that attaches to a server another host runs) has no command.
+    if (spec.argv.empty() ? !server.definition.lazy : spec.argv.front().empty()) std::abort();
     for (const auto &entry : spec.env) {
         auto eq = entry.find('=');
         if (eq == std::string::npos || eq == 0) std::abort();
@@ -66,11 +67,15 @@ std::string write_back(const Project &project) {
         def["working_dir"] = server.definition.spec.working_dir;
         servers[server.name] = def;
     }
-    return json{{"$schema", "./schema/sharedserver.schema.json"}, {"servers", servers}}.dump(2);
+    json profiles = json::object();
+    for (const auto &[profile, names] : project.profiles) profiles[profile] = names;
+    return json{{"$schema", "./schema/sharedserver.schema.json"}, {"servers", servers}, {"profiles", profiles}}.dump(2);
 }
 
 bool same(const ProjectServer &a, const ProjectServer &b) {
     return a.name == b.name && a.definition.lazy == b.definition.lazy && a.definition.on_mismatch == b.definition.on_mismatch &&
+           a.definition.metadata == b.definition.metadata && a.definition.skip_if_env == b.definition.skip_if_env &&
+           a.definition.scope == b.definition.scope &&
            with_defaults(a.definition.spec) == with_defaults(b.definition.spec);
 }
 
@@ -111,9 +116,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (project->find(server.name) != &server) std::abort();
     }
     if (project->find("") != nullptr) std::abort();
+    // Unknown keys: one line each, naming the file.
+    for (const auto &warning : project->warnings)
+        if (warning.rfind(std::string(project_file_name) + ": ", 0) != 0 || has_controls(warning)) std::abort();
 
     auto again = parse_project(write_back(*project), file_path);
-    if (!again || again->servers.size() != project->servers.size()) std::abort();
+    if (!again || again->servers.size() != project->servers.size() || again->profiles != project->profiles) std::abort();
     for (std::size_t i = 0; i < project->servers.size(); ++i)
         if (!same(project->servers[i], again->servers[i])) std::abort();
 

@@ -80,7 +80,6 @@ def test_a_probe_timing_without_a_probe_is_refused(sandbox):
     ({"redis": {"command": "redis-server", "idle_timeout": "5x"}},
      'sharedserver.json: servers.redis.idle_timeout: "5x" is not a duration'),
     ({"redis": {"args": ["x"]}}, "sharedserver.json: servers.redis.command: missing"),
-    ({"redis": {"command": "r", "colour": "red"}}, "sharedserver.json: servers.redis.colour: unknown option"),
     ({"redis": {"command": "r", "port": 70000}}, "sharedserver.json: servers.redis.port: 70000 is not a port"),
     ({"redis": {"command": "r", "args": "x"}}, "sharedserver.json: servers.redis.args: expected a list of strings"),
     ({"redis": {"command": "r", "ready": {"port": 1, "http": "http://x/"}}},
@@ -94,6 +93,14 @@ def test_project_file_errors_name_the_file_the_server_and_the_key(sandbox, tmp_p
     assert result.stderr.startswith("sharedserver: " + message), result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert list(sandbox.dir.iterdir()) == []
+
+
+def test_an_unknown_key_is_one_warning_naming_the_file_and_the_key_not_an_error(sandbox, tmp_path):
+    write_project(tmp_path, {"redis": {"command": "sleep", "args": ["1000"], "colour": "red"}})
+    client = sandbox.client()
+    result = run_in(sandbox, tmp_path, "use", "--pid", client.pid, "redis")
+    assert result.stdout.startswith("started redis")
+    assert result.stderr == "sharedserver: warning: sharedserver.json: servers.redis.colour: unknown option, ignored\n"
 
 
 def test_a_file_that_is_not_json(sandbox, tmp_path):
@@ -171,13 +178,23 @@ def test_the_shipped_json_schema_accepts_what_the_loader_accepts_and_rejects_mis
     assert run_in(sandbox, tmp_path, "list").returncode == 0  # the loader agrees
     for bad in ({"servers": {"r": {"command": "r", "idle_timeout": "5x"}}},
                 {"servers": {"r": {"args": []}}},
-                {"servers": {"r": {"command": "r", "colour": "red"}}},
                 {"servers": {"r": {"command": "r", "ready": {"port": 1, "http": "http://x/"}}}},
                 {"servers": {"r": {"command": "r", "port": 0}}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
         write_project(tmp_path, bad["servers"])
         assert run_in(sandbox, tmp_path, "list", check=False).returncode == 1
+    # A typo: the schema (an editor's check) refuses it, the loader warns.
+    typo = {"servers": {"r": {"command": "r", "colour": "red"}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(typo, schema)
+    write_project(tmp_path, typo["servers"])
+    assert "servers.r.colour: unknown option, ignored" in run_in(sandbox, tmp_path, "list").stderr
+    upstream = {"servers": {"db": {"command": "sleep", "args": ["${HOME}"], "gracePeriod": "30m", "logFile": "db.log",
+                                   "skipIfEnv": "DB_URL", "metadata": "m", "_scope": "s1"},
+                            "watchman": {"lazy": True}},
+                "profiles": {"claude": ["db"]}}
+    jsonschema.validate(upstream, schema)
 
 
 def test_drift_warns_by_default_and_names_the_difference(sandbox):

@@ -2,6 +2,7 @@
 // and messages, and the round trip through definition_to_json.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "definition.hpp"
@@ -249,3 +250,51 @@ TEST_CASE("enum names come from one table and parse back") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("upstream's camelCase keys are other names for ours, and two names of one key are refused") {
+    Definition def = parsed(R"({"command": "c", "gracePeriod": "30m", "logFile": "c.log", "skipIfEnv": "C_URL",
+                                "metadata": "m", "_scope": "s1"})");
+    CHECK(def.spec.grace_period_ms == 30 * 60 * 1000);
+    CHECK(def.spec.log_file == "/base/c.log");
+    CHECK(def.skip_if_env == "C_URL");
+    CHECK(def.metadata == "m");
+    CHECK(def.scope == "s1");
+    json written = definition_to_json(def);
+    CHECK(written["skip_if_env"] == "C_URL");
+    CHECK(written["metadata"] == "m");
+    CHECK(written["_scope"] == "s1");
+    CHECK(definition_to_json(parsed(written.dump())) == written);
+    Error e = refused(R"({"command": "x", "idle_timeout": "1m", "gracePeriod": "2m"})");
+    CHECK(e.message == "gracePeriod: is another name for idle_timeout: give only one of them");
+    e = refused(R"({"command": "x", "logFile": "a", "log_file": "b"})");
+    CHECK(e.message == "logFile: is another name for log_file: give only one of them");
+    e = refused(R"({"command": "x", "skipIfEnv": 1})");
+    CHECK(e.key == "skipIfEnv");
+}
+
+TEST_CASE("a project file: unknown keys are warnings, a lazy entry needs no command, profiles are read") {
+    auto project = parse_project(R"({"servers": {"w": {"lazy": true, "futureKey": 1}, "c": {"command": "c"}},
+                                     "profiles": {"p": ["c"]}, "version": 2})",
+                                 "/p/.sharedserver/servers.json");
+    REQUIRE_MESSAGE(project.has_value(), project.error().message);
+    CHECK(project->warnings == std::vector<std::string>{
+                                   ".sharedserver/servers.json: version: unknown key, ignored (expected servers, profiles)",
+                                   ".sharedserver/servers.json: servers.w.futureKey: unknown option, ignored"});
+    CHECK(project->find("w")->definition.spec.argv.empty());
+    CHECK(project->profiles.at("p") == std::vector<std::string>{"c"});
+    auto bad = parse_project(R"({"servers": {}, "profiles": {"p": "c"}})", "/p/.sharedserver.json");
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().message == ".sharedserver.json: profiles.p: expected a list of server names, got string");
+}
+
+TEST_CASE("${NAME} is expanded from the environment; anything else stays as written") {
+    ::setenv("SHAREDSERVER_TEST_V", "ok", 1);
+    ::unsetenv("SHAREDSERVER_TEST_UNSET");
+    CHECK(expand_variables("a${SHAREDSERVER_TEST_V}b${SHAREDSERVER_TEST_V}") == "aokbok");
+    CHECK(expand_variables("${SHAREDSERVER_TEST_UNSET}") == "${SHAREDSERVER_TEST_UNSET}");
+    for (const char *kept : {"$SHAREDSERVER_TEST_V", "${}", "${1X}", "${SHAREDSERVER_TEST_V", "${A-B}", "$", "${"})
+        CHECK(expand_variables(kept) == kept);
+    json doc = json::parse(R"({"${SHAREDSERVER_TEST_V}": ["${SHAREDSERVER_TEST_V}", 1, {"k": "${SHAREDSERVER_TEST_V}"}]})");
+    expand_variables_in(doc);
+    CHECK(doc.dump() == R"({"${SHAREDSERVER_TEST_V}":["ok",1,{"k":"ok"}]})");
+}

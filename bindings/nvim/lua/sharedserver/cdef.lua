@@ -344,6 +344,18 @@ int sharedserver_project_use_options(sharedserver_use_options *opts,
                                                       const sharedserver_project *project,
                                                       const char *name);
 
+size_t sharedserver_project_warning_count(const sharedserver_project *project);
+const char *sharedserver_project_warning(const sharedserver_project *project, size_t i);
+
+int sharedserver_project_json(sharedserver_buf *out, const sharedserver_project *project);
+
+int sharedserver_up(sharedserver_buf *report, sharedserver_context *ctx,
+                                     const sharedserver_project *project, const char *profile,
+                                     const sharedserver_client_options *client);
+
+int sharedserver_down(sharedserver_buf *report, sharedserver_context *ctx, const char *profile,
+                                       const sharedserver_client_options *client);
+
 int sharedserver_events(sharedserver_buf *out, sharedserver_context *ctx,
                                          const char *name);
 
