@@ -47,7 +47,9 @@ int main(int argc, char **argv) {
     for (const cli::Command *command : cli::all_commands()) {
         CLI::App *&parent = groups[command->group];
         if (!parent) {
-            parent = app.add_subcommand(command->group, "Administrative commands");
+            parent = app.add_subcommand(command->group, std::string(command->group) == "config"
+                                                            ? "Read the config file (servers and profiles)"
+                                                            : "Administrative commands");
             parent->require_subcommand(1);
             parent->preparse_callback([&, parent](std::size_t) { parent->set_help_flag(help_flag, help_text); });
         }

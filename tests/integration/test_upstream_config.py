@@ -212,3 +212,30 @@ def test_a_commandless_entry_that_is_not_lazy_is_an_error_naming_it(sandbox, tmp
     result = run(sandbox, "--config", path, "up", env=home, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("sharedserver: .sharedserver.json: servers.x.command: missing")
+
+
+def test_config_verbs_read_the_file_the_library_finds(sandbox, tmp_path, home):
+    path = write(tmp_path / "proj" / ".sharedserver" / "servers.json", UPSTREAM)
+    (tmp_path / "proj" / "sub").mkdir()
+    sub = tmp_path / "proj" / "sub"
+    listed = run(sandbox, "config", "list", "--cwd", sub, env=home)
+    assert listed.stdout.splitlines() == [
+        str(path),
+        "  db  profiles: claude  sleep 1000",
+        "  editor-only  profiles: neovim  sleep 1002",
+        "  mcp  profiles: claude  sleep 1001",
+        "  watchman  profiles: (every)  lazy  (attaches only)"]
+    assert listed.stderr == ("sharedserver: warning: .sharedserver/servers.json: servers.db.futureField: "
+                             "unknown option, ignored\n")
+    assert run(sandbox, "config", "validate", env=home, cwd=sub).stdout == f"{path}: 4 servers, 2 profiles, 1 ignored keys\n"
+    lookup = json.loads(run(sandbox, "config", "lookup", "db", "--cwd", sub, env=home).stdout)
+    assert lookup["command"] == ["sleep", "1000"] and lookup["idle_timeout"] == "1s"
+    assert lookup["env"]["DATA"] == home["HOME"] + "/data"
+    shown = json.loads(run(sandbox, "--config", path, "config", "show", env=home).stdout)
+    assert shown["profiles"] == UPSTREAM["profiles"] and shown["servers"]["mcp"]["skip_if_env"] == "MCP_URL"
+    missing = run(sandbox, "config", "lookup", "nope", "--cwd", sub, env=home, check=False)
+    assert missing.returncode == 1 and f'{path} does not define a server "nope"' in missing.stderr
+    write(path, {"servers": {"db": {"command": "sleep", "gracePeriod": "soon"}}})
+    bad = run(sandbox, "config", "validate", "--cwd", sub, env=home, check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith('sharedserver: .sharedserver/servers.json: servers.db.gracePeriod: "soon" is not a duration')
