@@ -26,6 +26,7 @@
 #include "../libsharedserver/lifecycle.hpp"
 #include "../libsharedserver/log_tail.hpp"
 #include "../libsharedserver/names.hpp"
+#include "../libsharedserver/config_edit.hpp"
 #include "../libsharedserver/profiles.hpp"
 #include "../libsharedserver/project.hpp"
 #include "../libsharedserver/ready_wait.hpp"
@@ -767,6 +768,62 @@ int sharedserver_project_json(sharedserver_buf *out, const sharedserver_project 
     return guard([&] {
         if (!p) return set_error(SHAREDSERVER_EINVALID, "the project is NULL");
         return fill_buf(out, project_to_json(p->project).dump());
+    });
+}
+
+namespace {
+
+std::vector<std::string> strings_of(const char *const *items, size_t count) {
+    std::vector<std::string> out;
+    for (size_t i = 0; items && i < count; ++i)
+        if (items[i]) out.emplace_back(items[i]);
+    return out;
+}
+
+bool check_file(const char *file) {
+    if (file && *file) return true;
+    set_error(SHAREDSERVER_EINVALID, "the config file is NULL or empty (sharedserver_config_path gives it)");
+    return false;
+}
+
+}  // namespace
+
+int sharedserver_config_path(sharedserver_buf *out, const char *path, const char *start_dir) {
+    return guard([&] {
+        auto file = config_file_to_edit(path ? path : "", start_dir ? start_dir : "");
+        if (!file) return set_error(file.error());
+        return fill_buf(out, *file);
+    });
+}
+
+int sharedserver_config_register(sharedserver_buf *outcome, const char *file, const char *scope, const char *name,
+                                 const char *definition_json, const char *const *profiles, size_t profile_count,
+                                 int if_absent) {
+    return guard([&] {
+        if (!check_file(file)) return last_error.code;
+        if (!name || !definition_json) return set_error(SHAREDSERVER_EINVALID, "register needs a name and a definition");
+        auto done = config_register(file, scope ? scope : "", name, definition_json, strings_of(profiles, profile_count),
+                                    if_absent != 0);
+        if (!done) return set_error(done.error());
+        return fill_buf(outcome, *done);
+    });
+}
+
+int sharedserver_config_unregister(sharedserver_buf *removed, const char *file, const char *scope, const char *name) {
+    return guard([&] {
+        if (!check_file(file)) return last_error.code;
+        auto done = config_unregister(file, scope ? scope : "", name ? name : "");
+        if (!done) return set_error(done.error());
+        return fill_buf(removed, nlohmann::json(*done).dump());
+    });
+}
+
+int sharedserver_config_profile(const char *file, const char *profile, const char *const *names, size_t count, int add) {
+    return guard([&] {
+        if (!check_file(file)) return last_error.code;
+        auto done = config_profile_edit(file, profile ? profile : "", strings_of(names, count), add != 0);
+        if (!done) return set_error(done.error());
+        return ok();
     });
 }
 

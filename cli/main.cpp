@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
     for (const auto &[command, sub] : registered) {
         if (!sub->parsed()) continue;
         if (has_command && !command->takes_command)
-            return cli::fail("only `use`, `with` and `admin start` take a command after `--`", cli::exit_usage);
+            return cli::fail("only `use`, `with`, `admin start` and `config register` take a command after `--`", cli::exit_usage);
         try {
             return command->run(invocation);
         } catch (const sharedserver::Error &e) {

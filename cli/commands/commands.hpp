@@ -13,7 +13,8 @@ namespace cli::commands {
 extern const Command use, unuse, up, down, list, info, check, wait, logs, events, port, with, completion;
 extern const Command admin_start, admin_stop, admin_restart, admin_incref, admin_decref, admin_debug, admin_doctor,
     admin_kill;
-extern const Command config_list, config_show, config_validate, config_lookup;
+extern const Command config_list, config_show, config_validate, config_lookup, config_register, config_unregister,
+    config_profile;
 
 // "detached from x (2 clients left)" or, for the last one, when it stops.
 void print_detached(sharedserver::Context &ctx, const std::string &name, std::size_t left);

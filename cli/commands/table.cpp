@@ -10,7 +10,7 @@ const std::vector<const Command *> &all_commands() {
         &use,         &unuse,      &up,          &down,        &list,          &info,         &check,        &wait,
         &logs,        &events,     &port,       &with,          &completion,   &admin_start,  &admin_stop,
         &admin_restart, &admin_incref, &admin_decref, &admin_debug, &admin_doctor, &admin_kill,
-        &config_list, &config_show, &config_validate, &config_lookup};
+        &config_list, &config_show, &config_validate, &config_lookup, &config_register, &config_unregister, &config_profile};
     return all;
 }
 

@@ -537,6 +537,31 @@ SHAREDSERVER_API const char *sharedserver_project_warning(const sharedserver_pro
  * [names]}, "warnings": [lines]}. */
 SHAREDSERVER_API int sharedserver_project_json(sharedserver_buf *out, const sharedserver_project *project);
 
+/* ---- config edits ---------------------------------------------------------- */
+
+/* The file the edits below change: the one sharedserver_project_open(path,
+ * start_dir) would read, else the user's ($XDG_CONFIG_HOME, else
+ * ~/.config: sharedserver/servers.json), which they create. */
+SHAREDSERVER_API int sharedserver_config_path(sharedserver_buf *out, const char *path, const char *start_dir);
+/* Edits are JSON operations on the file as written: keys and entries they
+ * do not model stay, in their order. Adds servers.<name> (definition_json,
+ * checked like a loaded entry) stamped "_scope": scope, and adds the name to
+ * each profile. A name that another scope registered, or that is written by
+ * hand, is refused (SHAREDSERVER_EINVALID), unless if_absent: then it stays
+ * and only the profiles change. outcome: "registered", "replaced" or
+ * "kept". */
+SHAREDSERVER_API int sharedserver_config_register(sharedserver_buf *outcome, const char *file, const char *scope,
+                                                  const char *name, const char *definition_json,
+                                                  const char *const *profiles, size_t profile_count, int if_absent);
+/* Removes scope's entry `name` (NULL: every entry of scope) and its name from
+ * every profile (a profile this empties goes). removed: a JSON array of names. */
+SHAREDSERVER_API int sharedserver_config_unregister(sharedserver_buf *removed, const char *file, const char *scope,
+                                                    const char *name);
+/* add non-zero: adds the names to the profile (created when missing); zero:
+ * removes them (the profile goes when this empties it). */
+SHAREDSERVER_API int sharedserver_config_profile(const char *file, const char *profile, const char *const *names,
+                                                 size_t count, int add);
+
 /* ---- profiles: up / down ------------------------------------------------ */
 
 /* Attach the client to every server of `profile` (NULL or "": none) and

@@ -123,7 +123,7 @@ def test_admin_start_of_a_running_server_is_refused(sandbox):
 def test_a_command_after_dashes_is_refused_where_none_is_taken(sandbox):
     result = sandbox.run("info", "db", "--", "sleep", "1", check=False)
     assert result.returncode == 2
-    assert result.stderr == "sharedserver: only `use`, `with` and `admin start` take a command after `--`\n"
+    assert result.stderr == "sharedserver: only `use`, `with`, `admin start` and `config register` take a command after `--`\n"
 
 
 def test_admin_start_without_a_command_is_a_usage_error(sandbox):

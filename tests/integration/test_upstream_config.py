@@ -239,3 +239,53 @@ def test_config_verbs_read_the_file_the_library_finds(sandbox, tmp_path, home):
     bad = run(sandbox, "config", "validate", "--cwd", sub, env=home, check=False)
     assert bad.returncode == 1
     assert bad.stderr.startswith('sharedserver: .sharedserver/servers.json: servers.db.gracePeriod: "soon" is not a duration')
+
+
+def test_register_unregister_and_profile_edits_keep_what_they_do_not_model(sandbox, tmp_path, home):
+    path = tmp_path / ".sharedserver.json"
+    path.write_text(json.dumps({"$schema": "x", "note": {"kept": True}, "servers": {
+        "mine": {"command": "sleep", "args": ["1000"], "futureField": [1, 2]}}, "profiles": {"neovim": []}}))
+    first = run(sandbox, "config", "register", "chroma", "--scope", "pluginA", "--profile", "claude", "--cwd", tmp_path,
+                "--", "sleep", "1001", env=home)
+    assert first.stdout == f"registered chroma in {path}\n"
+    doc = json.loads(path.read_text())
+    assert doc["note"] == {"kept": True} and doc["servers"]["mine"]["futureField"] == [1, 2]
+    assert doc["servers"]["chroma"] == {"command": "sleep", "args": ["1001"], "_scope": "pluginA"}
+    assert doc["profiles"] == {"neovim": [], "claude": ["chroma"]}
+    # Another scope may not take it (nor a hand-written entry); --if-absent only adds profiles.
+    clash = run(sandbox, "config", "register", "chroma", "--scope", "pluginB", "--cwd", tmp_path, "--", "x", env=home,
+                check=False)
+    assert clash.returncode == 2 and 'registered by scope "pluginA", not "pluginB"' in clash.stderr
+    hand = run(sandbox, "config", "register", "mine", "--scope", "pluginB", "--cwd", tmp_path, "--", "x", env=home,
+               check=False)
+    assert hand.returncode == 2 and "written by hand" in hand.stderr
+    kept = run(sandbox, "config", "register", "chroma", "--scope", "pluginB", "--if-absent", "--profile", "pi",
+               "--cwd", tmp_path, "--json", '{"command": "other"}', env=home)
+    assert kept.stdout.startswith("kept chroma")
+    doc = json.loads(path.read_text())
+    assert doc["servers"]["chroma"]["command"] == "sleep" and doc["profiles"]["pi"] == ["chroma"]
+    bad = run(sandbox, "config", "register", "x", "--scope", "s", "--cwd", tmp_path, "--json", '{"command": "a", "port": 0}',
+              env=home, check=False)
+    assert bad.returncode == 2 and "x.port: 0 is not a port" in bad.stderr
+    assert "x" not in json.loads(path.read_text())["servers"]
+    # The registered server is one `up` brings up.
+    client = sandbox.client()
+    assert run(sandbox, "up", "--profile", "claude", "--pid", client.pid, "--cwd", tmp_path,
+               env=home).stdout == "profile 'claude': started 2\n"
+    run(sandbox, "config", "profile", "add", "neovim", "mine", "--cwd", tmp_path, env=home)
+    run(sandbox, "config", "profile", "remove", "pi", "chroma", "--cwd", tmp_path, env=home)
+    doc = json.loads(path.read_text())
+    assert doc["profiles"] == {"neovim": ["mine"], "claude": ["chroma"]}
+    assert run(sandbox, "config", "unregister", "--scope", "pluginA", "--cwd", tmp_path,
+               env=home).stdout == f"removed 1 server from {path}\n"
+    doc = json.loads(path.read_text())
+    assert set(doc["servers"]) == {"mine"} and doc["profiles"] == {"neovim": ["mine"]}
+    assert doc["note"] == {"kept": True} and doc["$schema"] == "x"
+
+
+def test_register_without_a_config_writes_the_user_s_file(sandbox, tmp_path, home):
+    (tmp_path / "empty").mkdir()
+    run(sandbox, "config", "register", "db", "--scope", "s", "--cwd", tmp_path / "empty", "--", "sleep", "1000", env=home)
+    user = tmp_path / "xdg" / "sharedserver" / "servers.json"
+    assert json.loads(user.read_text())["servers"]["db"]["_scope"] == "s"
+    assert run(sandbox, "config", "validate", "--cwd", tmp_path / "empty", env=home).stdout == f"{user}: 1 servers, 0 profiles\n"

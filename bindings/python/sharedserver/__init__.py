@@ -80,6 +80,7 @@ __all__ = [
     "WaitTimeoutError",
     "check",
     "doctor",
+    "down",
     "events",
     "format_duration",
     "kill",
@@ -94,6 +95,7 @@ __all__ = [
     "status",
     "stop",
     "unuse",
+    "up",
     "use",
     "wait",
 ]
@@ -127,6 +129,17 @@ def use(name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period:
                           ready_interval=ready_interval, wait=wait, port=port, restart=restart,
                           max_restarts=max_restarts, restart_window=restart_window, on_mismatch=on_mismatch,
                           log_max_size=log_max_size, liveness=liveness, config=config)
+
+
+def up(profile: Optional[str] = None, *, pid: Optional[int] = None, config: Optional[StrPath] = None,
+       cwd: Optional[StrPath] = None) -> Dict[str, Any]:
+    """Attach to every server of ``profile`` and those of no profile (see Context.up)."""
+    return Context().up(profile, pid=pid, config=config, cwd=cwd)
+
+
+def down(profile: Optional[str] = None, *, pid: Optional[int] = None) -> Dict[str, Any]:
+    """Release what up() took for this process and ``profile`` (see Context.down)."""
+    return Context().down(profile, pid=pid)
 
 
 def unuse(name: str, *, pid: Optional[int] = None) -> int:

@@ -210,6 +210,11 @@ class Project:
         """True when the definition of ``name`` says ``"lazy": true``."""
         return bool(self._project.lazy(name))
 
+    @property
+    def warnings(self) -> List[str]:
+        """One line per key the library ignored (unknown to it), naming the file and the key."""
+        return [str(line) for line in self._project.warnings()]
+
     def _definition(self, name: str) -> Dict[str, Any]:
         """The definition of ``name`` in the library's keys; NotFoundError when it has none."""
         import json
@@ -395,6 +400,28 @@ class Context:
             warnings.warn(f"sharedserver: \"{name}\" runs with a different definition than asked: {mismatch}",
                           DefinitionMismatchWarning, stacklevel=3)
         return Lease(self, name, client, _outcome(outcome), server_pid, refcount, mismatch, server_port, is_ready)
+
+    def up(self, profile: Optional[str] = None, *, pid: Optional[int] = None, config: Optional[StrPath] = None,
+           cwd: Optional[StrPath] = None) -> Dict[str, Any]:
+        """Attach ``pid`` (default: this process) to every server of ``profile`` and every
+        server no profile names, starting what does not run (the CLI's ``up``).
+
+        The config is ``config``, else the one found from ``cwd`` (see :class:`Project`);
+        NotFoundError when there is none. Returns the library's report: ``servers``
+        (``name``, ``outcome`` of started, attached, skipped or failed, ``reason``,
+        ``pid``), ``warnings`` and the counts. A server that fails does not stop the rest.
+        """
+        import json
+
+        found = Project(config, cwd)
+        return dict(json.loads(_sharedserver.up(self._ctx, found._project, profile or "", _pid(pid))))
+
+    def down(self, profile: Optional[str] = None, *, pid: Optional[int] = None) -> Dict[str, Any]:
+        """Release what :meth:`up` took for ``pid`` (default: this process) and ``profile``,
+        whatever the config says now. Returns the report (outcomes released, skipped, failed)."""
+        import json
+
+        return dict(json.loads(_sharedserver.down(self._ctx, profile or "", _pid(pid))))
 
     def unuse(self, name: str, *, pid: Optional[int] = None) -> int:
         """Detach ``pid`` (default: this process); returns the refcount left."""

@@ -96,11 +96,24 @@ PYBIND11_MODULE(_sharedserver, m) {
         .def("names", &ss::Project::names)
         .def("defines", &ss::Project::defines, py::arg("name"))
         .def("lazy", &ss::Project::lazy, py::arg("name"))
-        .def("definition_json", &ss::Project::definition_json, py::arg("name"));
+        .def("definition_json", &ss::Project::definition_json, py::arg("name"))
+        .def("warnings", &ss::Project::warnings);
     // None when there is no project file: no exception crosses for the
     // common case (a use() without a command looks on every call).
     m.def("find_project", &ss::Project::find, py::arg("path") = std::string(), py::arg("start_dir") = std::string(),
           release_gil());
+
+    // up/down: the library's report as JSON text (the package parses it).
+    m.def(
+        "up",
+        [](ss::Context &ctx, const ss::Project &project, const std::string &profile, int64_t client_pid) {
+            return ss::up(ctx, project, profile, client_pid);
+        },
+        py::arg("ctx"), py::arg("project"), py::arg("profile"), py::arg("client_pid"), release_gil());
+    m.def(
+        "down",
+        [](ss::Context &ctx, const std::string &profile, int64_t client_pid) { return ss::down(ctx, profile, client_pid); },
+        py::arg("ctx"), py::arg("profile"), py::arg("client_pid"), release_gil());
 
     py::class_<ss::Context>(m, "Context")
         .def(py::init<const std::string &>(), py::arg("state_dir") = std::string())

@@ -349,6 +349,18 @@ const char *sharedserver_project_warning(const sharedserver_project *project, si
 
 int sharedserver_project_json(sharedserver_buf *out, const sharedserver_project *project);
 
+int sharedserver_config_path(sharedserver_buf *out, const char *path, const char *start_dir);
+
+int sharedserver_config_register(sharedserver_buf *outcome, const char *file, const char *scope,
+                                                  const char *name, const char *definition_json,
+                                                  const char *const *profiles, size_t profile_count, int if_absent);
+
+int sharedserver_config_unregister(sharedserver_buf *removed, const char *file, const char *scope,
+                                                    const char *name);
+
+int sharedserver_config_profile(const char *file, const char *profile, const char *const *names,
+                                                 size_t count, int add);
+
 int sharedserver_up(sharedserver_buf *report, sharedserver_context *ctx,
                                      const sharedserver_project *project, const char *profile,
                                      const sharedserver_client_options *client);
