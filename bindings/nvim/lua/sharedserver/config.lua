@@ -15,13 +15,14 @@ local NOTIFY_DEFAULTS = {
   on_exit = true, -- an attached server exited unexpectedly
 }
 
-local SETUP_OPTIONS = { servers = true, commands = true, notify = true, lib_path = true, project = true }
+local SETUP_OPTIONS = { servers = true, commands = true, notify = true, lib_path = true, project = true, profile = true }
 
 local options = {
   commands = true,
   notify = vim.deepcopy(NOTIFY_DEFAULTS),
   lib_path = nil,
   project = true, -- true: a sharedserver.json found from the cwd; false: none; a path
+  profile = nil, -- a name: the config's servers come up as `sharedserver up --profile <name>`
 }
 
 local servers = {} -- name -> checked definition (sharedserver.definition)
@@ -90,7 +91,7 @@ local function apply_options(opts)
     if not SETUP_OPTIONS[key] then
       C.notify(
         "on_error",
-        ("sharedserver: unknown setup option '%s' (known options: commands, lib_path, notify, project, servers)"):format(
+        ("sharedserver: unknown setup option '%s' (known options: commands, lib_path, notify, profile, project, servers)"):format(
           tostring(key)
         ),
         levels.ERROR
@@ -113,6 +114,17 @@ local function apply_options(opts)
   end
   if opts.lib_path ~= nil then
     options.lib_path = opts.lib_path
+  end
+  if opts.profile ~= nil then
+    if type(opts.profile) ~= "string" or opts.profile == "" then
+      C.notify(
+        "on_error",
+        ("sharedserver: setup option 'profile' must be a profile name, got %s"):format(vim.inspect(opts.profile)),
+        levels.ERROR
+      )
+    else
+      options.profile = opts.profile
+    end
   end
   apply_notify(opts.notify)
 end
@@ -160,6 +172,11 @@ end
 
 function C.lib_path()
   return options.lib_path
+end
+
+--- The `profile` setup option: a profile name, or nil.
+function C.profile_option()
+  return options.profile
 end
 
 --- The `project` setup option: true, false or a path.

@@ -126,10 +126,85 @@ function C.activate(name)
   end
 end
 
+---------------------------------------------------------------------------
+-- Profiles: up / down (the library decides; this reports)
+---------------------------------------------------------------------------
+
+local profiles_up = {} -- profile -> true, for what VimLeave releases
+
+--- Attach this Neovim to the servers of `profile` (nil: none) and those of
+--- no profile in the config found from the cwd (or setup's `project` path),
+--- as `sharedserver up`. Returns the report, or nil and why.
+function C.up(profile)
+  local ctx, err = context.get()
+  if not ctx then
+    return nil, err
+  end
+  local option = config.project_option()
+  local path = type(option) == "string" and U.expand_path(option) or nil
+  local text
+  text, err = ctx:up(path, uv.cwd(), profile or "", client())
+  if not text then
+    notify("on_error", "sharedserver: up: " .. U.bare(err), levels.ERROR)
+    return nil, U.bare(err)
+  end
+  profiles_up[profile or ""] = true
+  local report = vim.json.decode(text)
+  for _, line in ipairs(report.warnings or {}) do
+    notify("on_error", "sharedserver: " .. line, levels.WARN)
+  end
+  for _, s in ipairs(report.servers or {}) do
+    if s.outcome == "failed" then
+      notify("on_error", ("sharedserver: %s: %s"):format(s.name, s.reason or ""), levels.ERROR)
+    end
+  end
+  local parts = {}
+  for _, word in ipairs({ "started", "attached", "skipped", "failed" }) do
+    if (report[word] or 0) > 0 then
+      parts[#parts + 1] = ("%s %d"):format(word, report[word])
+    end
+  end
+  notify("on_start", ("sharedserver: %s: %s"):format(
+    profile and ("profile '" .. profile .. "'") or "no profile",
+    #parts > 0 and table.concat(parts, ", ") or "nothing to do"
+  ))
+  return report
+end
+
+--- Release what up() took for this Neovim and `profile`. Returns the report.
+function C.down(profile)
+  local ctx, err = context.get()
+  if not ctx then
+    return nil, err
+  end
+  local text
+  text, err = ctx:down(profile or "", client())
+  if not text then
+    notify("on_error", "sharedserver: down: " .. U.bare(err), levels.ERROR)
+    return nil, U.bare(err)
+  end
+  profiles_up[profile or ""] = nil
+  return vim.json.decode(text)
+end
+
+--- VimLeave: release every profile up() took (the watchers would drop this
+--- process anyway once it is gone; this lets the grace period start now).
+function C.down_all()
+  for profile in pairs(profiles_up) do
+    C.down(profile ~= "" and profile or nil)
+  end
+end
+
 --- The first turn of the event loop after VimEnter: the library is loaded,
---- the project file read, and every registered server used.
+--- the project file read, and every registered server used. With setup's
+--- `profile`, the config's servers come up through up() instead.
 function C.enter()
-  config.load_project()
+  local profile = config.profile_option()
+  if profile then
+    C.up(profile)
+  else
+    config.load_project()
+  end
   config.parse_pending()
   -- one watch for every registered server, not one reopened per name
   state.know(config.order())
@@ -140,6 +215,11 @@ end
 
 --- setup() after VimEnter: the servers of the project file, read now, are used.
 function C.enter_late()
+  local profile = config.profile_option()
+  if profile then
+    C.up(profile)
+    return
+  end
   for _, name in ipairs(config.load_project()) do
     if not state.held(name) then
       C.activate(name)

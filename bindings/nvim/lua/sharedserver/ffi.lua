@@ -762,6 +762,34 @@ local function client_options(client)
   return o
 end
 
+-- up (issue 17): attach the client to the servers of `profile` ("" : none)
+-- and those of no profile, from the config at `path` (nil: found from
+-- start_dir). down: release what up took for the client and profile.
+-- Each returns the library's report as JSON text.
+function Context:up(path, start_dir, profile, client)
+  local out = PROJECT_P1()
+  local rc = lib.sharedserver_project_open(out, path, start_dir)
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  local p = ffi.gc(out[0], lib.sharedserver_project_free)
+  local buf = BUF_1()
+  rc = lib.sharedserver_up(buf, self.handle, p, profile or "", client_options(client))
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
+function Context:down(profile, client)
+  local buf = BUF_1()
+  local rc = lib.sharedserver_down(buf, self.handle, profile or "", client_options(client))
+  if rc ~= 0 then
+    return fail(rc)
+  end
+  return take_buf(buf)
+end
+
 -- Use `name` with a definition (nil: attach only) and the client's options
 -- { client_pid, metadata, no_wait, wait_timeout_ms }. Returns what use() does.
 function Context:use_definition(name, def, client)

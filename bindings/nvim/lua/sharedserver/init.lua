@@ -43,6 +43,10 @@ local function on_vim_leave()
   if state then
     state.release_all()
   end
+  local loaded = package.loaded["sharedserver.control"]
+  if loaded then
+    loaded.down_all()
+  end
 end
 
 --- setup(servers, opts), setup({ servers = …, commands = …, notify = …,
@@ -86,6 +90,19 @@ function M.setup(servers, opts)
   if config.commands_enabled() then
     require("sharedserver.commands").create(M)
   end
+end
+
+--- up(profile): attach this Neovim to the servers of `profile` (nil: none)
+--- and those of no profile in the config found from the cwd, as
+--- `sharedserver up --profile`. Returns the library's report
+--- { servers = { { name, outcome, reason, pid } }, warnings, started, ... }.
+function M.up(profile)
+  return control().up(profile)
+end
+
+--- down(profile): release what up(profile) took for this Neovim.
+function M.down(profile)
+  return control().down(profile)
 end
 
 --- Register (or replace) one server. After VimEnter it is used at once.
