@@ -67,7 +67,8 @@ int main(int argc, char **argv) {
     app.set_help_flag(help_flag, help_text);
     app.set_version_flag("--version", std::string("sharedserver ") + sharedserver::version());
     app.add_option("--config", invocation.config,
-                   "The project file (default: $SHAREDSERVER_CONFIG, else sharedserver.json here or above)");
+                   "The config file (default: $SHAREDSERVER_CONFIG, else sharedserver.json, .sharedserver.json or "
+                   ".sharedserver/servers.json here or above, else ~/.config/sharedserver/servers.json)");
 
     try {
         std::vector<std::string> reversed(words.rbegin(), words.rend());

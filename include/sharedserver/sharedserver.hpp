@@ -225,9 +225,10 @@ struct LastExit {
 // library reads and checks the file, so every client agrees on it.
 class Project {
 public:
-    // path empty: $SHAREDSERVER_CONFIG, else sharedserver.json found walking
-    // up from start_dir (empty: the current directory). Throws Error with
-    // SHAREDSERVER_ENOTFOUND when there is none.
+    // path empty: $SHAREDSERVER_CONFIG, else the config found walking up
+    // from start_dir (empty: the current directory), else the user's
+    // (sharedserver_project_open). Throws Error with SHAREDSERVER_ENOTFOUND
+    // when there is none.
     explicit Project(const std::string &path = {}, const std::string &start_dir = {}) {
         sharedserver_project *p = nullptr;
         detail::check(sharedserver_project_open(&p, path.empty() ? nullptr : path.c_str(),

@@ -183,8 +183,10 @@ class Project:
     """A project's ``sharedserver.json``: its servers, defined once for every client.
 
     ``path`` names the file; without it, ``$SHAREDSERVER_CONFIG``, else the
-    first ``sharedserver.json`` found walking up from ``start_dir`` (default:
-    the current directory). The library reads and checks the file when the
+    first ``sharedserver.json``, ``.sharedserver.json`` or
+    ``.sharedserver/servers.json`` found walking up from ``start_dir``
+    (default: the current directory), else the user's
+    ``~/.config/sharedserver/servers.json``. The library reads and checks the file when the
     project is made: NotFoundError when there is none, InvalidArgumentError
     naming the file, server and key of a mistake.
     """
