@@ -192,6 +192,7 @@ private:
     void client_exited(pid_t pid);
     Step flush_departed();
     void update_grace(const ServerRecord &record);
+    void forget_detached(const ClientMap &listed, const ServerRecord &record);
     Step grace_expired();
     void probe_due();
     Step write_ready();
@@ -453,6 +454,23 @@ Step Watcher::sync_clients() {
     return Step::done;
 }
 
+// A client that detached while others stayed was not woken for (unuse
+// signals only the last one out), so we may still watch it. Once the file
+// lists none of them, it must not hold off the grace period the file's
+// last departure started.
+void Watcher::forget_detached(const ClientMap &listed, const ServerRecord &record) {
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        auto entry = listed.find(it->first);
+        if (entry != listed.end() && entry->second.start == it->second.start) {
+            ++it;
+            continue;
+        }
+        events_->unwatch_process(it->first);
+        it = clients_.erase(it);
+    }
+    if (clients_.empty() && listed.empty() && due_.grace < 0) update_grace(record);
+}
+
 // No live client: when does the grace period end? The record says, unless
 // a death we saw is not in it yet: then the period began at that death.
 void Watcher::update_grace(const ServerRecord &record) {
@@ -508,6 +526,7 @@ Step Watcher::flush_departed() {
     }
     if (!removed.empty() && !save_clients(files_, *clients)) return Step::retry;
     departed_.clear();
+    forget_detached(*clients, updated);
     for (pid_t pid : removed) record_event(files_, "client-died", {{"client", pid}});
     if (!removed.empty() && clients->empty())
         record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
