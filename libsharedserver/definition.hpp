@@ -4,6 +4,7 @@
 // defaults, limits and error texts. Adding an option is one entry here.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@
 
 namespace sharedserver {
 
+struct Project;
+
 struct Definition {
     // Unset numbers are -1 and unset strings empty: normalize_spec (at use
     // time, when the name is known) fills them in.
@@ -23,6 +26,9 @@ struct Definition {
     // false: the working dir is the caller's, not a wish to compare with a
     // running server's.
     bool working_dir_given = false;
+    // The project file it came from, where its depends_on names are looked
+    // up first (a snapshot whose own definitions have none); null otherwise.
+    std::shared_ptr<const Project> project;
 
     static ServerSpec unset_spec();
     bool operator==(const Definition &) const = default;
