@@ -470,6 +470,13 @@ SHAREDSERVER_API int sharedserver_info_port(const sharedserver_info *info);
 SHAREDSERVER_API int64_t sharedserver_info_ready_at(const sharedserver_info *info);
 /* How often the watcher restarted it within the restart window. */
 SHAREDSERVER_API size_t sharedserver_info_restart_count(const sharedserver_info *info);
+/* The servers it depends on (its definition's depends_on), and the running
+ * servers that depend on it (their watchers hold a reference on it).
+ * Borrowed from info; "" out of range. */
+SHAREDSERVER_API size_t sharedserver_info_depends_on_count(const sharedserver_info *info);
+SHAREDSERVER_API const char *sharedserver_info_depends_on(const sharedserver_info *info, size_t i);
+SHAREDSERVER_API size_t sharedserver_info_needed_by_count(const sharedserver_info *info);
+SHAREDSERVER_API const char *sharedserver_info_needed_by(const sharedserver_info *info, size_t i);
 /* Why the record cannot be read, for a SHAREDSERVER_CORRUPT entry of a list;
  * "" otherwise. Borrowed from info. */
 SHAREDSERVER_API const char *sharedserver_info_error(const sharedserver_info *info);

@@ -146,6 +146,8 @@ struct Info {
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
     std::string error;  // why the record cannot be read (State::corrupt); "" otherwise
+    std::vector<std::string> depends_on;  // the servers it needs
+    std::vector<std::string> needed_by;   // the running servers that need it
     // The server as `sharedserver info --json` prints it. Filled by info(),
     // and by list() only when asked; list_json() gives a whole list as JSON.
     std::string json;
@@ -165,6 +167,10 @@ struct Info {
             info.command.push_back(detail::str(sharedserver_info_argv(h, i)));
         for (std::size_t i = 0; i < sharedserver_info_envc(h); ++i)
             info.env.push_back(detail::str(sharedserver_info_env(h, i)));
+        for (std::size_t i = 0; i < sharedserver_info_depends_on_count(h); ++i)
+            info.depends_on.push_back(detail::str(sharedserver_info_depends_on(h, i)));
+        for (std::size_t i = 0; i < sharedserver_info_needed_by_count(h); ++i)
+            info.needed_by.push_back(detail::str(sharedserver_info_needed_by(h, i)));
         info.working_dir = detail::str(sharedserver_info_working_dir(h));
         info.log_file = detail::str(sharedserver_info_log_file(h));
         info.grace_period_ms = sharedserver_info_grace_period_ms(h);
