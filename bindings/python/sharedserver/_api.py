@@ -125,7 +125,8 @@ def _definition_doc(command: Optional[Sequence[StrPath]], base: Optional[Dict[st
                     restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
                     restart_window: Optional[Duration] = None, on_mismatch: Optional[str] = None,
                     log_max_size: Optional[Union[int, str]] = None,
-                    liveness: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                    liveness: Optional[Mapping[str, Any]] = None,
+                    depends_on: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """The keyword arguments as a definition in the library's keys, laid over
     ``base`` (a project's definition): every argument given replaces its key,
     ``env`` adds to its variables. The library checks every value; here only
@@ -161,6 +162,8 @@ def _definition_doc(command: Optional[Sequence[StrPath]], base: Optional[Dict[st
     doc.update((key, value) for key, value in given.items() if value is not None)
     if liveness is not None:  # the definition's own object, e.g. {"http": url, "interval": "5s"}
         doc["liveness"] = dict(liveness.items()) if hasattr(liveness, "items") else liveness
+    if depends_on is not None:  # names; one string is one name, not its letters
+        doc["depends_on"] = [depends_on] if isinstance(depends_on, str) else list(depends_on)
     return doc
 
 
@@ -359,7 +362,8 @@ class Context:
             wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
             max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
             on_mismatch: Optional[str] = None, log_max_size: Optional[Union[int, str]] = None,
-            liveness: Optional[Mapping[str, Any]] = None, config: Optional[StrPath] = None) -> Lease:
+            liveness: Optional[Mapping[str, Any]] = None, depends_on: Optional[Sequence[str]] = None,
+            config: Optional[StrPath] = None) -> Lease:
         """Attach to ``name``, starting ``command`` when no server runs.
 
         Without a command, the definition comes from the project file
@@ -377,7 +381,7 @@ class Context:
                          log_file=log_file, metadata=metadata, pid=pid, ready=ready, ready_timeout=ready_timeout,
                          ready_interval=ready_interval, wait=wait, port=port, restart=restart,
                          max_restarts=max_restarts, restart_window=restart_window, on_mismatch=on_mismatch,
-                         log_max_size=log_max_size, liveness=liveness, config=config)
+                         log_max_size=log_max_size, liveness=liveness, depends_on=depends_on, config=config)
 
     def _use(self, name: str, command: Optional[Sequence[StrPath]], *, pid: Optional[int],
              config: Optional[StrPath], metadata: Optional[str], wait: bool, **kwargs: Any) -> Lease:
@@ -407,7 +411,7 @@ class Context:
               wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
               max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
               log_max_size: Optional[Union[int, str]] = None,
-              liveness: Optional[Mapping[str, Any]] = None) -> int:
+              liveness: Optional[Mapping[str, Any]] = None, depends_on: Optional[Sequence[str]] = None) -> int:
         """Start without attaching a client (admin); the server begins in its grace period.
 
         Returns the server's pid; AlreadyRunningError when one runs.
@@ -418,7 +422,7 @@ class Context:
                               log_file=log_file, ready=ready, ready_timeout=ready_timeout,
                               ready_interval=ready_interval, port=port, restart=restart,
                               max_restarts=max_restarts, restart_window=restart_window,
-                              log_max_size=log_max_size, liveness=liveness)
+                              log_max_size=log_max_size, liveness=liveness, depends_on=depends_on)
         return int(self._ctx.start(name, _definition_text(doc), not wait))
 
     def wait(self, name: str, *, timeout: Optional[Duration] = None,

@@ -48,6 +48,8 @@ py::dict info_to_dict(const ss::Info &info) {
     out["ready_at_ms"] = info.ready_at_ms;
     out["restarts"] = info.restarts;
     out["error"] = info.error;
+    out["depends_on"] = info.depends_on;
+    out["needed_by"] = info.needed_by;
     out["json"] = info.json;
     return out;
 }
