@@ -20,8 +20,4 @@ std::optional<sharedserver::Project> find_project(const std::string &config) {
     return as_file_error([&] { return sharedserver::Project::find(config); });
 }
 
-sharedserver::UseOptions project_use_options(const sharedserver::Project &project, const std::string &name) {
-    return as_file_error([&] { return project.use_options(name); });
-}
-
 }  // namespace cli

@@ -13,6 +13,4 @@ namespace cli {
 // config "": $SHAREDSERVER_CONFIG, else sharedserver.json here or above.
 std::optional<sharedserver::Project> find_project(const std::string &config);
 
-sharedserver::UseOptions project_use_options(const sharedserver::Project &project, const std::string &name);
-
 }  // namespace cli

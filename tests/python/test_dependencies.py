@@ -194,3 +194,17 @@ def test_a_dependency_that_fails_readiness_leaves_nothing_of_the_use_running(san
     assert db.state in (sharedserver.State.GRACE, sharedserver.State.STOPPED) and db.refcount == 0
     wait_until(lambda: not list(sandbox.dir.glob("*.server.json")) and not sandbox._watchers(), timeout=15,
                what="nothing left running")
+
+
+def test_with_uses_the_whole_stack_from_the_project_file(sandbox, tmp_path):
+    write_project(tmp_path, stack("300ms"))
+    result = cli(sandbox, tmp_path, "with", "api", "--", "sh", "-c", "echo api on $SHAREDSERVER_API_PID")
+    remember_stack(sandbox)
+    assert result.returncode == 0, result.stderr
+    assert "api on " in result.stdout
+    # api reached both of its dependencies through the ports it was given.
+    assert "both ports answer" in (sandbox.dir / "api.log").read_text()
+    for name in ("api", "cache", "db"):
+        assert len(started_pids(sandbox, name)) == 1, name
+    wait_until(lambda: exited_at(sandbox, "db") is not None, timeout=30, what="the stack to wind down")
+    wait_until(lambda: not sandbox._watchers(), timeout=10, what="every watcher to end")
