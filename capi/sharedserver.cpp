@@ -721,6 +721,14 @@ int sharedserver_project_definition(sharedserver_definition **out, const shareds
     });
 }
 
+int sharedserver_definition_set_project(sharedserver_definition *def, const sharedserver_project *p) {
+    return guard([&] {
+        if (!def) return set_error(SHAREDSERVER_EINVALID, "the definition is NULL");
+        def->definition.project = p ? std::make_shared<const Project>(p->project) : nullptr;
+        return ok();
+    });
+}
+
 int sharedserver_project_use_options(sharedserver_use_options *opts, const sharedserver_project *p, const char *name) {
     return guard([&] {
         if (!opts || !p || !name) return set_error(SHAREDSERVER_EINVALID, "project_use_options needs options, a project and a name");

@@ -65,10 +65,11 @@ private:
             return DependencyStep{name, {}, std::nullopt};
         }
         path_.push_back(name);
-        std::string where = project_file() ? "defined in " + project_file()->path + " nor running"
-                                          : "running (and the definition comes from no project file)";
-        auto error = bad_dependency(quote(name) + " (" + chain_of(path_) + ") is neither " + where +
-                                    "; define it in the project file or start it first");
+        std::string what = quote(name) + " (" + chain_of(path_) + ")";
+        auto error = bad_dependency(project_file() ? what + " is neither defined in " + project_file()->path +
+                                                         " nor running; define it there or start it first"
+                                                   : what + " is not running and no project file defines it; "
+                                                            "define it in sharedserver.json or start it first");
         path_.pop_back();
         return error;
     }

@@ -518,6 +518,13 @@ SHAREDSERVER_API int sharedserver_project_lazy(const sharedserver_project *proje
  * not define it. */
 SHAREDSERVER_API int sharedserver_project_definition(sharedserver_definition **out,
                                                      const sharedserver_project *project, const char *name);
+/* Where the names in def's depends_on are looked up before the running
+ * servers: `project`, as for the project's own definitions. For a definition
+ * a client built from the project's (its arguments laid over it, passed as
+ * JSON). Without it: the project file found from $SHAREDSERVER_CONFIG or the
+ * current directory. NULL project: that again. */
+SHAREDSERVER_API int sharedserver_definition_set_project(sharedserver_definition *def,
+                                                         const sharedserver_project *project);
 /* Fills opts (initialised by the caller) with the definition of `name`:
  * command, env, working dir, log file, grace period, probe, port, restart
  * policy, mismatch mode and log size. Strings are borrowed from the project. The client's own fields

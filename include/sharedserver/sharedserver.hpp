@@ -255,6 +255,7 @@ public:
     }
 
     std::string path() const { return sharedserver_project_path(project_.get()); }
+    const sharedserver_project *get() const { return project_.get(); }
 
     std::vector<std::string> names() const {
         std::vector<std::string> out;
@@ -423,10 +424,13 @@ public:
     }
 
     // Uses `name` with a definition given as JSON text (a project file's
-    // server object); an empty definition attaches only.
+    // server object); an empty definition attaches only. `project`: the file
+    // it came from, where its depends_on names are looked up.
     UseResult use_definition(const std::string &name, const std::string &definition_json, int64_t client_pid = 0,
-                             const std::string &metadata = {}, bool no_wait = false, const std::string &base_dir = {}) {
+                             const std::string &metadata = {}, bool no_wait = false, const std::string &base_dir = {},
+                             const Project *project = nullptr) {
         auto def = detail::parse_definition(definition_json, base_dir);
+        if (project) detail::check(sharedserver_definition_set_project(def.get(), project->get()));
         sharedserver_client_options c = SHAREDSERVER_CLIENT_OPTIONS_INIT;
         c.client_pid = client_pid;
         c.metadata = metadata.empty() ? nullptr : metadata.c_str();

@@ -208,3 +208,36 @@ def test_with_uses_the_whole_stack_from_the_project_file(sandbox, tmp_path):
         assert len(started_pids(sandbox, name)) == 1, name
     wait_until(lambda: exited_at(sandbox, "db") is not None, timeout=30, what="the stack to wind down")
     wait_until(lambda: not sandbox._watchers(), timeout=10, what="every watcher to end")
+
+
+# A Python client in another directory, naming the file and overriding a key.
+PY_CONFIG_CLIENT = (
+    "import sys, sharedserver\n"
+    "lease = sharedserver.use('api', config=sys.argv[1], grace_period='2s')\n"
+    "print(lease.pid, flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
+def test_a_stack_in_a_file_named_by_config_is_used_from_any_directory(sandbox, tmp_path):
+    # The client lays its own options over the file's definition: the names
+    # in depends_on must still be looked up in that file, not in the
+    # directory the client runs in (which has no project file).
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    config = tmp_path / "proj" / "stack.json"
+    config.write_text(json.dumps({"servers": stack("300ms")}))
+    holder = sandbox.sleeper()
+    result = cli(sandbox, tmp_path / "elsewhere", "use", "--config", config, "--grace-period", "1s", "--pid",
+                 holder.pid, "api")
+    remember_stack(sandbox)
+    assert result.returncode == 0, result.stderr
+    python = subprocess.Popen([PYTHON, "-c", PY_CONFIG_CLIENT, str(config)], cwd=tmp_path / "elsewhere",
+                              env=sandbox.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sandbox.procs.append(python)
+    assert int(python.stdout.readline()) == sharedserver.status("api").pid
+    for name in ("api", "cache", "db"):
+        assert len(started_pids(sandbox, name)) == 1, name
+    assert sharedserver.status("db").needed_by == ("api", "cache")
+    python.stdin.close()
+    python.wait(timeout=10)

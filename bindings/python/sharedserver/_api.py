@@ -23,7 +23,7 @@ from ._types import Change, Exit, Outcome, Ready, RestartPolicy, State, Status, 
 # whoever reads the aliases below at run time (built on first access).
 if TYPE_CHECKING:
     from types import TracebackType
-    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, Union
+    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
     #: A duration: text such as "500ms", "30m" or "1h30m", or a timedelta.
     Duration = Union[str, timedelta]
@@ -239,19 +239,21 @@ def project(path: Optional[StrPath] = None, start_dir: Optional[StrPath] = None)
     return wrapped
 
 
-def _definition(name: str, config: Optional[StrPath]) -> Optional[Dict[str, Any]]:
-    """The project's definition of ``name`` for a use() without a command.
+def _definition(name: str, config: Optional[StrPath]) -> Tuple[Optional[Project], Optional[Dict[str, Any]]]:
+    """The project that defines ``name`` and its definition there, for a use()
+    without a command; (None, None) when none does.
 
     With ``config`` (or $SHAREDSERVER_CONFIG) the file must exist and define
     the server (NotFoundError otherwise); a file found by walking up from the
     current directory is used only when it defines ``name``.
     """
     if config is not None or os.environ.get("SHAREDSERVER_CONFIG"):
-        return Project(config)._definition(name)
+        found = Project(config)
+        return found, found._definition(name)  # NotFoundError when it does not define it
     found = project()
     if found is None or not found.defines(name):
-        return None
-    return found._definition(name)
+        return None, None
+    return found, found._definition(name)
 
 
 class Lease:
@@ -388,11 +390,12 @@ class Context:
         # Called by use() here and by sharedserver.use(): the warning's
         # stacklevel (3) points at their caller either way.
         client = _pid(pid) or os.getpid()
-        base = _definition(name, config) if command is None else None
+        # The project's depends_on names are looked up in that same file.
+        source, base = _definition(name, config) if command is None else (None, None)
         doc = _definition_doc(command, base, **kwargs)
         text = _definition_text(doc) if doc else ""
         outcome, server_pid, refcount, mismatch, server_port, is_ready = self._ctx.use(
-            name, text, client, metadata or "", not wait)
+            name, text, client, metadata or "", not wait, source._project if source is not None else None)
         if mismatch and doc.get("on_mismatch", "warn") == "warn":
             import warnings
 

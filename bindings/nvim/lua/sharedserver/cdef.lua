@@ -345,6 +345,9 @@ int sharedserver_project_lazy(const sharedserver_project *project, const char *n
 int sharedserver_project_definition(sharedserver_definition **out,
                                                      const sharedserver_project *project, const char *name);
 
+int sharedserver_definition_set_project(sharedserver_definition *def,
+                                                         const sharedserver_project *project);
+
 int sharedserver_project_use_options(sharedserver_use_options *opts,
                                                       const sharedserver_project *project,
                                                       const char *name);
