@@ -248,8 +248,8 @@ def _definition(name: str, config: Optional[StrPath]) -> Tuple[Optional[Project]
     current directory is used only when it defines ``name``.
     """
     if config is not None or os.environ.get("SHAREDSERVER_CONFIG"):
-        found = Project(config)
-        return found, found._definition(name)  # NotFoundError when it does not define it
+        named = Project(config)
+        return named, named._definition(name)  # NotFoundError when it does not define it
     found = project()
     if found is None or not found.defines(name):
         return None, None
