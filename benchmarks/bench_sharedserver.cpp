@@ -45,7 +45,7 @@ const std::vector<std::pair<std::string, SectionFn>> sections = {
     {"api", bench_api},       {"luajit", bench_luajit}, {"python", bench_python},
     {"cli", bench_cli},       {"start", bench_start},   {"death", bench_death},
     {"grace", bench_grace},   {"idle", bench_idle},     {"list", bench_list},
-    {"throughput", bench_throughput}, {"watchers", bench_watchers}, {"against", bench_against}};
+    {"throughput", bench_throughput}, {"stack", bench_stack}, {"watchers", bench_watchers}, {"against", bench_against}};
 
 std::string iso_now() {
     std::time_t t = std::time(nullptr);

@@ -16,7 +16,7 @@ namespace bench {
 namespace {
 
 const std::vector<std::string> known_sections = {"api",   "luajit", "python", "cli",        "start",    "death",
-                                                 "grace", "idle",   "list",   "throughput", "watchers", "against"};
+                                                 "grace", "idle",   "list",   "throughput", "stack", "watchers", "against"};
 
 std::string join(const std::vector<std::string> &names) {
     std::string out;
@@ -36,7 +36,7 @@ std::string join(const std::vector<std::string> &names) {
                  "                     (default: $SHAREDSERVER_BENCH_COMPARE when set)\n"
                  "  --quick            few runs, short windows, 50 servers (a smoke test, not numbers)\n"
                  "  --strict           exit 2 when a median misses its target\n"
-                 "  --only LIST        sections: api,luajit,python,cli,start,death,grace,idle,list,throughput,watchers\n"
+                 "  --only LIST        sections: api,luajit,python,cli,start,death,grace,idle,list,throughput,stack,watchers\n"
                  "                     (and against, with --against)\n"
                  "  --servers N        servers of the list section (default 1000; list is also timed at 200)\n"
                  "  --watchers N       idle watchers of the memory section (default 200)\n"

@@ -29,6 +29,9 @@ void bench_list(const Options &o, const std::string &root);
 // throughput_section.cpp
 void bench_throughput(const Options &o, const std::string &root);
 
+// stack_section.cpp: depends_on, a 3-deep stack against 3 uses.
+void bench_stack(const Options &o, const std::string &root);
+
 // side_by_side_section.cpp: the rows both CLIs have, --cli against --against.
 void bench_against(const Options &o, const std::string &root);
 

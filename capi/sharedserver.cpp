@@ -615,6 +615,14 @@ size_t sharedserver_info_argc(const sharedserver_info *i) { return i ? i->info.s
 const char *sharedserver_info_argv(const sharedserver_info *i, size_t n) {
     return i ? string_at(i->info.spec.argv, n) : "";
 }
+size_t sharedserver_info_depends_on_count(const sharedserver_info *i) { return i ? i->info.spec.depends_on.size() : 0; }
+const char *sharedserver_info_depends_on(const sharedserver_info *i, size_t n) {
+    return i ? string_at(i->info.spec.depends_on, n) : "";
+}
+size_t sharedserver_info_needed_by_count(const sharedserver_info *i) { return i ? i->info.needed_by.size() : 0; }
+const char *sharedserver_info_needed_by(const sharedserver_info *i, size_t n) {
+    return i ? string_at(i->info.needed_by, n) : "";
+}
 size_t sharedserver_info_envc(const sharedserver_info *i) { return i ? i->info.spec.env.size() : 0; }
 const char *sharedserver_info_env(const sharedserver_info *i, size_t n) {
     return i ? string_at(i->info.spec.env, n) : "";
@@ -712,6 +720,14 @@ int sharedserver_project_definition(sharedserver_definition **out, const shareds
         const ProjectServer *server = p->project.find(name);
         if (!server) return set_error(SHAREDSERVER_ENOTFOUND, p->project.path + " does not define a server " + quote(name));
         *out = new sharedserver_definition{server->definition};
+        return ok();
+    });
+}
+
+int sharedserver_definition_set_project(sharedserver_definition *def, const sharedserver_project *p) {
+    return guard([&] {
+        if (!def) return set_error(SHAREDSERVER_EINVALID, "the definition is NULL");
+        def->definition.project = p ? std::make_shared<const Project>(p->project) : nullptr;
         return ok();
     });
 }

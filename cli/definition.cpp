@@ -46,13 +46,19 @@ std::optional<Definition> Definition::of_project(const std::string &config, cons
     int rc = sharedserver_project_open(&raw, config.empty() ? nullptr : config.c_str(), nullptr);
     if (rc == SHAREDSERVER_ENOTFOUND) return std::nullopt;
     check_file(rc);
-    std::unique_ptr<sharedserver_project, FreeProject> project(raw);
+    std::shared_ptr<sharedserver_project> project(raw, FreeProject{});
     for (std::size_t i = 0; i < sharedserver_project_warning_count(raw); ++i) warn(sharedserver_project_warning(raw, i));
     sharedserver_definition *def = nullptr;
     rc = sharedserver_project_definition(&def, project.get(), name.c_str());
     if (rc == SHAREDSERVER_ENOTFOUND) return std::nullopt;
     check_file(rc);
-    return Definition(def);
+    return Definition(def, std::move(project));
+}
+
+void Definition::use_project_of(const Definition &from) {
+    if (!from.project_) return;
+    sharedserver::detail::check(sharedserver_definition_set_project(def_.get(), from.project_.get()));
+    project_ = from.project_;
 }
 
 nlohmann::json Definition::json() const {

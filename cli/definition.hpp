@@ -24,14 +24,20 @@ public:
 
     // With every default filled in; paths absolute.
     nlohmann::json json() const;
+
+    // Its depends_on names are looked up in the project file `from` came
+    // from (this one being `from`'s JSON with flags laid over it).
+    void use_project_of(const Definition &from);
     const sharedserver_definition *get() const { return def_.get(); }
 
 private:
     struct Free {
         void operator()(sharedserver_definition *def) const { sharedserver_definition_free(def); }
     };
-    explicit Definition(sharedserver_definition *def) : def_(def) {}
+    Definition(sharedserver_definition *def, std::shared_ptr<sharedserver_project> project)
+        : def_(def), project_(std::move(project)) {}
     std::unique_ptr<sharedserver_definition, Free> def_;
+    std::shared_ptr<sharedserver_project> project_;  // the file it came from, if any
 };
 
 // What the caller brings besides the definition.

@@ -152,6 +152,12 @@ std::string with_port(std::string text, int port) {
     return text;
 }
 
+std::string names_or_dash(const std::vector<std::string> &names) {
+    std::string out;
+    for (const auto &name : names) out += (out.empty() ? "" : ",") + name;
+    return out.empty() ? "-" : out;
+}
+
 std::string launched_command(const sharedserver::Info &info) {
     std::vector<std::string> argv;
     for (const auto &arg : info.command) argv.push_back(with_port(arg, info.port));
@@ -201,6 +207,10 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
     bool ports = std::any_of(servers.begin(), servers.end(), [](const auto &s) { return s.port > 0; });
     std::vector<std::string> header = {"NAME", "STATE", "PID", "REFS", "UPTIME", "GRACE", "COMMAND"};
     if (ports) header.insert(header.begin() + 3, "PORT");
+    // So do NEEDS and NEEDED BY, when some server has dependencies.
+    bool edges = std::any_of(servers.begin(), servers.end(),
+                             [](const auto &s) { return !s.depends_on.empty() || !s.needed_by.empty(); });
+    if (edges) header.insert(header.end() - 1, {"NEEDS", "NEEDED BY"});
     std::vector<std::vector<std::string>> rows(1);
     for (const auto &h : header) rows[0].push_back(paint(h, bold));
     int64_t now = now_ms();
@@ -220,6 +230,7 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
                                         grace,
                                         s.error.empty() ? launched_command(s) : visible(cli_record_problem(s.error))};
         if (ports) row.insert(row.begin() + 3, s.port > 0 ? std::to_string(s.port) : "-");
+        if (edges) row.insert(row.end() - 1, {names_or_dash(s.depends_on), names_or_dash(s.needed_by)});
         rows.push_back(std::move(row));
     }
     std::cout << table(rows);
@@ -257,6 +268,8 @@ void print_info(const sharedserver::Info &info) {
                 rows.push_back({"liveness failures:", failing});
             }
         }
+        if (!info.depends_on.empty()) rows.push_back({"depends on:", names_or_dash(info.depends_on)});
+        if (!info.needed_by.empty()) rows.push_back({"needed by:", names_or_dash(info.needed_by)});
         rows.push_back({"started:", local_time(info.started_at_ms) + " (" + human_span(now - info.started_at_ms) + " ago)"});
         rows.push_back({"grace period:", sharedserver::format_duration(info.grace_period_ms)});
         if (info.state == State::grace)

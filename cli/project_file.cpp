@@ -26,8 +26,4 @@ std::optional<sharedserver::Project> find_project(const std::string &config, con
     return project;
 }
 
-sharedserver::UseOptions project_use_options(const sharedserver::Project &project, const std::string &name) {
-    return as_file_error([&] { return project.use_options(name); });
-}
-
 }  // namespace cli

@@ -17,6 +17,4 @@ namespace cli {
 std::optional<sharedserver::Project> find_project(const std::string &config, const std::string &start_dir = {},
                                                   bool print_warnings = true);
 
-sharedserver::UseOptions project_use_options(const sharedserver::Project &project, const std::string &name);
-
 }  // namespace cli

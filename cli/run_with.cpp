@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "definition.hpp"
 #include "project_file.hpp"
 
 namespace cli {
@@ -67,10 +68,12 @@ int run_with(sharedserver::Context &ctx, const std::optional<sharedserver::Proje
     std::vector<std::string> env;
     for (char **e = environ; e && *e; ++e) env.emplace_back(*e);
     for (const auto &name : names) {
-        sharedserver::UseOptions options;
-        if (project && project->defines(name)) options = project_use_options(*project, name);
-        options.metadata = "sharedserver with";
-        auto result = ctx.use(name, options);
+        // The file's own definition (every key of it, depends_on too);
+        // a name it does not define is attached to only.
+        std::optional<Definition> def;
+        if (project && project->defines(name)) def = Definition::of_project(project->path(), name);
+        if (!def) def.emplace(nlohmann::json::object());
+        auto result = use_definition(ctx, name, *def, Client{0, "sharedserver with", false});
         held.names.push_back(name);
         env.push_back("SHAREDSERVER_" + env_name(name) + "_PID=" + std::to_string(result.pid));
         if (result.port > 0) env.push_back("SHAREDSERVER_" + env_name(name) + "_PORT=" + std::to_string(result.port));

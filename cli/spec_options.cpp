@@ -182,8 +182,9 @@ Definition spec_definition(const SpecArgs &args, const std::string &name, const 
                            const std::string &config) {
     check_utf8(command, args, name);
     nlohmann::json doc = nlohmann::json::object();
+    std::optional<Definition> from_file;
     if (!command.empty()) doc["command"] = command;
-    else if (auto project = Definition::of_project(config, name)) doc = project->json();
+    else if ((from_file = Definition::of_project(config, name))) doc = from_file->json();
     for (std::size_t i = 0; i < SpecArgs::flag_count; ++i) {
         const Flag &flag = flags[i];
         if (flag.as == As::client || args.option[i]->count() == 0) continue;
@@ -212,7 +213,9 @@ Definition spec_definition(const SpecArgs &args, const std::string &name, const 
         ready[key.substr(6)] = value_of(flag, args.text[i]);
     }
     try {
-        return Definition(doc);
+        Definition def(doc);
+        if (from_file) def.use_project_of(*from_file);
+        return def;
     } catch (const sharedserver::Error &e) {
         if (e.code() != SHAREDSERVER_EINVALID) throw;
         rethrow_for_flag(e, args);

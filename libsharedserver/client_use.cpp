@@ -1,9 +1,11 @@
 #include "client_use.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <unistd.h>
 
 #include "clock.hpp"
+#include "dependencies.hpp"
 #include "ready_wait.hpp"
 
 namespace sharedserver {
@@ -54,8 +56,20 @@ Result<UseOutcome> use_server(Lifecycle &lifecycle, const std::string &name, con
     }
     request.client = *id;
     request.metadata = client.metadata;
+    // Everything it needs is resolved before anything starts, then used
+    // (and ready) before it starts; its watcher takes its own references.
+    std::vector<std::string> joined;
+    if (def) {
+        auto steps = plan_dependencies(lifecycle.state_dir(), name, *def);
+        if (!steps) return std::unexpected(steps.error());
+        auto used = use_dependencies(lifecycle, *steps, *id, name);
+        if (!used) return std::unexpected(used.error());
+        joined = std::move(*used);
+    }
     int64_t since = unix_now_ms();
     auto outcome = lifecycle.use(name, request);
+    std::reverse(joined.begin(), joined.end());
+    release_dependencies(lifecycle, joined, id->pid);
     if (!outcome) return outcome;
     if (!outcome->ready && !client.no_wait) {
         auto waited = wait_until_ready(lifecycle.files(name), client.wait_timeout_ms, {outcome->server.pid, since});
@@ -67,8 +81,16 @@ Result<UseOutcome> use_server(Lifecycle &lifecycle, const std::string &name, con
 
 Result<ServerRecord> start_server(Lifecycle &lifecycle, const std::string &name, const Definition &def,
                                   const ClientOptions &client) {
+    auto steps = plan_dependencies(lifecycle.state_dir(), name, def);
+    if (!steps) return std::unexpected(steps.error());
+    auto me = identify_client(0);
+    if (!me) return std::unexpected(me.error());
+    auto used = use_dependencies(lifecycle, *steps, *me, name);
+    if (!used) return std::unexpected(used.error());
     int64_t since = unix_now_ms();
     auto record = lifecycle.start(name, def.spec);
+    std::reverse(used->begin(), used->end());
+    release_dependencies(lifecycle, *used, me->pid);
     if (!record) return record;
     if (record->ready_at_ms == 0 && !client.no_wait) {
         auto waited = wait_until_ready(lifecycle.files(name), client.wait_timeout_ms, {record->server.pid, since});

@@ -1,5 +1,6 @@
 #include "definition.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <functional>
 #include <map>
@@ -274,6 +275,26 @@ Status read_log_max_size(const json &value, Definition &def, const std::string &
     return {};
 }
 
+// At most this many: each one is a reference held and a lock taken per start.
+constexpr std::size_t max_dependencies = 64;
+
+Status read_depends_on(const json &value, Definition &def, const std::string &) {
+    if (!value.is_array()) return bad("depends_on", "expected a list of server names, e.g. [\"postgres\"], got " + type_of(value));
+    if (value.size() > max_dependencies)
+        return bad("depends_on", std::to_string(value.size()) + " names is more than " + std::to_string(max_dependencies));
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const std::string key = "depends_on[" + std::to_string(i) + "]";
+        auto name = string_of(value[i], key);
+        if (!name) return std::unexpected(name.error());
+        if (auto valid = validate_name(*name); !valid) return bad(key, valid.error().message);
+        if (std::find(names.begin(), names.end(), *name) != names.end()) return bad(key, quote(*name) + " is named twice");
+        names.push_back(*name);
+    }
+    def.spec.depends_on = std::move(names);
+    return {};
+}
+
 Parser duration_into(int64_t ServerSpec::*field, std::string key) {
     return [field, key](const json &value, Definition &def, const std::string &) -> Status {
         auto ms = duration_of(value, key);
@@ -356,6 +377,11 @@ const std::vector<Key> &key_table() {
              def.on_mismatch = *mode;
              return {};
          }},
+        {{"depends_on", "array", "[]",
+          "Servers used (started, and ready) before this one and held while it runs; {port:NAME} and "
+          "$SHAREDSERVER_NAME_PORT give their ports",
+          ""},
+         read_depends_on},
         {{"log_max_size", "size", "10M", "The log is copied to <log>.1 and emptied past this size (bytes, or \"10M\"); 0: never", ""},
          read_log_max_size},
         {{"liveness", "object", "",
@@ -580,6 +606,7 @@ json definition_to_json(const Definition &def) {
         liveness["failures"] = live.failures;
         out["liveness"] = liveness;
     }
+    if (!spec.depends_on.empty()) out["depends_on"] = spec.depends_on;
     return out;
 }
 

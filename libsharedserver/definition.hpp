@@ -4,6 +4,7 @@
 // defaults, limits and error texts. Adding an option is one entry here.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "records.hpp"
 
 namespace sharedserver {
+
+struct Project;
 
 struct Definition {
     // Unset numbers are -1 and unset strings empty: normalize_spec (at use
@@ -29,6 +32,9 @@ struct Definition {
     std::string skip_if_env;
     // Who registered the entry (`config register --scope`): kept, not used to run.
     std::string scope;
+    // The project file it came from, where its depends_on names are looked
+    // up first (a snapshot whose own definitions have none); null otherwise.
+    std::shared_ptr<const Project> project;
 
     static ServerSpec unset_spec();
     bool operator==(const Definition &) const = default;

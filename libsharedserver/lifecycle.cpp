@@ -421,6 +421,7 @@ Result<UseOutcome> Lifecycle::use(const std::string &name, const UseRequest &req
     outcome.ready = record.ready_at_ms > 0 && !record.restarting;
     outcome.refcount = clients->size();
     outcome.mismatch = mismatch;
+    outcome.joined = joins;
     return outcome;
 }
 

@@ -31,6 +31,7 @@ struct UseOutcome {
     bool ready = false;
     std::size_t refcount = 0;
     std::string mismatch;  // what differs between the asked and the running definition
+    bool joined = true;    // false: this client was attached already
 };
 
 class Lifecycle {

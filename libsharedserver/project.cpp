@@ -188,6 +188,8 @@ Result<Project> parse_project(const std::string &text, const std::string &path) 
         if (!server) return std::unexpected(server.error());
         project.servers.push_back(std::move(*server));
     }
+    auto snapshot = std::make_shared<const Project>(project);
+    for (auto &server : project.servers) server.definition.project = snapshot;
     return project;
 }
 

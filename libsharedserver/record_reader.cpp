@@ -13,7 +13,7 @@ using nlohmann::json;
 
 // Where the scanner is: the record's own object, one of its two nested
 // objects, or one of its three arrays. Anything else is skipped whole.
-enum class Place { outside, record, ready, restart, liveness, command, env, restarts };
+enum class Place { outside, record, ready, restart, liveness, command, env, depends_on, restarts };
 
 class RecordReader : public nlohmann::json_sax<json> {
 public:
@@ -52,7 +52,7 @@ public:
         if (place_ == Place::record && key_ == "restart") return place_ = Place::restart, true;
         if (place_ == Place::record && key_ == "liveness") return place_ = Place::liveness, true;
         if (place_ == Place::record && is_array_key()) return fail(key_ + " is not a list");
-        if (place_ == Place::command || place_ == Place::env) return fail(list_of_strings());
+        if (place_ == Place::command || place_ == Place::env || place_ == Place::depends_on) return fail(list_of_strings());
         return ++skip_, true;
     }
     bool end_object() override {
@@ -66,9 +66,10 @@ public:
         if (place_ == Place::record) {
             if (key_ == "command") return r_.spec.argv.clear(), place_ = Place::command, true;
             if (key_ == "env") return r_.spec.env.clear(), place_ = Place::env, true;
+            if (key_ == "depends_on") return r_.spec.depends_on.clear(), place_ = Place::depends_on, true;
             if (key_ == "restarts_boot_ms") return r_.restarts_boot_ms.clear(), place_ = Place::restarts, true;
         }
-        if (place_ == Place::command || place_ == Place::env) return fail(list_of_strings());
+        if (place_ == Place::command || place_ == Place::env || place_ == Place::depends_on) return fail(list_of_strings());
         return ++skip_, true;
     }
     bool end_array() override {
@@ -101,7 +102,7 @@ private:
         return false;
     }
     std::string list_of_strings() const { return key_ + " is not a list of strings"; }
-    bool is_array_key() const { return key_ == "command" || key_ == "env" || key_ == "restarts_boot_ms"; }
+    bool is_array_key() const { return key_ == "command" || key_ == "env" || key_ == "depends_on" || key_ == "restarts_boot_ms"; }
 
     bool integer(const std::string &name, const Value &v, int64_t &out, int64_t low, int64_t high) {
         if (v.kind == Value::Kind::huge) return fail(name + " is out of range");
@@ -154,6 +155,8 @@ private:
                 return v.kind == Value::Kind::text ? (r_.spec.argv.push_back(*v.text), true) : fail(list_of_strings());
             case Place::env:
                 return v.kind == Value::Kind::text ? (r_.spec.env.push_back(*v.text), true) : fail(list_of_strings());
+            case Place::depends_on:
+                return v.kind == Value::Kind::text ? (r_.spec.depends_on.push_back(*v.text), true) : fail(list_of_strings());
             case Place::restarts: {
                 int64_t at = 0;
                 return number("restarts_boot_ms", v, at) && (r_.restarts_boot_ms.push_back(at), true);

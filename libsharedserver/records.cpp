@@ -63,6 +63,7 @@ std::string to_json(const ServerRecord &r) {
         {"restart", {{"mode", r.spec.restart.mode}, {"max_restarts", r.spec.restart.max_restarts},
                      {"window_ms", r.spec.restart.window_ms}}},
         {"log_max_size", r.spec.log_max_size},
+        {"depends_on", r.spec.depends_on},
         {"port", r.port},
         {"ready_at_ms", r.ready_at_ms},
         {"restarting", r.restarting},

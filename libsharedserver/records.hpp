@@ -59,6 +59,9 @@ struct ServerSpec {
     RestartPolicy restart;
     int64_t log_max_size = 0;  // bytes; past it the log is rotated to <log>.1; 0: never
     LivenessProbe liveness;
+    // Servers this one needs running (and ready) first; its watcher holds a
+    // reference on each for as long as it runs (dependencies.hpp).
+    std::vector<std::string> depends_on;
 
     bool operator==(const ServerSpec &) const = default;
 };

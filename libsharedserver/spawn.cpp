@@ -255,6 +255,7 @@ Result<SpawnedServer> spawn_server(const std::string &watcher_path, const Server
                     {"log_file", spec.log_file},
                     {"log_max_size", spec.log_max_size}};
     if (spec.ready.kind == SHAREDSERVER_PROBE_LOG) request["ready_log"] = spec.ready.target;
+    if (!spec.depends_on.empty()) request["depends_on"] = spec.depends_on;
     return run_watcher(watcher_path, files, {"run"},
                        request.dump(-1, ' ', false, json::error_handler_t::replace));
 }

@@ -50,6 +50,7 @@ void write_info(JsonWriter &out, const ServerInfo &info) {
     }
     out.end_array();
     out.key("command").strings(info.spec.argv);
+    out.key("depends_on").strings(info.spec.depends_on);
     out.key("env").strings(info.spec.env);
     out.key("error");
     text_or_null(!info.error.empty(), info.error);
@@ -80,6 +81,7 @@ void write_info(JsonWriter &out, const ServerInfo &info) {
     out.key("log_max_size");
     number_or_null(running, info.spec.log_max_size);
     out.key("name").value(std::string_view(info.name));
+    out.key("needed_by").strings(info.needed_by);
     out.key("pid");
     number_or_null(running, info.pid);
     out.key("port");
@@ -144,6 +146,29 @@ const char *state_name(int state) {
     }
 }
 
+namespace {
+
+// A dependent's watcher attaches with the metadata "needed by <name>"
+// (dependencies.cpp); metadata is free text, so the dependent's record must
+// confirm it: that watcher, and this name among its depends_on.
+std::vector<std::string> dependents_among(const ServerFiles &files, const ClientMap &clients) {
+    static constexpr std::string_view mark = "needed by ";
+    std::vector<std::string> out;
+    for (const auto &[pid, client] : clients) {
+        if (!client.metadata.starts_with(mark)) continue;
+        std::string dependent = client.metadata.substr(mark.size());
+        if (!validate_name(dependent)) continue;
+        auto record = load_server_record({files.dir, dependent});
+        if (!record || !*record || (*record)->watcher.pid != pid) continue;
+        const auto &needs = (*record)->spec.depends_on;
+        if (std::find(needs.begin(), needs.end(), files.name) != needs.end()) out.push_back(dependent);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
 Result<ServerInfo> read_server_info(const ServerFiles &files) {
     if (auto valid = validate_name(files.name); !valid) return std::unexpected(valid.error());
     ServerInfo info;
@@ -166,6 +191,7 @@ Result<ServerInfo> read_server_info(const ServerFiles &files) {
     info.restarts = r.restarts_boot_ms.size();
     info.liveness_failures = r.liveness_failures;
     info.liveness_failed_at_ms = r.liveness_failed_at_ms;
+    info.needed_by = dependents_among(files, *clients);
     return info;
 }
 

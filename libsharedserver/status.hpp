@@ -31,6 +31,9 @@ struct ServerInfo {
     int liveness_failures = 0;         // liveness attempts failed in a row
     int64_t liveness_failed_at_ms = 0;  // the last failed attempt (wall clock); 0: none
     std::string error;  // why the record cannot be read (state SHAREDSERVER_CORRUPT)
+    // The running servers whose watcher holds a reference on this one
+    // because they depend on it (spec.depends_on is the other direction).
+    std::vector<std::string> needed_by;
 };
 
 // "stopped", "starting", "active", "grace", "stopping", "corrupt".

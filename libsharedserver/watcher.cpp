@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clock.hpp"
+#include "dependencies.hpp"
 #include "duration.hpp"
 #include "events.hpp"
 #include "files.hpp"
@@ -192,6 +193,7 @@ private:
     void client_exited(pid_t pid);
     Step flush_departed();
     void update_grace(const ServerRecord &record);
+    void forget_detached(const ClientMap &listed, const ServerRecord &record);
     Step grace_expired();
     void probe_due();
     Step write_ready();
@@ -453,6 +455,23 @@ Step Watcher::sync_clients() {
     return Step::done;
 }
 
+// A client that detached while others stayed was not woken for (unuse
+// signals only the last one out), so we may still watch it. Once the file
+// lists none of them, it must not hold off the grace period the file's
+// last departure started.
+void Watcher::forget_detached(const ClientMap &listed, const ServerRecord &record) {
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        auto entry = listed.find(it->first);
+        if (entry != listed.end() && entry->second.start == it->second.start) {
+            ++it;
+            continue;
+        }
+        events_->unwatch_process(it->first);
+        it = clients_.erase(it);
+    }
+    if (clients_.empty() && listed.empty() && due_.grace < 0) update_grace(record);
+}
+
 // No live client: when does the grace period end? The record says, unless
 // a death we saw is not in it yet: then the period began at that death.
 void Watcher::update_grace(const ServerRecord &record) {
@@ -508,6 +527,7 @@ Step Watcher::flush_departed() {
     }
     if (!removed.empty() && !save_clients(files_, *clients)) return Step::retry;
     departed_.clear();
+    forget_detached(*clients, updated);
     for (pid_t pid : removed) record_event(files_, "client-died", {{"client", pid}});
     if (!removed.empty() && clients->empty())
         record_event(files_, "grace-entered", {{"deadline", updated.grace_deadline_ms}});
@@ -690,7 +710,8 @@ void Watcher::restart_due() {
         return;
     }
     ServerRecord r = **record;
-    ServerSpec launched = spec_for_port(r.spec, r.port);
+    ServerSpec launched =
+        spec_with_dependency_ports(spec_for_port(r.spec, r.port), dependency_ports(files_.dir, r.spec.depends_on));
     log_start_ = log_start(launched.log_file);
     std::string instance = new_instance_token();
     auto pump = log_pump_for(launched);
@@ -1026,6 +1047,9 @@ int run_watcher(const WatcherOptions &options) {
     LogStart started_log;
     StartedLogPump pump;
     std::string instance;
+    // Released when we exit, whichever way: the server is gone by then.
+    HeldDependencies dependencies;
+    auto me = identify_process(::getpid());
     if (options.adopt) {
         server = {request.value("pid", 0), request.value("start", uint64_t{0})};
         instance = request.value("instance", std::string());
@@ -1034,6 +1058,10 @@ int run_watcher(const WatcherOptions &options) {
             report({{"ok", false}, {"message", "the server to adopt is gone"}});
             return 1;
         }
+        // The watcher that died held the server's dependencies; we hold them
+        // now, as far as they still run.
+        if (auto record = load_server_record(files); me && record && *record && (*record)->server == server)
+            for (const auto &name : (*record)->spec.depends_on) (void)dependencies.hold(options.state_dir, files.name, {name}, *me);
     } else {
         ServerSpec spec;
         spec.argv = request.value("command", std::vector<std::string>{});
@@ -1053,6 +1081,17 @@ int run_watcher(const WatcherOptions &options) {
                 return 1;
             }
         }
+        // What it depends on is held before it starts, and its ports go into
+        // its arguments and environment; the client used it all first.
+        if (auto needs = request.value("depends_on", std::vector<std::string>{}); !needs.empty()) {
+            auto ports = me ? dependencies.hold(options.state_dir, files.name, needs, *me)
+                            : Result<std::map<std::string, int>>(std::unexpected(Error{SHAREDSERVER_ESPAWN, "the watcher cannot read its own start time", 0, {}, {}}));
+            if (!ports) {
+                report({{"ok", false}, {"message", ports.error().message}});
+                return 1;
+            }
+            spec = spec_with_dependency_ports(std::move(spec), *ports);
+        }
         started_log = log_start(spec.log_file);
         // The pump first: the server's first words must find their reader.
         auto options = log_pump_options(files, spec);
@@ -1071,7 +1110,6 @@ int run_watcher(const WatcherOptions &options) {
         }
         server = *launched;
     }
-    auto me = identify_process(::getpid());
     report({{"ok", true},
             {"pid", server.pid},
             {"start", server.start},

@@ -470,6 +470,13 @@ SHAREDSERVER_API int sharedserver_info_port(const sharedserver_info *info);
 SHAREDSERVER_API int64_t sharedserver_info_ready_at(const sharedserver_info *info);
 /* How often the watcher restarted it within the restart window. */
 SHAREDSERVER_API size_t sharedserver_info_restart_count(const sharedserver_info *info);
+/* The servers it depends on (its definition's depends_on), and the running
+ * servers that depend on it (their watchers hold a reference on it).
+ * Borrowed from info; "" out of range. */
+SHAREDSERVER_API size_t sharedserver_info_depends_on_count(const sharedserver_info *info);
+SHAREDSERVER_API const char *sharedserver_info_depends_on(const sharedserver_info *info, size_t i);
+SHAREDSERVER_API size_t sharedserver_info_needed_by_count(const sharedserver_info *info);
+SHAREDSERVER_API const char *sharedserver_info_needed_by(const sharedserver_info *info, size_t i);
 /* Why the record cannot be read, for a SHAREDSERVER_CORRUPT entry of a list;
  * "" otherwise. Borrowed from info. */
 SHAREDSERVER_API const char *sharedserver_info_error(const sharedserver_info *info);
@@ -517,6 +524,13 @@ SHAREDSERVER_API int sharedserver_project_lazy(const sharedserver_project *proje
  * not define it. */
 SHAREDSERVER_API int sharedserver_project_definition(sharedserver_definition **out,
                                                      const sharedserver_project *project, const char *name);
+/* Where the names in def's depends_on are looked up before the running
+ * servers: `project`, as for the project's own definitions. For a definition
+ * a client built from the project's (its arguments laid over it, passed as
+ * JSON). Without it: the project file found from $SHAREDSERVER_CONFIG or the
+ * current directory. NULL project: that again. */
+SHAREDSERVER_API int sharedserver_definition_set_project(sharedserver_definition *def,
+                                                         const sharedserver_project *project);
 /* Fills opts (initialised by the caller) with the definition of `name`:
  * command, env, working dir, log file, grace period, probe, port, restart
  * policy, mismatch mode and log size. Strings are borrowed from the project. The client's own fields

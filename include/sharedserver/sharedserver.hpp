@@ -146,6 +146,8 @@ struct Info {
     int64_t ready_at_ms = 0;
     std::size_t restarts = 0;
     std::string error;  // why the record cannot be read (State::corrupt); "" otherwise
+    std::vector<std::string> depends_on;  // the servers it needs
+    std::vector<std::string> needed_by;   // the running servers that need it
     // The server as `sharedserver info --json` prints it. Filled by info(),
     // and by list() only when asked; list_json() gives a whole list as JSON.
     std::string json;
@@ -165,6 +167,10 @@ struct Info {
             info.command.push_back(detail::str(sharedserver_info_argv(h, i)));
         for (std::size_t i = 0; i < sharedserver_info_envc(h); ++i)
             info.env.push_back(detail::str(sharedserver_info_env(h, i)));
+        for (std::size_t i = 0; i < sharedserver_info_depends_on_count(h); ++i)
+            info.depends_on.push_back(detail::str(sharedserver_info_depends_on(h, i)));
+        for (std::size_t i = 0; i < sharedserver_info_needed_by_count(h); ++i)
+            info.needed_by.push_back(detail::str(sharedserver_info_needed_by(h, i)));
         info.working_dir = detail::str(sharedserver_info_working_dir(h));
         info.log_file = detail::str(sharedserver_info_log_file(h));
         info.grace_period_ms = sharedserver_info_grace_period_ms(h);
@@ -250,6 +256,7 @@ public:
     }
 
     std::string path() const { return sharedserver_project_path(project_.get()); }
+    const sharedserver_project *get() const { return project_.get(); }
 
     std::vector<std::string> names() const {
         std::vector<std::string> out;
@@ -435,10 +442,13 @@ public:
     }
 
     // Uses `name` with a definition given as JSON text (a project file's
-    // server object); an empty definition attaches only.
+    // server object); an empty definition attaches only. `project`: the file
+    // it came from, where its depends_on names are looked up.
     UseResult use_definition(const std::string &name, const std::string &definition_json, int64_t client_pid = 0,
-                             const std::string &metadata = {}, bool no_wait = false, const std::string &base_dir = {}) {
+                             const std::string &metadata = {}, bool no_wait = false, const std::string &base_dir = {},
+                             const Project *project = nullptr) {
         auto def = detail::parse_definition(definition_json, base_dir);
+        if (project) detail::check(sharedserver_definition_set_project(def.get(), project->get()));
         sharedserver_client_options c = SHAREDSERVER_CLIENT_OPTIONS_INIT;
         c.client_pid = client_pid;
         c.metadata = metadata.empty() ? nullptr : metadata.c_str();

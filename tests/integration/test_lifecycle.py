@@ -88,6 +88,22 @@ def test_a_client_killed_with_sigkill_starts_the_grace_period_within_50_ms(sandb
         assert wait_until(lambda: "client-died" in [e["event"] for e in sandbox.events(f"dead{i}")])
 
 
+def test_a_client_that_detached_and_lives_on_does_not_hold_off_the_grace_period(sandbox):
+    # b detaches while a stays (the watcher is not woken for that), then a
+    # dies: the grace period that death starts must end the server although
+    # b, no longer a client, still runs.
+    a, b = sandbox.client(), sandbox.client()
+    sandbox.run("use", "--pid", a.pid, "--grace-period", "300ms", "db", "--", "sleep", "1000")
+    sandbox.run("use", "--pid", b.pid, "db")
+    server = sandbox.info("db")["pid"]
+    sandbox.run("unuse", "--pid", b.pid, "db")
+    a.kill()
+    a.wait()
+    assert wait_until(lambda: not pid_alive(server), timeout=10), sandbox.info("db")
+    assert wait_until(lambda: sandbox.info("db")["state"] == "stopped")
+    assert pid_alive(b.pid)
+
+
 def test_an_idle_watcher_makes_no_system_calls(sandbox):
     client = sandbox.client()
     sandbox.run("use", "--pid", client.pid, "idle", "--", "sleep", "1000")

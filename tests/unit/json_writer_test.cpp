@@ -80,6 +80,8 @@ TEST_CASE("an info is written as the document tree would print it, keys in order
         {"restarts", 2},
         {"error", nullptr},
         {"liveness", nullptr},
+        {"depends_on", json::array()},
+        {"needed_by", json::array()},
     };
     CHECK(json::parse(info_to_json(info))["ready"].is_string());
     CHECK(info_to_json(info) == expected.dump());

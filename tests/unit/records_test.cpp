@@ -37,6 +37,7 @@ ServerRecord sample_record() {
     r.spec.port = -1;
     r.spec.restart = {SHAREDSERVER_RESTART_ON_FAILURE, 3, 60'000};
     r.spec.log_max_size = 1 << 20;
+    r.spec.depends_on = {"postgres", "redis"};
     r.port = 43210;
     r.ready_at_ms = 1'700'000'000'500;
     r.restarting = true;

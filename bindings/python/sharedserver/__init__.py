@@ -109,7 +109,7 @@ def use(name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period:
         restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
         restart_window: Optional[Duration] = None, on_mismatch: Optional[str] = None,
         log_max_size: Optional[Union[int, str]] = None, liveness: Optional[Mapping[str, Any]] = None,
-        config: Optional[StrPath] = None) -> Lease:
+        depends_on: Optional[Sequence[str]] = None, config: Optional[StrPath] = None) -> Lease:
     """Attach to server ``name``, starting ``command`` (an argv list) when none runs.
 
     Returns a :class:`Lease`, a context manager that releases the reference on
@@ -128,7 +128,7 @@ def use(name: str, command: Optional[Sequence[StrPath]] = None, *, grace_period:
                           log_file=log_file, metadata=metadata, pid=pid, ready=ready, ready_timeout=ready_timeout,
                           ready_interval=ready_interval, wait=wait, port=port, restart=restart,
                           max_restarts=max_restarts, restart_window=restart_window, on_mismatch=on_mismatch,
-                          log_max_size=log_max_size, liveness=liveness, config=config)
+                          log_max_size=log_max_size, liveness=liveness, depends_on=depends_on, config=config)
 
 
 def up(profile: Optional[str] = None, *, pid: Optional[int] = None, config: Optional[StrPath] = None,
@@ -153,13 +153,14 @@ def start(name: str, command: Sequence[StrPath], *, grace_period: Optional[Durat
           ready_timeout: Optional[Duration] = None, ready_interval: Optional[Duration] = None,
           wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
           max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
-          log_max_size: Optional[Union[int, str]] = None, liveness: Optional[Mapping[str, Any]] = None) -> int:
+          log_max_size: Optional[Union[int, str]] = None, liveness: Optional[Mapping[str, Any]] = None,
+          depends_on: Optional[Sequence[str]] = None) -> int:
     """Start ``name`` without attaching (admin); it begins in its grace period. Returns the pid."""
     return Context().start(name, command, grace_period=grace_period, env=env, working_dir=working_dir,
                            log_file=log_file, ready=ready, ready_timeout=ready_timeout,
                            ready_interval=ready_interval, wait=wait, port=port, restart=restart,
                            max_restarts=max_restarts, restart_window=restart_window,
-                           log_max_size=log_max_size, liveness=liveness)
+                           log_max_size=log_max_size, liveness=liveness, depends_on=depends_on)
 
 
 def wait(name: str, *, timeout: Optional[Duration] = None,

@@ -23,7 +23,7 @@ from ._types import Change, Exit, Outcome, Ready, RestartPolicy, State, Status, 
 # whoever reads the aliases below at run time (built on first access).
 if TYPE_CHECKING:
     from types import TracebackType
-    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, Union
+    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
     #: A duration: text such as "500ms", "30m" or "1h30m", or a timedelta.
     Duration = Union[str, timedelta]
@@ -125,7 +125,8 @@ def _definition_doc(command: Optional[Sequence[StrPath]], base: Optional[Dict[st
                     restart: Optional[Union[RestartPolicy, str]] = None, max_restarts: Optional[int] = None,
                     restart_window: Optional[Duration] = None, on_mismatch: Optional[str] = None,
                     log_max_size: Optional[Union[int, str]] = None,
-                    liveness: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                    liveness: Optional[Mapping[str, Any]] = None,
+                    depends_on: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """The keyword arguments as a definition in the library's keys, laid over
     ``base`` (a project's definition): every argument given replaces its key,
     ``env`` adds to its variables. The library checks every value; here only
@@ -161,6 +162,8 @@ def _definition_doc(command: Optional[Sequence[StrPath]], base: Optional[Dict[st
     doc.update((key, value) for key, value in given.items() if value is not None)
     if liveness is not None:  # the definition's own object, e.g. {"http": url, "interval": "5s"}
         doc["liveness"] = dict(liveness.items()) if hasattr(liveness, "items") else liveness
+    if depends_on is not None:  # names; one string is one name, not its letters
+        doc["depends_on"] = [depends_on] if isinstance(depends_on, str) else list(depends_on)
     return doc
 
 
@@ -243,19 +246,21 @@ def project(path: Optional[StrPath] = None, start_dir: Optional[StrPath] = None)
     return wrapped
 
 
-def _definition(name: str, config: Optional[StrPath]) -> Optional[Dict[str, Any]]:
-    """The project's definition of ``name`` for a use() without a command.
+def _definition(name: str, config: Optional[StrPath]) -> Tuple[Optional[Project], Optional[Dict[str, Any]]]:
+    """The project that defines ``name`` and its definition there, for a use()
+    without a command; (None, None) when none does.
 
     With ``config`` (or $SHAREDSERVER_CONFIG) the file must exist and define
     the server (NotFoundError otherwise); a file found by walking up from the
     current directory is used only when it defines ``name``.
     """
     if config is not None or os.environ.get("SHAREDSERVER_CONFIG"):
-        return Project(config)._definition(name)
+        named = Project(config)
+        return named, named._definition(name)  # NotFoundError when it does not define it
     found = project()
     if found is None or not found.defines(name):
-        return None
-    return found._definition(name)
+        return None, None
+    return found, found._definition(name)
 
 
 class Lease:
@@ -366,7 +371,8 @@ class Context:
             wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
             max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
             on_mismatch: Optional[str] = None, log_max_size: Optional[Union[int, str]] = None,
-            liveness: Optional[Mapping[str, Any]] = None, config: Optional[StrPath] = None) -> Lease:
+            liveness: Optional[Mapping[str, Any]] = None, depends_on: Optional[Sequence[str]] = None,
+            config: Optional[StrPath] = None) -> Lease:
         """Attach to ``name``, starting ``command`` when no server runs.
 
         Without a command, the definition comes from the project file
@@ -384,18 +390,19 @@ class Context:
                          log_file=log_file, metadata=metadata, pid=pid, ready=ready, ready_timeout=ready_timeout,
                          ready_interval=ready_interval, wait=wait, port=port, restart=restart,
                          max_restarts=max_restarts, restart_window=restart_window, on_mismatch=on_mismatch,
-                         log_max_size=log_max_size, liveness=liveness, config=config)
+                         log_max_size=log_max_size, liveness=liveness, depends_on=depends_on, config=config)
 
     def _use(self, name: str, command: Optional[Sequence[StrPath]], *, pid: Optional[int],
              config: Optional[StrPath], metadata: Optional[str], wait: bool, **kwargs: Any) -> Lease:
         # Called by use() here and by sharedserver.use(): the warning's
         # stacklevel (3) points at their caller either way.
         client = _pid(pid) or os.getpid()
-        base = _definition(name, config) if command is None else None
+        # The project's depends_on names are looked up in that same file.
+        source, base = _definition(name, config) if command is None else (None, None)
         doc = _definition_doc(command, base, **kwargs)
         text = _definition_text(doc) if doc else ""
         outcome, server_pid, refcount, mismatch, server_port, is_ready = self._ctx.use(
-            name, text, client, metadata or "", not wait)
+            name, text, client, metadata or "", not wait, source._project if source is not None else None)
         if mismatch and doc.get("on_mismatch", "warn") == "warn":
             import warnings
 
@@ -436,7 +443,7 @@ class Context:
               wait: bool = True, port: Optional[Port] = None, restart: Optional[Union[RestartPolicy, str]] = None,
               max_restarts: Optional[int] = None, restart_window: Optional[Duration] = None,
               log_max_size: Optional[Union[int, str]] = None,
-              liveness: Optional[Mapping[str, Any]] = None) -> int:
+              liveness: Optional[Mapping[str, Any]] = None, depends_on: Optional[Sequence[str]] = None) -> int:
         """Start without attaching a client (admin); the server begins in its grace period.
 
         Returns the server's pid; AlreadyRunningError when one runs.
@@ -447,7 +454,7 @@ class Context:
                               log_file=log_file, ready=ready, ready_timeout=ready_timeout,
                               ready_interval=ready_interval, port=port, restart=restart,
                               max_restarts=max_restarts, restart_window=restart_window,
-                              log_max_size=log_max_size, liveness=liveness)
+                              log_max_size=log_max_size, liveness=liveness, depends_on=depends_on)
         return int(self._ctx.start(name, _definition_text(doc), not wait))
 
     def wait(self, name: str, *, timeout: Optional[Duration] = None,

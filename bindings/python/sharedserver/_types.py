@@ -232,6 +232,8 @@ class Status:
     restarts: int                 # restarts by the watcher within the restart window
     json: str = field(repr=False, compare=False)
     error: Optional[str] = None   # why the record cannot be read; None unless CORRUPT
+    depends_on: Tuple[str, ...] = ()  # the servers it needs (its definition's depends_on)
+    needed_by: Tuple[str, ...] = ()   # the running servers that need it (each holds a reference on it)
 
     @property
     def refcount(self) -> int:
@@ -266,6 +268,8 @@ class Status:
             restarts=raw["restarts"],
             json=raw["json"],
             error=raw["error"] or None,
+            depends_on=tuple(raw["depends_on"]),
+            needed_by=tuple(raw["needed_by"]),
         )
 
 

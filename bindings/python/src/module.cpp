@@ -48,6 +48,8 @@ py::dict info_to_dict(const ss::Info &info) {
     out["ready_at_ms"] = info.ready_at_ms;
     out["restarts"] = info.restarts;
     out["error"] = info.error;
+    out["depends_on"] = info.depends_on;
+    out["needed_by"] = info.needed_by;
     out["json"] = info.json;
     return out;
 }
@@ -124,14 +126,14 @@ PYBIND11_MODULE(_sharedserver, m) {
         .def(
             "use",
             [](ss::Context &ctx, const std::string &name, const std::string &definition, int64_t client_pid,
-               const std::string &metadata, bool no_wait) {
+               const std::string &metadata, bool no_wait, const ss::Project *project) {
                 // Plain C++ values: they become Python objects after the guard
                 // has taken the GIL back.
-                ss::UseResult r = ctx.use_definition(name, definition, client_pid, metadata, no_wait);
+                ss::UseResult r = ctx.use_definition(name, definition, client_pid, metadata, no_wait, {}, project);
                 return std::make_tuple(static_cast<int>(r.outcome), r.pid, r.refcount, r.mismatch, r.port, r.ready);
             },
             py::arg("name"), py::arg("definition"), py::arg("client_pid"), py::arg("metadata"), py::arg("no_wait"),
-            release_gil())
+            py::arg("project") = nullptr, release_gil())
         .def("unuse", &ss::Context::unuse, py::arg("name"), py::arg("client_pid"), release_gil())
         .def("start", &ss::Context::start_definition, py::arg("name"), py::arg("definition"), py::arg("no_wait"),
              py::arg("base_dir") = std::string(), release_gil())

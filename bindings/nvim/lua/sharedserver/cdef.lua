@@ -311,6 +311,11 @@ int64_t sharedserver_info_ready_at(const sharedserver_info *info);
 
 size_t sharedserver_info_restart_count(const sharedserver_info *info);
 
+size_t sharedserver_info_depends_on_count(const sharedserver_info *info);
+const char *sharedserver_info_depends_on(const sharedserver_info *info, size_t i);
+size_t sharedserver_info_needed_by_count(const sharedserver_info *info);
+const char *sharedserver_info_needed_by(const sharedserver_info *info, size_t i);
+
 const char *sharedserver_info_error(const sharedserver_info *info);
 
 int sharedserver_info_json(sharedserver_buf *out, const sharedserver_info *info);
@@ -339,6 +344,9 @@ int sharedserver_project_lazy(const sharedserver_project *project, const char *n
 
 int sharedserver_project_definition(sharedserver_definition **out,
                                                      const sharedserver_project *project, const char *name);
+
+int sharedserver_definition_set_project(sharedserver_definition *def,
+                                                         const sharedserver_project *project);
 
 int sharedserver_project_use_options(sharedserver_use_options *opts,
                                                       const sharedserver_project *project,

@@ -415,6 +415,13 @@ local function info_table(i)
   for k = 0, num(lib.sharedserver_info_envc(i)) - 1 do
     t.env[#t.env + 1] = ffi.string(lib.sharedserver_info_env(i, k))
   end
+  t.depends_on, t.needed_by = {}, {}
+  for k = 0, num(lib.sharedserver_info_depends_on_count(i)) - 1 do
+    t.depends_on[#t.depends_on + 1] = ffi.string(lib.sharedserver_info_depends_on(i, k))
+  end
+  for k = 0, num(lib.sharedserver_info_needed_by_count(i)) - 1 do
+    t.needed_by[#t.needed_by + 1] = ffi.string(lib.sharedserver_info_needed_by(i, k))
+  end
   return t
 end
 

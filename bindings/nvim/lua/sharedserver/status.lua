@@ -68,6 +68,8 @@ function St.status(name)
   st.port = info.port > 0 and info.port or nil
   st.ready_at = info.ready_at > 0 and info.ready_at or nil
   st.restarts = info.restart_count
+  st.depends_on = info.depends_on
+  st.needed_by = info.needed_by
   st.argv = info.argv
   st.env = info.env
   st.working_dir = info.working_dir

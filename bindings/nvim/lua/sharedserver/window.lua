@@ -68,6 +68,12 @@ local function table_lines()
     if st.restarts and st.restarts > 0 then
       flags[#flags + 1] = ("restarted %dx"):format(st.restarts)
     end
+    if st.depends_on and #st.depends_on > 0 then
+      flags[#flags + 1] = "needs " .. table.concat(st.depends_on, ",")
+    end
+    if st.needed_by and #st.needed_by > 0 then
+      flags[#flags + 1] = "needed by " .. table.concat(st.needed_by, ",")
+    end
     if st.error and not st.running then
       flags[#flags + 1] = "error: " .. st.error
     end
@@ -132,6 +138,12 @@ local function detail_lines(name)
   end
   if st.restarts and st.restarts > 0 then
     row("restarts", st.restarts)
+  end
+  if st.depends_on and #st.depends_on > 0 then
+    row("depends on", table.concat(st.depends_on, ", "))
+  end
+  if st.needed_by and #st.needed_by > 0 then
+    row("needed by", table.concat(st.needed_by, ", "))
   end
   if st.running then
     local pids = {}
