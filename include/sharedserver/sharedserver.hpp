@@ -256,7 +256,6 @@ public:
     }
 
     std::string path() const { return sharedserver_project_path(project_.get()); }
-    const sharedserver_project *get() const { return project_.get(); }
 
     std::vector<std::string> names() const {
         std::vector<std::string> out;
