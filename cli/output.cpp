@@ -187,7 +187,8 @@ void Spinner::finish() {
     drawn_ = false;
 }
 
-void print_list(const std::vector<sharedserver::Info> &running, const std::vector<std::string> &defined) {
+void print_list(const std::vector<sharedserver::Info> &running, const std::vector<std::string> &defined,
+                const std::string &defined_in) {
     std::vector<sharedserver::Info> servers = running;
     for (const auto &name : defined)
         if (std::none_of(servers.begin(), servers.end(), [&](const auto &s) { return s.name == name; })) {
@@ -234,7 +235,7 @@ void print_list(const std::vector<sharedserver::Info> &running, const std::vecto
         rows.push_back(std::move(row));
     }
     std::cout << table(rows);
-    if (!defined.empty()) std::cout << "* defined by this project's sharedserver.json\n";
+    if (!defined.empty()) std::cout << "* defined in " << defined_in << "\n";
 }
 
 void print_info(const sharedserver::Info &info) {

@@ -53,7 +53,9 @@ private:
 
 // `defined`: the servers the current project file defines; they are marked
 // (and shown even when stopped).
-void print_list(const std::vector<sharedserver::Info> &servers, const std::vector<std::string> &defined = {});
+// `defined`: the names the config file `defined_in` (as shown) defines, marked with *.
+void print_list(const std::vector<sharedserver::Info> &servers, const std::vector<std::string> &defined = {},
+                const std::string &defined_in = {});
 void print_info(const sharedserver::Info &info);
 void print_events(const std::string &jsonl);
 // One line of `events`: time, name, event, state, pid and the event's

@@ -1,4 +1,5 @@
 // `sharedserver list`: every running server, and the project's stopped ones.
+#include <filesystem>
 #include <iostream>
 
 #include "../output.hpp"
@@ -8,6 +9,14 @@
 namespace cli::commands {
 
 namespace {
+
+// A file in the current directory by its name, any other by its full path
+// (a parent directory's, or the user's ~/.config/sharedserver/servers.json).
+std::string shown_path(const std::string &path) {
+    std::error_code error;
+    auto file = std::filesystem::path(path);
+    return file.parent_path() == std::filesystem::current_path(error) ? file.filename().string() : path;
+}
 
 bool json = false, names_only = false;
 
@@ -24,8 +33,12 @@ int run(const Invocation &invocation) {
         for (const auto &s : ctx.list()) std::cout << s.name << "\n";
     } else {
         std::vector<std::string> defined;
-        if (auto project = find_project(invocation.config)) defined = project->names();
-        print_list(ctx.list(), defined);
+        std::string defined_in;
+        if (auto project = find_project(invocation.config)) {
+            defined = project->names();
+            defined_in = shown_path(project->path());
+        }
+        print_list(ctx.list(), defined, defined_in);
     }
     return 0;
 }

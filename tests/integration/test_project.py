@@ -119,7 +119,15 @@ def test_list_marks_the_servers_of_the_project_and_shows_stopped_ones(sandbox, t
     assert lines[1].startswith("a *") and "active" in lines[1]
     assert lines[2].startswith("b *") and "stopped" in lines[2]
     assert lines[3].startswith("other ") and "*" not in lines[3].split()[0:2]
-    assert lines[-1] == "* defined by this project's sharedserver.json"
+    assert lines[-1] == "* defined in sharedserver.json"
+
+
+def test_list_names_the_config_file_that_defines_the_marked_servers(sandbox, tmp_path):
+    (tmp_path / ".sharedserver.json").write_text(json.dumps({"servers": {"a": {"command": "sleep", "args": ["1000"]}}}))
+    assert run_in(sandbox, tmp_path, "list").stdout.splitlines()[-1] == "* defined in .sharedserver.json"
+    (tmp_path / "sub").mkdir()
+    found_above = run_in(sandbox, tmp_path / "sub", "list").stdout.splitlines()[-1]
+    assert found_above == f"* defined in {tmp_path / '.sharedserver.json'}"
 
 
 def test_with_runs_a_command_holding_servers_and_passes_its_exit_code(sandbox, tmp_path, python):
