@@ -82,13 +82,29 @@ int run_show(const Invocation &invocation) {
 
 void setup_validate(CLI::App &app) { add_cwd(app); }
 
+std::string counted(std::size_t n, const std::string &what) {
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+// The library already refused what cannot run; a profile naming a server the
+// file does not define only makes `up` warn, so it is this verb's to catch.
 int run_validate(const Invocation &invocation) {
     auto project = found(invocation);
     json doc = json::parse(project.json());
-    std::cout << doc["path"].get<std::string>() << ": " << doc["servers"].size() << " servers, " << doc["profiles"].size()
-              << " profiles" << (doc["warnings"].empty() ? "" : ", " + std::to_string(doc["warnings"].size()) + " ignored keys")
-              << "\n";
-    return 0;
+    const std::string path = doc["path"].get<std::string>();
+    int problems = 0;
+    for (const auto &[profile, names] : doc["profiles"].items())
+        for (const auto &name : names)
+            if (!doc["servers"].contains(name.get<std::string>())) {
+                std::cerr << "sharedserver: " << (path + ": profiles." + profile + ": \"" + name.get<std::string>() +
+                     "\" is not a server this file defines; define it or remove it from the profile") << "\n";
+                ++problems;
+            }
+    std::cout << path << ": " << counted(doc["servers"].size(), "server") << ", "
+              << counted(doc["profiles"].size(), "profile")
+              << (doc["warnings"].empty() ? "" : ", " + counted(doc["warnings"].size(), "ignored key"))
+              << (problems ? ", " + counted(problems, "problem") : "") << "\n";
+    return problems ? 1 : 0;
 }
 
 void setup_lookup(CLI::App &app) {

@@ -227,7 +227,7 @@ def test_config_verbs_read_the_file_the_library_finds(sandbox, tmp_path, home):
         "  watchman  profiles: (every)  lazy  (attaches only)"]
     assert listed.stderr == ("sharedserver: warning: .sharedserver/servers.json: servers.db.futureField: "
                              "unknown option, ignored\n")
-    assert run(sandbox, "config", "validate", env=home, cwd=sub).stdout == f"{path}: 4 servers, 2 profiles, 1 ignored keys\n"
+    assert run(sandbox, "config", "validate", env=home, cwd=sub).stdout == f"{path}: 4 servers, 2 profiles, 1 ignored key\n"
     lookup = json.loads(run(sandbox, "config", "lookup", "db", "--cwd", sub, env=home).stdout)
     assert lookup["command"] == ["sleep", "1000"] and lookup["idle_timeout"] == "1s"
     assert lookup["env"]["DATA"] == home["HOME"] + "/data"
@@ -288,4 +288,14 @@ def test_register_without_a_config_writes_the_user_s_file(sandbox, tmp_path, hom
     run(sandbox, "config", "register", "db", "--scope", "s", "--cwd", tmp_path / "empty", "--", "sleep", "1000", env=home)
     user = tmp_path / "xdg" / "sharedserver" / "servers.json"
     assert json.loads(user.read_text())["servers"]["db"]["_scope"] == "s"
-    assert run(sandbox, "config", "validate", "--cwd", tmp_path / "empty", env=home).stdout == f"{user}: 1 servers, 0 profiles\n"
+    assert run(sandbox, "config", "validate", "--cwd", tmp_path / "empty", env=home).stdout == f"{user}: 1 server, 0 profiles\n"
+
+
+def test_validate_fails_on_a_profile_naming_a_server_the_file_does_not_define(sandbox, tmp_path):
+    path = tmp_path / ".sharedserver.json"
+    write(path, {"servers": {"a": {"command": "sleep", "args": ["1000"]}}, "profiles": {"p": ["a", "ghost"]}})
+    result = run(sandbox, "config", "validate", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert result.stdout == f"{path}: 1 server, 1 profile, 1 problem\n"
+    assert result.stderr == (f'sharedserver: {path}: profiles.p: "ghost" is not a server this file defines; '
+                             "define it or remove it from the profile\n")
