@@ -724,6 +724,15 @@ int sharedserver_project_definition(sharedserver_definition **out, const shareds
     });
 }
 
+int sharedserver_project_universal(const sharedserver_project *p, const char *name) {
+    return guard([&] {
+        if (!p || !name) return set_error(SHAREDSERVER_EINVALID, "project_universal needs a project and a name");
+        if (!p->project.find(name))
+            return set_error(SHAREDSERVER_ENOTFOUND, p->project.path + " does not define a server " + quote(name));
+        return comes_up_without_a_profile(p->project, name) ? 1 : 0;
+    });
+}
+
 int sharedserver_definition_set_project(sharedserver_definition *def, const sharedserver_project *p) {
     return guard([&] {
         if (!def) return set_error(SHAREDSERVER_EINVALID, "the definition is NULL");

@@ -33,6 +33,20 @@ ProfileSelection select_profile(const Project &project, const std::string &profi
     return out;
 }
 
+std::string skip_reason(const Definition &def) {
+    if (def.skip_if_env.empty()) return {};
+    const char *value = std::getenv(def.skip_if_env.c_str());
+    return value && *value ? "$" + def.skip_if_env + " is set: another host runs it" : std::string();
+}
+
+bool comes_up_without_a_profile(const Project &project, const std::string &name) {
+    const ProjectServer *server = project.find(name);
+    if (!server || !skip_reason(server->definition).empty()) return false;
+    for (const auto &[_, names] : project.profiles)
+        if (std::find(names.begin(), names.end(), name) != names.end()) return false;
+    return true;
+}
+
 std::size_t ProfileReport::count(const std::string &outcome) const {
     return std::count_if(servers.begin(), servers.end(), [&](const ServerOutcome &s) { return s.outcome == outcome; });
 }
@@ -56,12 +70,11 @@ namespace {
 ServerOutcome up_one(Lifecycle &lifecycle, const ProjectServer &server, const ClientOptions &client) {
     const Definition &def = server.definition;
     ServerOutcome out{server.name, "", "", 0};
-    if (!def.skip_if_env.empty())
-        if (const char *value = std::getenv(def.skip_if_env.c_str()); value && *value) {
-            out.outcome = "skipped";
-            out.reason = "$" + def.skip_if_env + " is set: another host runs it";
-            return out;
-        }
+    if (std::string skipped = skip_reason(def); !skipped.empty()) {
+        out.outcome = "skipped";
+        out.reason = std::move(skipped);
+        return out;
+    }
     ClientOptions each = client;
     if (!def.metadata.empty()) each.metadata = def.metadata;
     // A lazy entry only attaches: the server is one another host starts.

@@ -24,6 +24,15 @@ struct ProfileSelection {
 // The profile's servers plus those no profile names; profile "": only those.
 ProfileSelection select_profile(const Project &project, const std::string &profile);
 
+// Why `up` skips the server whatever its profile ("$X is set: another host
+// runs it"); "" when it does not.
+std::string skip_reason(const Definition &def);
+
+// Whether `up` without a profile brings it up: no profile names it and it is
+// not skipped. What a host without a profile of its own (the Neovim plugin
+// without `profile`) registers.
+bool comes_up_without_a_profile(const Project &project, const std::string &name);
+
 struct ServerOutcome {
     std::string name;
     std::string outcome;  // up: started, attached, skipped, failed; down: released, skipped, failed

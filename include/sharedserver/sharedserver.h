@@ -520,6 +520,12 @@ SHAREDSERVER_API size_t sharedserver_project_count(const sharedserver_project *p
 SHAREDSERVER_API const char *sharedserver_project_name(const sharedserver_project *project, size_t i);
 /* 1 when the definition says "lazy": true, 0 when not, <0 when it has no such server. */
 SHAREDSERVER_API int sharedserver_project_lazy(const sharedserver_project *project, const char *name);
+/* 1 when `up` without a profile brings `name` up: no profile of the file lists
+ * it and its skipIfEnv variable is unset or empty; 0 when not;
+ * SHAREDSERVER_ENOTFOUND when the project does not define it. What a host
+ * without a profile of its own registers (the Neovim plugin without
+ * `profile`): a server a profile lists is that profile's host's. */
+SHAREDSERVER_API int sharedserver_project_universal(const sharedserver_project *project, const char *name);
 /* The definition of `name`; SHAREDSERVER_ENOTFOUND when the project does
  * not define it. */
 SHAREDSERVER_API int sharedserver_project_definition(sharedserver_definition **out,

@@ -51,3 +51,17 @@ def test_server_down_releases_what_server_up_took(ss):
     a.lua("vim.cmd('ServerDown neovim')")
     assert ss.info("nv")["refcount"] == 0 and ss.info("both")["refcount"] == 0
     assert ss.info("nv")["state"] == "grace"
+
+
+def test_without_a_profile_neovim_registers_only_the_servers_no_profile_lists(ss):
+    # A server a profile lists belongs to that profile's host (an agent's
+    # MCP server must not start with every editor); one whose skipIfEnv
+    # variable is set runs elsewhere.
+    config = json.loads(json.dumps(CONFIG))
+    config["servers"]["elsewhere"] = {"command": "sleep", "args": ["1013"], "skipIfEnv": "ELSEWHERE_URL"}
+    (ss.root / ".sharedserver.json").write_text(json.dumps(config))
+    ss.env["ELSEWHERE_URL"] = "http://127.0.0.1:1"
+    a = ss.nvim("require('sharedserver').setup()\n")
+    wait_for(lambda: a.status("both").get("running"), what="the server no profile lists")
+    assert a.lua("return require('sharedserver').list()") == ["both"]
+    assert ss.record("nv") is None and ss.record("cl") is None and ss.record("elsewhere") is None

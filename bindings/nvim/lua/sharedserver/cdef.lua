@@ -342,6 +342,8 @@ const char *sharedserver_project_name(const sharedserver_project *project, size_
 
 int sharedserver_project_lazy(const sharedserver_project *project, const char *name);
 
+int sharedserver_project_universal(const sharedserver_project *project, const char *name);
+
 int sharedserver_project_definition(sharedserver_definition **out,
                                                      const sharedserver_project *project, const char *name);
 

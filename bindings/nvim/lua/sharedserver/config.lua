@@ -278,7 +278,9 @@ end
 -- The project file
 ---------------------------------------------------------------------------
 
---- Register the servers of the project file (setup's `project` option), once.
+--- Register the servers of the project file (setup's `project` option), once:
+--- those `up` without a profile takes (a server a profile lists is that
+--- profile's host's; one whose skipIfEnv variable is set runs elsewhere).
 --- Servers given to setup() keep their own definition. Returns the names it
 --- registered.
 function C.load_project()
@@ -305,7 +307,7 @@ function C.load_project()
   local added = {}
   local definition = require("sharedserver.definition")
   for _, name in ipairs(p.names) do
-    if not servers[name] then
+    if not servers[name] and p.universal[name] then
       servers[name] = definition.from_project(name, p.definitions[name], p.path)
       order[#order + 1] = name
       added[#added + 1] = name

@@ -835,7 +835,8 @@ function M.project(path, start_dir)
     return fail(rc)
   end
   local p = ffi.gc(out[0], lib.sharedserver_project_free)
-  local t = { path = ffi.string(lib.sharedserver_project_path(p)), names = {}, definitions = {} }
+  -- universal: what `up` without a profile takes (no profile lists it, no skipIfEnv says another host runs it)
+  local t = { path = ffi.string(lib.sharedserver_project_path(p)), names = {}, definitions = {}, universal = {} }
   for k = 0, num(lib.sharedserver_project_count(p)) - 1 do
     local name = ffi.string(lib.sharedserver_project_name(p, k))
     local def = DEF_P1()
@@ -847,6 +848,7 @@ function M.project(path, start_dir)
     end
     t.names[#t.names + 1] = name
     t.definitions[name] = definition(def[0])
+    t.universal[name] = lib.sharedserver_project_universal(p, name) == 1
   end
   ffi.gc(p, nil)
   lib.sharedserver_project_free(p)
