@@ -381,6 +381,15 @@ local function opt_string(p)
   return s
 end
 
+-- One of the info's string lists: its count getter, then each by index.
+local function info_strings(i, count, at)
+  local out = {}
+  for k = 0, num(count(i)) - 1 do
+    out[#out + 1] = ffi.string(at(i, k))
+  end
+  return out
+end
+
 local function info_table(i)
   local state = lib.sharedserver_info_state(i)
   local t = {
@@ -409,19 +418,10 @@ local function info_table(i)
       metadata = opt_string(lib.sharedserver_info_client_metadata(i, k)),
     }
   end
-  for k = 0, num(lib.sharedserver_info_argc(i)) - 1 do
-    t.argv[#t.argv + 1] = ffi.string(lib.sharedserver_info_argv(i, k))
-  end
-  for k = 0, num(lib.sharedserver_info_envc(i)) - 1 do
-    t.env[#t.env + 1] = ffi.string(lib.sharedserver_info_env(i, k))
-  end
-  t.depends_on, t.needed_by = {}, {}
-  for k = 0, num(lib.sharedserver_info_depends_on_count(i)) - 1 do
-    t.depends_on[#t.depends_on + 1] = ffi.string(lib.sharedserver_info_depends_on(i, k))
-  end
-  for k = 0, num(lib.sharedserver_info_needed_by_count(i)) - 1 do
-    t.needed_by[#t.needed_by + 1] = ffi.string(lib.sharedserver_info_needed_by(i, k))
-  end
+  t.argv = info_strings(i, lib.sharedserver_info_argc, lib.sharedserver_info_argv)
+  t.env = info_strings(i, lib.sharedserver_info_envc, lib.sharedserver_info_env)
+  t.depends_on = info_strings(i, lib.sharedserver_info_depends_on_count, lib.sharedserver_info_depends_on)
+  t.needed_by = info_strings(i, lib.sharedserver_info_needed_by_count, lib.sharedserver_info_needed_by)
   return t
 end
 
