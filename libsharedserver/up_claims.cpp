@@ -80,15 +80,21 @@ Status write_claims(const std::string &path, const Claims &claims) {
     return write_file_atomically(path, json{{"profiles", profiles}}.dump());
 }
 
+// Under the claims lock: the records of dead clients go first (their
+// servers' watchers dropped them already), then this client's is read.
+Result<Claims> read_live_claims(const std::string &state_dir, const std::string &path) {
+    forget_dead_clients(state_dir);
+    return read_claims(path);
+}
+
 }  // namespace
 
 Status record_up_claims(const std::string &state_dir, const ProcessId &client, const std::string &profile,
                         const std::vector<std::string> &names) {
     auto lock = lock_claims(state_dir);
     if (!lock) return std::unexpected(lock.error());
-    forget_dead_clients(state_dir);
     std::string path = claims_file(state_dir, client);
-    auto claims = read_claims(path);
+    auto claims = read_live_claims(state_dir, path);
     if (!claims) return std::unexpected(claims.error());
     std::set<std::string> merged((*claims)[profile].begin(), (*claims)[profile].end());
     merged.insert(names.begin(), names.end());
@@ -100,9 +106,8 @@ Status record_up_claims(const std::string &state_dir, const ProcessId &client, c
 Result<DownClaims> take_down_claims(const std::string &state_dir, const ProcessId &client, const std::string &profile) {
     auto lock = lock_claims(state_dir);
     if (!lock) return std::unexpected(lock.error());
-    forget_dead_clients(state_dir);
     std::string path = claims_file(state_dir, client);
-    auto claims = read_claims(path);
+    auto claims = read_live_claims(state_dir, path);
     if (!claims) return std::unexpected(claims.error());
     DownClaims out;
     auto mine = claims->find(profile);
