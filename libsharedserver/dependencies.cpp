@@ -40,8 +40,7 @@ public:
             if (done_.contains(dep)) continue;
             auto step = resolve(dep);
             if (!step) return std::unexpected(step.error());
-            const std::vector<std::string> deeper = step->definition ? step->definition->spec.depends_on : running_needs_;
-            if (auto visited = visit(dep, deeper); !visited) return visited;
+            if (auto visited = visit(dep, step->needs); !visited) return visited;
             done_.insert(dep);
             path_.push_back(dep);
             step->chain = chain_of(path_);
@@ -56,14 +55,12 @@ public:
 
 private:
     Result<DependencyStep> resolve(const std::string &name) {
-        running_needs_.clear();
         if (const Project *project = project_file())
-            if (const ProjectServer *server = project->find(name)) return DependencyStep{name, {}, server->definition};
+            if (const ProjectServer *server = project->find(name))
+                return DependencyStep{name, {}, server->definition, server->definition.spec.depends_on};
         auto record = load_server_record(ServerFiles{dir_, name});
-        if (record && *record && record_alive(**record)) {
-            running_needs_ = (*record)->spec.depends_on;
-            return DependencyStep{name, {}, std::nullopt};
-        }
+        if (record && *record && record_alive(**record))
+            return DependencyStep{name, {}, std::nullopt, (*record)->spec.depends_on};
         path_.push_back(name);
         std::string what = quote(name) + " (" + chain_of(path_) + ")";
         auto error = bad_dependency(project_file() ? what + " is neither defined in " + project_file()->path +
@@ -94,7 +91,6 @@ private:
     std::optional<Project> found_project_;
     std::vector<std::string> path_;
     std::set<std::string> done_;
-    std::vector<std::string> running_needs_;
     std::vector<DependencyStep> steps_;
 };
 

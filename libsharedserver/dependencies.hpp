@@ -26,6 +26,7 @@ struct DependencyStep {
     std::string name;
     std::string chain;                     // "api → worker → postgres"
     std::optional<Definition> definition;  // nullopt: it runs already; attach only
+    std::vector<std::string> needs;        // its own depends_on (the definition's, or the running record's)
 };
 
 // Every dependency of `name` (defined by `def`), resolved before anything
