@@ -736,7 +736,10 @@ int sharedserver_project_universal(const sharedserver_project *p, const char *na
 int sharedserver_definition_set_project(sharedserver_definition *def, const sharedserver_project *p) {
     return guard([&] {
         if (!def) return set_error(SHAREDSERVER_EINVALID, "the definition is NULL");
-        def->definition.project = p ? std::make_shared<const Project>(p->project) : nullptr;
+        // Every definition of a loaded project shares one snapshot of it
+        // (parse_project): point at that rather than copy the file's servers.
+        def->definition.project =
+            p && !p->project.servers.empty() ? p->project.servers.front().definition.project : nullptr;
         return ok();
     });
 }
